@@ -1,0 +1,90 @@
+"""The library's entry points: inspect a project, plan it, generate its files.
+
+The CLI calls these; so can other programs. Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from uvdock.config import Settings, load_settings
+from uvdock.errors import ConfigError, FileExistsConflictError, ProjectError
+from uvdock.fileio import FileChange, plan_changes, write_all
+from uvdock.plan import BuildPlan, make_plan
+from uvdock.project import ProjectInfo, detect_project
+from uvdock.project.detect import check_directory, read_pyproject
+from uvdock.render import render_files
+
+
+def load_project(
+    path: str | Path, *, options: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> tuple[ProjectInfo, Settings]:
+    """Read the project at ``path``; settings resolve as flags > env > pyproject > defaults."""
+    root = Path(path)
+    check_directory(root)
+    pyproject, text = read_pyproject(root)
+    table: Any = (pyproject or {}).get("tool", {}).get("uvdock", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[tool.uvdock] must be a table", path=root / "pyproject.toml")
+    settings = load_settings(
+        cli=options,
+        environ=environ,
+        table=table,
+        pyproject_path=root / "pyproject.toml",
+        pyproject_text=text,
+    )
+    project = detect_project(root, settings=settings, pyproject=pyproject, pyproject_text=text)
+    return project, settings
+
+
+def plan_project(
+    path: str | Path, *, options: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> BuildPlan:
+    project, settings = load_project(path, options=options, environ=environ)
+    return make_plan(project, settings)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InitResult:
+    plan: BuildPlan
+    changes: tuple[FileChange, ...]
+    written: bool
+
+
+def init_project(
+    path: str | Path,
+    *,
+    options: Mapping[str, Any],
+    regenerate: str,
+    regenerate_shared: str | None = None,
+    dockerfile_name: str = "Dockerfile",
+    force: bool = False,
+    write: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> InitResult:
+    """Render the Docker setup for the project; write it when ``write`` (all or nothing)."""
+    plan = plan_project(path, options=options, environ=environ)
+    if plan.errors:
+        first = plan.errors[0]
+        raise ProjectError(first.message, hint=first.hint)
+    files = render_files(
+        plan,
+        regenerate=regenerate,
+        regenerate_shared=regenerate_shared,
+        dockerfile_name=dockerfile_name,
+    )
+    changes = plan_changes(plan.project.root, [(f.name, f.content) for f in files])
+    conflicts = [c.name for c in changes if c.action == "overwrite"]
+    if write and conflicts and not force:
+        raise FileExistsConflictError(
+            f"{plan.project.root}: {', '.join(conflicts)} already exist"
+            if len(conflicts) > 1
+            else f"{plan.project.root / conflicts[0]} already exists",
+            hint="nothing was written; see the change with --diff, overwrite with --force",
+        )
+    if write:
+        write_all(changes)
+    return InitResult(plan=plan, changes=tuple(changes), written=write)

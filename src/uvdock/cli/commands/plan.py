@@ -1,0 +1,151 @@
+"""``uvdock plan``: what the project is, what would be built, and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.table import Table
+
+from uvdock.api import plan_project
+from uvdock.cli.options import given_settings, setting_options
+from uvdock.cli.output import console, emit_json
+from uvdock.errors import ProjectError
+from uvdock.plan import BuildPlan
+from uvdock.project.model import Sourced
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+
+
+@click.command(name="plan")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    help="text for people, json for programs (a versioned envelope).",
+)  # fmt: skip
+@setting_options
+def plan_command(path: str, output_format: str, **params: Any) -> None:
+    """Inspect the project at PATH (default: .) and explain what would be built.
+
+    Reads files only, never runs the project's code. Every fact shows where it
+    came from (a file and line, a flag, an environment variable, a default).
+    Exits 2 when the plan has errors (e.g. a stale uv.lock or no entrypoint).
+
+    \b
+    Examples:
+      uvdock plan
+      uvdock plan examples/fastapi-app --approach official
+      uvdock plan --format json | jq .data.entrypoint
+    """
+    plan = plan_project(path, options=given_settings(params))
+    if output_format == "json":
+        emit_json(
+            "plan",
+            status="error" if plan.errors else "ok",
+            data=plan.to_data(),
+            errors=[{"message": p.one_line()} for p in plan.errors],
+        )
+    else:
+        print_plan(plan)
+    if plan.errors:
+        raise click.exceptions.Exit(ProjectError.exit_code)
+
+
+def _src(fact: Sourced[Any] | None) -> str:
+    return f"[dim]{fact.source}[/dim]" if fact is not None else ""
+
+
+def print_plan(plan: BuildPlan) -> None:
+    out = console()
+    project = plan.project
+    out.print(f"[bold]uvdock plan[/bold] for [bold]{project.name}[/bold] ({project.root})")
+
+    def section(title: str, rows: list[tuple[str, str, str]]) -> None:
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_column()
+        for row in rows:
+            table.add_row(*row)
+        out.print(f"\n[bold underline]{title}[/bold underline]")
+        out.print(table)
+
+    lock = project.lock
+    lock_text = "none"
+    if lock is not None:
+        lock_text = lock.state + (f": {lock.stale_reason}" if lock.stale_reason else "")
+    rows = [
+        ("dependencies", project.dependency_source.value, _src(project.dependency_source)),
+        ("lock", lock_text, "uv.lock" if lock else ""),
+        (
+            "packaged",
+            "yes (installed non-editable)" if project.packaged else "no (code copied as is)",
+            "pyproject.toml [build-system]" if project.packaged else "",
+        ),
+        ("python", plan.python.value, _src(plan.python)),
+    ]
+    if project.workspace_members:
+        members = ", ".join(f"{m.name} ({m.path.as_posix()})" for m in project.workspace_members)
+        rows.append(("workspace", members, "[tool.uv.workspace]"))
+    for note in project.notes:
+        rows.append(("note", note, ""))
+    section("Project", rows)
+
+    entry = plan.entrypoint
+    if entry is not None:
+        rows = [
+            ("command", " ".join(entry.value.argv), _src(entry)),
+            ("dev command", " ".join(entry.value.dev_argv), ""),
+            ("found", entry.value.how, ""),
+        ]
+        if entry.value.http:
+            check = plan.healthcheck
+            health = "none"
+            if check is not None:
+                health = f"GET {check.path}" if check.path else "TCP connect"
+                health += f" [dim]({check.source})[/dim]"
+            rows += [("port", str(plan.port), _src(plan.settings.sourced("port"))),
+                     ("healthcheck", health, "")]  # fmt: skip
+        section("Entrypoint", rows)
+
+    rows = [
+        ("approach", plan.approach, _src(plan.settings.sourced("approach"))),
+        ("base image", plan.base_image.value, _src(plan.base_image)),
+        ("uv", f"{plan.uv_version.value} from {plan.uv_image.value}", _src(plan.uv_version)),
+        ("user", f"{plan.uid} (non-root)", _src(plan.settings.sourced("uid"))),
+        ("platforms", ", ".join(plan.platforms), "wheels checked for each"),
+    ]
+    section("Image", rows)
+
+    rows = [(s.id, s.purpose, s.build_flag) for s in plan.secrets]
+    if plan.ssh:
+        rows.append(("ssh", "agent forwarded for git+ssh dependencies", "--ssh default"))
+    rows += [("builder apt", p.value, f"[dim]{p.source}[/dim]") for p in plan.build_packages]
+    rows += [("runtime apt", p.value, f"[dim]{p.source}[/dim]") for p in plan.runtime_packages]
+    rows += [
+        ("from source", f"{n.package} {n.version or ''}".strip(),
+         f"[dim]{n.reason} ({', '.join(n.platforms)})[/dim]")
+        for n in plan.native_builds
+    ]  # fmt: skip
+    if rows:
+        section("Build needs", rows)
+
+    rows = [
+        (name, _show(value.value), _src(value))
+        for name, value in sorted(plan.settings.values.items())
+        if value.source != "default"
+    ]
+    if rows:
+        section("Settings (not defaults)", rows)
+
+    if plan.problems:
+        out.print("\n[bold underline]Problems[/bold underline]")
+        for problem in plan.problems:
+            style = _SEVERITY_STYLE[problem.severity]
+            out.print(f"  [{style}]{problem.severity}[/{style}]: {problem.one_line()}")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return " ".join(map(str, value))
+    return str(value)

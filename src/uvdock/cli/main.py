@@ -1,0 +1,70 @@
+"""Entry point: ``uvdock`` / ``python -m uvdock``. The one place errors are caught."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from uvdock import __version__
+from uvdock.cli.commands.init import init_command
+from uvdock.cli.commands.plan import plan_command
+from uvdock.cli.output import console
+from uvdock.errors import UvdockError
+
+EXIT_CODES = """\b
+Exit codes:
+  0  success
+  1  failure (a build or tool failed, I/O error)
+  2  usage or configuration error you can fix (bad flag, broken
+     pyproject.toml, stale uv.lock, no entrypoint, file exists)
+"""
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES,
+)
+@click.version_option(__version__, "--version", prog_name="uvdock")
+@click.option("--debug", is_flag=True, help="show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - click flag
+    """uvdock: container images for uv-managed Python projects, done right.
+
+    \b
+    Start with:
+      uvdock plan      what your project is and what would be built
+      uvdock init      write Dockerfile, .dockerignore and a dev setup
+
+    Settings come from flags, then UVDOCK_* environment variables, then
+    [tool.uvdock] in pyproject.toml, then defaults; `uvdock plan` shows which.
+    """
+    ctx.obj = {"debug": debug}
+
+
+cli.add_command(plan_command)
+cli.add_command(init_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; exit with 0, 1 (failure) or 2 (usage/config error)."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="uvdock", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        console(stderr=True).print("uvdock: aborted")
+        sys.exit(1)
+    except UvdockError as err:
+        if debug:
+            traceback.print_exc()
+        console(stderr=True).print(f"uvdock: error: {err.one_line()}", markup=False)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(0)

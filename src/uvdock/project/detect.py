@@ -1,0 +1,448 @@
+"""Turn a project directory into ``ProjectInfo``: files only, no code is run."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from uvdock._toml import line_of_key, read_toml
+from uvdock.config import DEFAULT_PYTHON, Settings
+from uvdock.errors import ConfigError, ProjectError
+from uvdock.project.entrypoint import detect_entrypoint
+from uvdock.project.lockfile import installed_packages, lock_info
+from uvdock.project.model import (
+    DependencySource,
+    GitScheme,
+    GitSource,
+    LockInfo,
+    PackageIndex,
+    ProjectInfo,
+    Sourced,
+    WorkspaceMember,
+)
+
+_DEV_REQUIREMENTS = re.compile(r"(dev|test|tests|lint|docs|doc|ci|typing)", re.IGNORECASE)
+_VCS_BACKENDS = ("hatch-vcs", "setuptools-scm", "setuptools_scm", "uv-dynamic-versioning",
+                 "versioningit", "dunamai", "poetry-dynamic-versioning")  # fmt: skip
+_PYTHON_MINOR = re.compile(r"^(?:cpython-|cp)?(\d+)\.(\d+)")
+
+
+def check_directory(root: Path) -> None:
+    if not root.exists():
+        raise ProjectError(f"{root}: no such directory", hint="pass the path of a project")
+    if not root.is_dir():
+        raise ProjectError(f"{root}: not a directory", hint="pass the project's directory")
+    try:
+        with os.scandir(root) as entries:
+            next(entries, None)
+    except PermissionError:
+        raise ProjectError(
+            f"{root}: cannot read the directory (permission denied)",
+            hint="run as a user who can read it, or fix its permissions",
+        ) from None
+
+
+def read_pyproject(root: Path) -> tuple[dict[str, Any] | None, str | None]:
+    path = root / "pyproject.toml"
+    if not path.exists():
+        return None, None
+    data, text = read_toml(path)
+    return data, text
+
+
+def _requirements_file(root: Path) -> tuple[Path | None, list[str]]:
+    notes: list[str] = []
+    main = root / "requirements.txt"
+    if main.is_file():
+        others = sorted(p.name for p in root.glob("requirements*.txt") if p != main)
+        if others:
+            notes.append(f"ignored for the image: {', '.join(others)} (requirements.txt is used)")
+        return main, notes
+    candidates = sorted(
+        p for p in root.glob("requirements*.txt") if not _DEV_REQUIREMENTS.search(p.stem[12:])
+    )
+    if len(candidates) == 1:
+        return candidates[0], notes
+    return None, notes
+
+
+def _dependency_source(
+    root: Path, pyproject: Mapping[str, Any] | None, settings: Settings
+) -> tuple[Sourced[DependencySource], Path | None, list[str]]:
+    has_lock = (root / "uv.lock").is_file()
+    has_project = pyproject is not None and isinstance(pyproject.get("project"), dict)
+    requirements, notes = _requirements_file(root)
+    foreign = [name for name in ("poetry.lock", "Pipfile.lock") if (root / name).is_file()]
+
+    explicit = settings.sourced("source")
+    if explicit.value is not None:
+        choice: DependencySource = explicit.value
+        if choice == "uv" and not has_lock:
+            raise ProjectError(
+                f"{explicit.source} uv: there is no uv.lock in {root}", hint="run `uv lock`"
+            )
+        if choice == "requirements" and requirements is None:
+            raise ProjectError(f"{explicit.source} requirements: no requirements.txt in {root}")
+        if choice == "pyproject" and not has_project:
+            raise ProjectError(f"{explicit.source} pyproject: no [project] table in {root}")
+        return Sourced(choice, explicit.source), requirements, notes
+
+    found: list[tuple[DependencySource | str, str]] = []
+    if has_lock:
+        found.append(("uv", "uv.lock"))
+    elif has_project:
+        found.append(("pyproject", "pyproject.toml"))
+    if requirements is not None:
+        found.append(("requirements", requirements.name))
+    found.extend((name, name) for name in foreign)
+
+    if len(found) > 1:
+        names = " and ".join(f for _, f in found)
+        selectable = [k for k, _ in found if k in ("uv", "requirements", "pyproject")]
+        raise ProjectError(
+            f"{root}: several dependency sources ({names})",
+            hint=f"choose one with --source {' or --source '.join(selectable) or 'uv'} "
+            "(or [tool.uvdock] source)",
+        )
+    if not found:
+        raise ProjectError(
+            f"{root}: no dependency source (uv.lock, pyproject.toml or requirements.txt)",
+            hint="run `uv init` and `uv lock`, or add a requirements.txt",
+        )
+    kind, filename = found[0]
+    if kind in ("poetry.lock", "Pipfile.lock"):
+        tool = "Poetry" if kind == "poetry.lock" else "Pipenv"
+        raise ProjectError(
+            f"{root / filename}: {tool} projects are not supported yet",
+            hint="migrate to uv with `uvx migrate-to-uv` then `uv lock`, or export a "
+            "requirements.txt and use --source requirements",
+        )
+    source: DependencySource = (
+        "uv" if kind == "uv" else ("pyproject" if kind == "pyproject" else "requirements")
+    )
+    return Sourced(source, filename), requirements, notes
+
+
+def _requirement_lines(path: Path) -> list[str]:
+    lines: list[str] = []
+    pending = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = (pending + line).strip()
+        pending = ""
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _requirements_facts(path: Path) -> tuple[frozenset[str], bool]:
+    names: set[str] = set()
+    hashed = True
+    any_requirement = False
+    for line in _requirement_lines(path):
+        if line.startswith("-"):
+            continue
+        any_requirement = True
+        if "--hash=" not in line:
+            hashed = False
+        spec = line.split(" --hash", 1)[0].split(";")[0].strip()
+        try:
+            names.add(canonicalize_name(Requirement(spec).name))
+        except InvalidRequirement:
+            continue
+    return frozenset(names), hashed and any_requirement
+
+
+def _python_pin(root: Path) -> Sourced[str] | None:
+    path = root / ".python-version"
+    if not path.is_file():
+        return None
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _PYTHON_MINOR.match(line)
+        if not match:
+            raise ConfigError(
+                f"cannot read a CPython version from {line!r}",
+                path=path,
+                line=number,
+                hint='write a version such as "3.13"',
+            )
+        return Sourced(f"{match.group(1)}.{match.group(2)}", f".python-version:{number}")
+    return None
+
+
+def _workspace(root: Path, pyproject: Mapping[str, Any] | None) -> tuple[WorkspaceMember, ...]:
+    workspace = (pyproject or {}).get("tool", {}).get("uv", {}).get("workspace")
+    if not isinstance(workspace, dict):
+        return ()
+    excluded: set[Path] = set()
+    for pattern in workspace.get("exclude", ()):
+        excluded.update(p.resolve() for p in root.glob(str(pattern)))
+    members: list[WorkspaceMember] = []
+    for pattern in workspace.get("members", ()):
+        for directory in sorted(root.glob(str(pattern))):
+            manifest = directory / "pyproject.toml"
+            if directory.resolve() in excluded or not manifest.is_file():
+                continue
+            data, _ = read_toml(manifest)
+            name = data.get("project", {}).get("name", directory.name)
+            members.append(WorkspaceMember(name=str(name), path=directory.relative_to(root)))
+    return tuple(members)
+
+
+def _indexes(pyproject: Mapping[str, Any] | None, text: str | None) -> tuple[PackageIndex, ...]:
+    entries = (pyproject or {}).get("tool", {}).get("uv", {}).get("index", ())
+    header_lines = [
+        number
+        for number, line in enumerate((text or "").splitlines(), start=1)
+        if line.strip().startswith("[[tool.uv.index]]")
+    ]
+    indexes = []
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "url" not in entry:
+            continue
+        indexes.append(
+            PackageIndex(
+                name=entry.get("name"),
+                url=str(entry["url"]),
+                explicit=bool(entry.get("explicit", False)),
+                authenticate=str(entry.get("authenticate", "auto")),
+                line=header_lines[position] if position < len(header_lines) else None,
+            )
+        )
+    return tuple(indexes)
+
+
+def _git_scheme(url: str) -> GitScheme:
+    bare = url.removeprefix("git+")
+    if bare.startswith("ssh://") or re.match(r"^[\w.-]+@[\w.-]+:", bare):
+        return "ssh"
+    for scheme in ("https", "http", "file"):
+        if bare.startswith(f"{scheme}://"):
+            return scheme
+    return "other"
+
+
+def _git_sources(
+    lock: LockInfo | None, pyproject: Mapping[str, Any] | None
+) -> tuple[GitSource, ...]:
+    found: dict[str, GitSource] = {}
+    if lock is not None:
+        for package in lock.packages:
+            if package.source_kind == "git" and package.source_url:
+                found[package.name] = GitSource(
+                    package=package.name,
+                    url=package.source_url,
+                    scheme=_git_scheme(package.source_url),
+                    source="uv.lock",
+                )
+    if pyproject is not None:
+        for text in pyproject.get("project", {}).get("dependencies", ()):
+            try:
+                req = Requirement(str(text))
+            except InvalidRequirement:
+                continue
+            if req.url and req.url.startswith("git+"):
+                name = canonicalize_name(req.name)
+                found.setdefault(
+                    name,
+                    GitSource(
+                        package=name,
+                        url=req.url,
+                        scheme=_git_scheme(req.url),
+                        source="pyproject.toml [project] dependencies",
+                    ),
+                )
+        sources = pyproject.get("tool", {}).get("uv", {}).get("sources", {})
+        for name, spec in sources.items():
+            for entry in spec if isinstance(spec, list) else [spec]:
+                if isinstance(entry, dict) and "git" in entry:
+                    key = canonicalize_name(name)
+                    found.setdefault(
+                        key,
+                        GitSource(
+                            package=key,
+                            url=str(entry["git"]),
+                            scheme=_git_scheme(str(entry["git"])),
+                            source="pyproject.toml [tool.uv.sources]",
+                        ),
+                    )
+    return tuple(found[name] for name in sorted(found))
+
+
+def _referenced_files(pyproject: Mapping[str, Any] | None) -> tuple[str, ...]:
+    project = (pyproject or {}).get("project", {})
+    files: list[str] = []
+    readme = project.get("readme")
+    if isinstance(readme, str):
+        files.append(readme)
+    elif isinstance(readme, dict) and isinstance(readme.get("file"), str):
+        files.append(readme["file"])
+    license_ = project.get("license")
+    if isinstance(license_, dict) and isinstance(license_.get("file"), str):
+        files.append(license_["file"])
+    files.extend(str(p) for p in project.get("license-files", ()) if isinstance(p, str))
+    return tuple(files)
+
+
+def _license(pyproject: Mapping[str, Any] | None) -> str | None:
+    license_ = (pyproject or {}).get("project", {}).get("license")
+    if isinstance(license_, str):
+        return license_
+    if isinstance(license_, dict) and isinstance(license_.get("text"), str):
+        text: str = license_["text"]
+        return text if len(text) < 40 and "\n" not in text else None  # noqa: PLR2004
+    return None
+
+
+def _source_url(pyproject: Mapping[str, Any] | None) -> str | None:
+    urls = (pyproject or {}).get("project", {}).get("urls", {})
+    if not isinstance(urls, dict):
+        return None
+    for key in ("Source", "Repository", "source", "repository", "Homepage", "homepage"):
+        if isinstance(urls.get(key), str):
+            return str(urls[key])
+    return None
+
+
+def _vcs_versioning(pyproject: Mapping[str, Any] | None) -> bool:
+    data = pyproject or {}
+    if "version" not in data.get("project", {}).get("dynamic", ()):
+        return False
+    requires = " ".join(str(r) for r in data.get("build-system", {}).get("requires", ()))
+    return any(backend in requires for backend in _VCS_BACKENDS)
+
+
+def _dependency_names(
+    source: DependencySource,
+    *,
+    lock: LockInfo | None,
+    pyproject: Mapping[str, Any] | None,
+    requirements: Path | None,
+    roots: list[str],
+    python: str,
+) -> tuple[frozenset[str], bool]:
+    if source == "requirements" and requirements is not None:
+        return _requirements_facts(requirements)
+    if source == "uv" and lock is not None:
+        installed = installed_packages(
+            lock.packages, roots=roots, python=python, platform="linux/amd64"
+        )
+        return frozenset(p.name for p in installed), False
+    names = set()
+    for text in (pyproject or {}).get("project", {}).get("dependencies", ()):
+        try:
+            names.add(canonicalize_name(Requirement(str(text)).name))
+        except InvalidRequirement:
+            continue
+    return frozenset(names), False
+
+
+def detect_project(
+    root: Path,
+    *,
+    settings: Settings,
+    pyproject: Mapping[str, Any] | None,
+    pyproject_text: str | None,
+) -> ProjectInfo:
+    """Read ``root`` into ProjectInfo; raises ProjectError for what cannot be planned."""
+    check_directory(root)
+    source, requirements, notes = _dependency_source(root, pyproject, settings)
+    project_table = (pyproject or {}).get("project", {})
+    tool_uv = (pyproject or {}).get("tool", {}).get("uv", {})
+
+    lock = None
+    if source.value == "uv":
+        lock = lock_info(root / "uv.lock", pyproject or {})
+    name = str(project_table.get("name") or root.resolve().name)
+    packaged = bool((pyproject or {}).get("build-system")) and pyproject is not None
+    if isinstance(tool_uv.get("package"), bool):
+        packaged = bool(tool_uv["package"])
+    if source.value == "requirements":
+        packaged = False
+
+    python_pin = _python_pin(root)
+    requires_python = None
+    if isinstance(project_table.get("requires-python"), str):
+        line = line_of_key(pyproject_text or "", "project", "requires-python")
+        requires_python = Sourced(
+            str(project_table["requires-python"]),
+            f"pyproject.toml:{line}" if line else "pyproject.toml",
+        )
+    elif lock is not None and lock.requires_python:
+        requires_python = Sourced(lock.requires_python, "uv.lock")
+
+    uv_required = None
+    if isinstance(tool_uv.get("required-version"), str):
+        line = line_of_key(pyproject_text or "", "tool.uv", "required-version")
+        uv_required = Sourced(
+            str(tool_uv["required-version"]), f"pyproject.toml:{line}" if line else "pyproject.toml"
+        )
+
+    members = _workspace(root, pyproject)
+    roots = [name, *(m.name for m in members)]
+    deps, hashed = _dependency_names(
+        source.value,
+        lock=lock,
+        pyproject=pyproject,
+        requirements=requirements,
+        roots=roots,
+        python=python_pin.value if python_pin else DEFAULT_PYTHON,
+    )
+
+    scripts = None
+    if isinstance(project_table.get("scripts"), dict) and project_table["scripts"]:
+        line = line_of_key(pyproject_text or "", "project.scripts")
+        scripts = Sourced(
+            {str(k): str(v) for k, v in project_table["scripts"].items()},
+            f"pyproject.toml:{line}" if line else "pyproject.toml",
+        )
+    command = settings.sourced("command")
+    entrypoint, problem = detect_entrypoint(
+        root=root,
+        command=command if command.value is not None else None,
+        port=int(settings.get("port")),
+        scripts=scripts,
+        deps=deps,
+        packaged=packaged,
+        http_override=settings.get("http"),
+    )
+    table = (pyproject or {}).get("tool", {}).get("uvdock", {})
+    return ProjectInfo(
+        root=root,
+        name=name,
+        version=str(project_table["version"]) if "version" in project_table else None,
+        description=project_table.get("description"),
+        license=_license(pyproject),
+        source_url=_source_url(pyproject),
+        dependency_source=source,
+        requirements_file=requirements,
+        requirements_hashed=hashed,
+        lock=lock,
+        packaged=packaged,
+        python_pin=python_pin,
+        requires_python=requires_python,
+        uv_required_version=uv_required,
+        workspace_members=members,
+        indexes=_indexes(pyproject, pyproject_text),
+        git_sources=_git_sources(lock, pyproject),
+        dependency_names=deps,
+        entrypoint=entrypoint,
+        entrypoint_problem=problem,
+        referenced_files=_referenced_files(pyproject),
+        vcs_versioning=_vcs_versioning(pyproject),
+        uvdock_table=dict(table) if isinstance(table, dict) else {},
+        pyproject_text=pyproject_text,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,318 @@
+"""Reading ``uv.lock``: packages, freshness against ``pyproject.toml``, and wheels per platform.
+
+uv has no library API and ``uv lock --check`` needs an interpreter that
+satisfies ``requires-python`` on the host (often absent) and may touch the
+network, so the freshness check is done here from the files alone: the lock
+records the requirements it was resolved from (``[package.metadata]``), and
+those are compared with what ``pyproject.toml`` declares now. The check only
+reports "stale" when it is sure; anything it cannot compare is left to
+``uv sync --locked`` in the build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from uvdock._toml import read_toml
+from uvdock.project.model import (
+    LockedDependency,
+    LockedFile,
+    LockedPackage,
+    LockInfo,
+    LockState,
+)
+
+ARCH_OF_PLATFORM = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
+
+
+def read_lock(path: Path) -> tuple[tuple[LockedPackage, ...], str | None, dict[str, Any]]:
+    data, _ = read_toml(path)
+    packages = tuple(_package(raw) for raw in data.get("package", []) if isinstance(raw, dict))
+    requires_python = data.get("requires-python")
+    return packages, requires_python if isinstance(requires_python, str) else None, data
+
+
+def _deps(raw: Iterable[Any]) -> tuple[LockedDependency, ...]:
+    out = []
+    for dep in raw:
+        if not isinstance(dep, dict) or "name" not in dep:
+            continue
+        extras = dep.get("extra", ())
+        out.append(
+            LockedDependency(
+                name=canonicalize_name(str(dep["name"])),
+                version=dep.get("version"),
+                marker=dep.get("marker"),
+                extras=tuple(str(e) for e in extras),
+            )
+        )
+    return tuple(out)
+
+
+def _package(raw: Mapping[str, Any]) -> LockedPackage:
+    source = raw.get("source", {})
+    kind, url = "registry", None
+    if isinstance(source, dict) and source:
+        kind, value = next(iter(source.items()))
+        url = str(value)
+    wheels = []
+    for wheel in raw.get("wheels", ()):
+        if isinstance(wheel, dict):
+            location = str(wheel.get("url") or wheel.get("path") or wheel.get("filename") or "")
+            wheels.append(LockedFile(filename=location.rsplit("/", 1)[-1], url=location))
+    optional = raw.get("optional-dependencies", {})
+    return LockedPackage(
+        name=canonicalize_name(str(raw.get("name", ""))),
+        version=raw.get("version"),
+        source_kind=kind,
+        source_url=url,
+        sdist="sdist" in raw,
+        wheels=tuple(wheels),
+        dependencies=_deps(raw.get("dependencies", ())),
+        optional=tuple(
+            (str(extra), _deps(deps)) for extra, deps in optional.items() if isinstance(deps, list)
+        ),
+    )
+
+
+# --- freshness -----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Req:
+    name: str
+    extras: tuple[str, ...]
+    specifier: SpecifierSet
+
+    def __str__(self) -> str:
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        return f"{self.name}{extras}{self.specifier}"
+
+
+def _req_from_pep508(text: str) -> _Req | None:
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        return None
+    return _Req(canonicalize_name(req.name), tuple(sorted(req.extras)), req.specifier)
+
+
+def _req_from_lock(entry: Mapping[str, Any]) -> _Req | None:
+    try:
+        spec = SpecifierSet(str(entry.get("specifier", "")))
+    except InvalidSpecifier:
+        return None
+    return _Req(
+        canonicalize_name(str(entry.get("name", ""))),
+        tuple(sorted(str(e) for e in entry.get("extras", ()))),
+        spec,
+    )
+
+
+def _declared(pyproject: Mapping[str, Any]) -> tuple[set[_Req], dict[str, set[_Req]]] | None:
+    project = pyproject.get("project", {})
+    if not isinstance(project, dict) or "dependencies" in project.get("dynamic", ()):
+        return None
+    reqs: set[_Req] = set()
+    for text in project.get("dependencies", ()):
+        req = _req_from_pep508(str(text))
+        if req is None:
+            return None
+        reqs.add(req)
+    for extra_reqs in project.get("optional-dependencies", {}).values():
+        for text in extra_reqs:
+            req = _req_from_pep508(str(text))
+            if req is None:
+                return None
+            reqs.add(req)
+    groups: dict[str, set[_Req]] = {}
+    for group, entries in pyproject.get("dependency-groups", {}).items():
+        group_reqs: set[_Req] = set()
+        for text in entries:
+            if not isinstance(text, str):
+                continue  # {include-group = ...}: resolved by uv, not compared here
+            req = _req_from_pep508(text)
+            if req is None:
+                return None
+            group_reqs.add(req)
+        groups[canonicalize_name(group)] = group_reqs
+    return reqs, groups
+
+
+def check_freshness(
+    *, lock_data: Mapping[str, Any], pyproject: Mapping[str, Any]
+) -> tuple[LockState, str | None]:
+    """Compare the lock's recorded inputs with ``pyproject.toml`` (root project only)."""
+    project = pyproject.get("project")
+    if not isinstance(project, dict) or "name" not in project:
+        return "fresh", None  # a virtual workspace root: nothing of its own to compare
+    name = canonicalize_name(str(project["name"]))
+    declared_python = project.get("requires-python")
+    locked_python = lock_data.get("requires-python")
+    if isinstance(declared_python, str) and isinstance(locked_python, str):
+        try:
+            if SpecifierSet(declared_python) != SpecifierSet(locked_python):
+                return "stale", (
+                    f"requires-python is {declared_python!r} in pyproject.toml "
+                    f"but {locked_python!r} in uv.lock"
+                )
+        except InvalidSpecifier:
+            pass
+    root = next(
+        (
+            p
+            for p in lock_data.get("package", ())
+            if isinstance(p, dict) and canonicalize_name(str(p.get("name", ""))) == name
+        ),
+        None,
+    )
+    if root is None:
+        return "stale", f"uv.lock has no entry for the project {project['name']!r}"
+    version = project.get("version")
+    if (
+        isinstance(version, str)
+        and "version" not in project.get("dynamic", ())
+        and root.get("version") not in (None, version)
+    ):
+        return "stale", (
+            f"the project version is {version} in pyproject.toml "
+            f"but {root.get('version')} in uv.lock"
+        )
+    declared = _declared(pyproject)
+    metadata = root.get("metadata")
+    if declared is None or not isinstance(metadata, dict):
+        return "fresh", None
+    reqs, groups = declared
+    locked = {r for r in map(_req_from_lock, metadata.get("requires-dist", ())) if r is not None}
+    if locked != reqs:
+        added = sorted(map(str, reqs - locked))
+        removed = sorted(map(str, locked - reqs))
+        change = ", ".join([*(f"+{r}" for r in added), *(f"-{r}" for r in removed)])
+        return "stale", f"dependencies changed since uv.lock was written ({change})"
+    locked_groups: dict[str, set[_Req]] = {
+        canonicalize_name(group): {r for r in map(_req_from_lock, entries) if r is not None}
+        for group, entries in metadata.get("requires-dev", {}).items()
+    }
+    for group, group_reqs in groups.items():
+        if locked_groups.get(group, set()) != group_reqs:
+            return "stale", f"dependency group {group!r} changed since uv.lock was written"
+    return "fresh", None
+
+
+def lock_info(path: Path, pyproject: Mapping[str, Any]) -> LockInfo:
+    packages, requires_python, data = read_lock(path)
+    state, reason = check_freshness(lock_data=data, pyproject=pyproject)
+    return LockInfo(
+        path=path,
+        packages=packages,
+        requires_python=requires_python,
+        state=state,
+        stale_reason=reason,
+    )
+
+
+# --- what gets installed, and whether a wheel exists -----------------------------
+
+
+def marker_environment(*, python: str, platform: str) -> dict[str, str]:
+    """PEP 508 marker values for CPython ``python`` (``"3.13"``) on a linux ``platform``."""
+    machine = ARCH_OF_PLATFORM.get(platform, platform.rsplit("/", 1)[-1])
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": f"{python}.0",
+        "os_name": "posix",
+        "platform_machine": machine,
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": "Linux",
+        "platform_version": "",
+        "python_full_version": f"{python}.0",
+        "python_version": python,
+        "sys_platform": "linux",
+    }
+
+
+def _applies(marker: str | None, env: dict[str, str], extras: Iterable[str] = ()) -> bool:
+    if not marker:
+        return True
+    try:
+        parsed = Marker(marker)
+    except InvalidMarker:
+        return True  # cannot tell: assume it is installed, the cautious answer
+    extra_values = [*extras] or [""]
+    return any(parsed.evaluate({**env, "extra": extra}) for extra in extra_values)
+
+
+def installed_packages(
+    packages: Iterable[LockedPackage], *, roots: Iterable[str], python: str, platform: str
+) -> list[LockedPackage]:
+    """Packages ``uv sync --no-dev`` installs for ``roots`` on this python and platform."""
+    env = marker_environment(python=python, platform=platform)
+    by_name: dict[str, list[LockedPackage]] = {}
+    for package in packages:
+        by_name.setdefault(package.name, []).append(package)
+    seen: dict[tuple[str, str | None], LockedPackage] = {}
+    expanded: set[tuple[str, str | None, str]] = set()
+    queue: list[tuple[LockedPackage, tuple[str, ...]]] = [
+        (package, ()) for root in roots for package in by_name.get(canonicalize_name(root), ())
+    ]
+    while queue:
+        package, extras = queue.pop()
+        key = (package.name, package.version)
+        deps: list[LockedDependency] = []
+        if key not in seen:
+            seen[key] = package
+            deps.extend(package.dependencies)
+        optional = dict(package.optional)
+        new_extras = [e for e in extras if (*key, e) not in expanded]
+        for extra in new_extras:
+            expanded.add((*key, extra))
+            deps.extend(optional.get(extra, ()))
+        for dep in deps:
+            if not _applies(dep.marker, env, new_extras):
+                continue
+            candidates = by_name.get(dep.name, [])
+            if dep.version is not None:
+                candidates = [c for c in candidates if c.version == dep.version] or candidates
+            queue.extend((candidate, dep.extras) for candidate in candidates[:1])
+    return sorted(seen.values(), key=lambda p: p.name)
+
+
+def _glibc_platform_tags(arch: str, glibc_minor: int) -> list[str]:
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(glibc_minor, 4, -1)]
+    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+    for minor, name in legacy.items():
+        if minor <= glibc_minor:
+            tags.insert(tags.index(f"manylinux_2_{minor}_{arch}") + 1, f"{name}_{arch}")
+    tags.append(f"linux_{arch}")
+    return tags
+
+
+def supported_tags(*, python: str, platform: str, glibc_minor: int) -> set[Tag]:
+    major, minor = (int(x) for x in python.split(".")[:2])
+    arch = ARCH_OF_PLATFORM.get(platform, platform.rsplit("/", 1)[-1])
+    plats = _glibc_platform_tags(arch, glibc_minor)
+    version = (major, minor)
+    tags = set(cpython_tags(version, abis=[f"cp{major}{minor}"], platforms=plats))
+    tags |= set(compatible_tags(version, interpreter=f"cp{major}{minor}", platforms=plats))
+    return tags
+
+
+def has_compatible_wheel(package: LockedPackage, tags: set[Tag]) -> bool:
+    for wheel in package.wheels:
+        try:
+            _, _, _, wheel_tags = parse_wheel_filename(wheel.filename)
+        except InvalidWheelFilename:
+            continue
+        if wheel_tags & tags:
+            return True
+    return False

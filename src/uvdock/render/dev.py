@@ -1,0 +1,170 @@
+"""BuildPlan -> the development setup: ``Dockerfile.dev`` and ``compose.yaml``.
+
+The venv lives in ``/opt/venv`` (``UV_PROJECT_ENVIRONMENT``), outside ``/app``,
+so bind-mounting the source over ``/app`` can never hide it or write a Linux
+venv into the host's tree. The project is installed editable, so the mounted
+source is what runs; the server reloads on change. ``docker compose watch``
+(or ``up --watch``) also rebuilds the image when ``uv.lock`` changes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from uvdock.plan.model import BuildPlan
+from uvdock.render._text import env_block, exec_form, header, run, with_env
+from uvdock.render.dockerfile import apt_install, secret_env, secret_mounts
+
+DEV_UID = 1000  # the usual uid of the first user on a developer's machine
+DEV_HOME = "/home/dev"
+DEV_VENV = "/opt/venv"
+
+
+def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
+    cache = f"type=cache,target={DEV_HOME}/.cache/uv,uid={DEV_UID},gid={DEV_UID}"
+    secrets = secret_mounts(plan)
+    prefixes = secret_env(plan)
+    project = plan.project
+    blocks = [
+        header("#", regenerate),
+        "# Development image: used by compose.yaml; the source is bind-mounted at /app.",
+        "",
+        f"FROM {plan.uv_image.value} AS uv",
+        "",
+        f"FROM {plan.python_image.value}",
+        "COPY --from=uv /uv /uvx /bin/",
+    ]
+    packages = [p.value for p in plan.build_packages] + [p.value for p in plan.runtime_packages]
+    if packages:
+        blocks.append(apt_install(packages, cached=False))
+    blocks += [
+        env_block(
+            [
+                ("UV_LINK_MODE", "copy"),
+                ("UV_PYTHON_DOWNLOADS", "0"),
+                ("UV_PROJECT_ENVIRONMENT", DEV_VENV),
+                ("PATH", f"{DEV_VENV}/bin:$PATH"),
+                ("PYTHONUNBUFFERED", "1"),
+                ("PYTHONDONTWRITEBYTECODE", "1"),
+                *(plan.entrypoint.value.env if plan.entrypoint else ()),
+            ]
+        ),
+        run(
+            [
+                f"groupadd --gid {DEV_UID} dev",
+                f"useradd --uid {DEV_UID} --gid {DEV_UID} --create-home --home-dir {DEV_HOME} dev",
+                f"install -d -o dev -g dev {DEV_VENV} /app {DEV_HOME}/.cache/uv",
+            ]
+        ),
+        "WORKDIR /app",
+        f"USER {DEV_UID}:{DEV_UID}",
+    ]
+    if project.dependency_source.value == "requirements":
+        name = project.requirements_file.name if project.requirements_file else "requirements.txt"
+        blocks.append(
+            run(
+                [
+                    f"uv venv --allow-existing {DEV_VENV}",
+                    with_env(prefixes, f"uv pip sync --python {DEV_VENV}/bin/python {name}"),
+                ],
+                mounts=[cache, f"type=bind,source={name},target={name}", *secrets],
+            )
+        )
+        blocks.append("COPY --chown=dev:dev . /app")
+    else:
+        first = (
+            "uv sync --frozen --no-install-workspace"
+            if project.is_workspace
+            else "uv sync --locked --no-install-project"
+        )
+        blocks += [
+            "# All dependency groups (dev included); the project itself comes next, editable.",
+            run(
+                [with_env(prefixes, first)],
+                mounts=[
+                    cache,
+                    "type=bind,source=uv.lock,target=uv.lock",
+                    "type=bind,source=pyproject.toml,target=pyproject.toml",
+                    *secrets,
+                ],
+            ),
+            "COPY --chown=dev:dev . /app",
+            run([with_env(prefixes, "uv sync --locked")], mounts=[cache, *secrets]),
+        ]
+    if plan.http:
+        blocks.append(f"EXPOSE {plan.port}")
+    if plan.entrypoint is not None:
+        blocks.append(f"CMD {exec_form(plan.entrypoint.value.dev_argv)}")
+    return "\n".join(blocks) + "\n"
+
+
+def _q(value: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(value)
+
+
+def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
+    service = _service_name(plan.project.name)
+    lines = [
+        header("#", regenerate),
+        "# Develop with: docker compose up --watch   (the server reloads on source changes;",
+        "# a change to uv.lock rebuilds the image).",
+        "services:",
+        f"  {service}:",
+        "    build:",
+        "      context: .",
+        "      dockerfile: Dockerfile.dev",
+    ]
+    if plan.secrets:
+        lines.append("      secrets:")
+        lines.extend(f"        - {s.id}" for s in plan.secrets if s.required)
+    if plan.ssh:
+        lines += ["      ssh:", "        - default"]
+    if plan.http:
+        lines += ["    ports:", f"      - {_q(f'127.0.0.1:{plan.port}:{plan.port}')}"]
+    lines += [
+        "    volumes:",
+        "      # The source, live; the venv is in /opt/venv, out of this mount's way.",
+        "      - .:/app",
+        "      # uv's cache survives rebuilds and `uv add` inside the container.",
+        "      - uv-cache:/home/dev/.cache/uv",
+    ]
+    if plan.entrypoint is not None:
+        lines.append(f"    command: {exec_form(plan.entrypoint.value.dev_argv)}")
+    lines += [
+        "    develop:",
+        "      watch:",
+        "        - action: sync",
+        "          path: .",
+        "          target: /app",
+        "          ignore:",
+        "            - .venv/",
+        "        - action: rebuild",
+        f"          path: {_lock_file(plan)}",
+        "volumes:",
+        "  uv-cache:",
+    ]
+    required = [s for s in plan.secrets if s.required]
+    if required:
+        lines.append("secrets:")
+        for secret in required:
+            lines.append(f"  {secret.id}:")
+            if secret.id == "ca_bundle":
+                path = plan.settings.get("ca_bundle")
+                lines.append(f"    file: {_q(str(path))}")
+            else:
+                lines.append(f"    environment: {secret.env}")
+    return "\n".join(lines) + "\n"
+
+
+def _lock_file(plan: BuildPlan) -> str:
+    """The file whose change means new dependencies: a rebuild, not a sync."""
+    project = plan.project
+    if project.dependency_source.value == "requirements" and project.requirements_file:
+        return project.requirements_file.name
+    return "uv.lock"
+
+
+def _service_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    return cleaned or "app"

@@ -1,0 +1,276 @@
+"""BuildPlan -> Dockerfile text, for the two approaches.
+
+custom (default): follows uv's multi-stage guidance. The builder and the final
+stage start FROM the same Python image, so the virtual environment's
+interpreter path is identical in both; uv is copied into the builder only.
+The dependency layer is keyed on ``uv.lock``/``pyproject.toml`` alone (bind
+mounts), the project is installed non-editable, and the final stage receives
+only ``/app/.venv`` (plus the source for non-packaged projects).
+
+official: the guide's first approach done right: one stage on uv's image
+with Python, still ``--locked``, non-root, and no ``uv run`` at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from uvdock.plan.model import BuildPlan, Secret
+from uvdock.render._text import env_block, exec_form, header, label_block, run, with_env
+
+VENV = "/app/.venv"
+UV_CACHE = "/root/.cache/uv"
+# Debian versions change with every point release; pinning them would break
+# builds weeks later, so DL3008 (pin apt versions) is deliberately ignored.
+APT_IGNORE = "# hadolint ignore=DL3008"
+
+
+def secret_mounts(plan: BuildPlan) -> list[str]:
+    mounts = []
+    for secret in plan.secrets:
+        required = ",required=true" if secret.required else ""
+        mounts.append(f"type=secret,id={secret.id},target={secret.target}{required}")
+    if plan.ssh:
+        mounts.append("type=ssh")
+    return mounts
+
+
+def secret_env(plan: BuildPlan) -> list[str]:
+    """``VAR=...`` prefixes that turn mounted secret files into what uv and git read."""
+    prefixes = []
+    for secret in plan.secrets:
+        prefixes.extend(_secret_env(plan, secret))
+    if plan.ssh:
+        # No known_hosts can be baked in without trusting something first; accept-new
+        # pins the host key for this one step. Mount a known_hosts to be stricter.
+        prefixes.append('GIT_SSH_COMMAND="ssh -o StrictHostKeyChecking=accept-new"')
+    return prefixes
+
+
+def _secret_env(plan: BuildPlan, secret: Secret) -> list[str]:
+    if secret.id == "ca_bundle":
+        values = [f"SSL_CERT_FILE={secret.target}"]
+        if plan.project.git_sources:
+            values.append(f"GIT_SSL_CAINFO={secret.target}")
+        return values
+    if secret.env:
+        return [f'{secret.env}="$(cat {secret.target})"']
+    return []
+
+
+def apt_install(packages: Sequence[str], *, cached: bool) -> str:
+    """apt-get install; cached (builder) keeps lists in cache mounts, else they are removed."""
+    install = "apt-get install -y --no-install-recommends " + " ".join(packages)
+    if cached:
+        return f"{APT_IGNORE}\n" + run(
+            [
+                "rm -f /etc/apt/apt.conf.d/docker-clean",
+                "apt-get update",
+                install,
+            ],
+            mounts=[
+                "type=cache,target=/var/cache/apt,sharing=locked",
+                "type=cache,target=/var/lib/apt,sharing=locked",
+            ],
+        )
+    return f"{APT_IGNORE}\n" + run(["apt-get update", install, "rm -rf /var/lib/apt/lists/*"])
+
+
+def _sync_steps(plan: BuildPlan, *, flags: Sequence[str], uv_env: Sequence[str]) -> list[str]:
+    """The two install steps: dependencies (keyed on the lock), then the project."""
+    project = plan.project
+    cache = f"type=cache,target={UV_CACHE}"
+    secrets = secret_mounts(plan)
+    prefixes = [*uv_env, *secret_env(plan)]
+    extra = " ".join(flags)
+    extra = f" {extra}" if extra else ""
+    if project.dependency_source.value == "requirements":
+        pip_flags = " ".join(f for f in flags if f != "--no-editable")
+        extra = f" {pip_flags}" if pip_flags else ""
+        name = project.requirements_file.name if project.requirements_file else "requirements.txt"
+        hashes = " --require-hashes" if project.requirements_hashed else ""
+        return [
+            "# Dependencies from the requirements file, exactly (uv pip sync removes extras).",
+            run(
+                [
+                    f"uv venv {VENV}",
+                    with_env(
+                        prefixes,
+                        f"uv pip sync{extra}{hashes} --python {VENV}/bin/python {name}",
+                    ),
+                ],
+                mounts=[cache, f"type=bind,source={name},target={name}", *secrets],
+            ),
+        ]
+    if project.is_workspace:
+        # uv cannot check the lock without every member's pyproject.toml, so this
+        # layer uses --frozen; the full sync below still asserts --locked.
+        first = f"uv sync --frozen --no-install-workspace --no-dev{extra}"
+    else:
+        first = f"uv sync --locked --no-install-project --no-dev{extra}"
+    dependency_step = run(
+        [with_env(prefixes, first)],
+        mounts=[
+            cache,
+            "type=bind,source=uv.lock,target=uv.lock",
+            "type=bind,source=pyproject.toml,target=pyproject.toml",
+            *secrets,
+        ],
+    )
+    if not project.packaged and not project.is_workspace:
+        # Nothing of the project is installed: the dependencies are the whole venv,
+        # and the code is copied into the final stage, so source edits never
+        # invalidate this stage.
+        return ["# The dependencies, exactly as uv.lock says.", dependency_step]
+    return [
+        "# Dependencies first: this layer is reused until uv.lock or pyproject.toml change.",
+        dependency_step,
+        "# Then the project, installed non-editable: the venv no longer needs the source.",
+        "COPY . /app",
+        run([with_env(prefixes, f"uv sync --locked --no-dev{extra}")], mounts=[cache, *secrets]),
+    ]
+
+
+def _user_step(uid: int) -> str:
+    return (
+        "# A numeric non-root user (Kubernetes can verify runAsNonRoot); the venv stays\n"
+        "# owned by root, so the app cannot modify its own code.\n"
+        + run(
+            [
+                f"groupadd --system --gid {uid} app",
+                (
+                    f"useradd --system --uid {uid} --gid {uid} --no-create-home "
+                    "--home-dir /nonexistent --shell /usr/sbin/nologin app"
+                ),
+            ]
+        )
+    )
+
+
+def _runtime_tail(plan: BuildPlan) -> list[str]:
+    """ENV, USER, EXPOSE, HEALTHCHECK, LABEL and CMD of the final stage."""
+    entry = plan.entrypoint
+    env = [("PATH", f"{VENV}/bin:$PATH"), ("PYTHONUNBUFFERED", "1")]
+    if entry is not None:
+        env.extend(entry.value.env)
+    out = [env_block(env), f"USER {plan.uid}:{plan.uid}"]
+    if plan.http:
+        out.append(f"EXPOSE {plan.port}")
+    check = plan.healthcheck
+    if check is not None:
+        if check.path is not None:
+            probe = (
+                "import urllib.request; "
+                f"urllib.request.urlopen('http://127.0.0.1:{check.port}{check.path}', timeout=4)"
+            )
+        else:
+            probe = f"import socket; socket.create_connection(('127.0.0.1', {check.port}), 4)"
+        out.append(
+            "# Python itself is the probe: no curl or wget in the image.\n"
+            "HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \\\n"
+            f"    CMD {exec_form(['python', '-c', probe])}"
+        )
+    out.append(label_block(_labels(plan)))
+    if entry is not None:
+        out.append(f"CMD {exec_form(entry.value.argv)}")
+    return out
+
+
+def _labels(plan: BuildPlan) -> list[tuple[str, str]]:
+    project = plan.project
+    labels = [("org.opencontainers.image.title", project.name)]
+    for key, value in (
+        ("version", project.version),
+        ("description", project.description),
+        ("licenses", project.license),
+        ("source", project.source_url),
+    ):
+        if value:
+            labels.append((f"org.opencontainers.image.{key}", value))
+    labels.append(("org.opencontainers.image.base.name", plan.base_image.value))
+    return labels
+
+
+def _build_comment(plan: BuildPlan, dockerfile_name: str) -> str:
+    flags = [s.build_flag for s in plan.secrets if s.required]
+    if dockerfile_name != "Dockerfile":
+        flags.insert(0, f"-f {dockerfile_name}")
+    if plan.ssh:
+        flags.append("--ssh default")
+    tail = " ".join(flags)
+    return f"# Build: docker buildx build {tail + ' ' if tail else ''}-t {plan.project.name} ."
+
+
+def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> str:
+    builder_env = [
+        ("UV_COMPILE_BYTECODE", "1"),
+        ("UV_LINK_MODE", "copy"),
+        ("UV_PYTHON_DOWNLOADS", "0"),
+    ]
+    blocks: list[str] = [
+        header("#", regenerate),
+        _build_comment(plan, dockerfile_name),
+        "",
+        f"FROM {plan.uv_image.value} AS uv",
+        "",
+        "# Build stage: the same Python image as the final stage, so the virtual",
+        "# environment's interpreter path matches; uv exists only here.",
+        f"FROM {plan.base_image.value} AS builder",
+        "COPY --from=uv /uv /uvx /bin/",
+    ]
+    if plan.build_packages:
+        blocks.append(apt_install([p.value for p in plan.build_packages], cached=True))
+    blocks += [
+        "# Compile bytecode at install time, copy files out of the cache mount, and never",
+        "# download a Python: the image's own interpreter is the one the app runs on.",
+        env_block(builder_env),
+        "WORKDIR /app",
+        *_sync_steps(plan, flags=["--no-editable"], uv_env=[]),
+        "",
+        "# Final stage: the virtual environment and nothing else from the build.",
+        f"FROM {plan.base_image.value}",
+    ]
+    if plan.runtime_packages:
+        blocks.append(apt_install([p.value for p in plan.runtime_packages], cached=False))
+    blocks += [_user_step(plan.uid), "WORKDIR /app", f"COPY --from=builder {VENV} {VENV}"]
+    if not plan.project.packaged:
+        blocks.append("# Not a package (no build system): the code runs from /app.")
+        blocks.append("COPY . /app")
+    blocks += _runtime_tail(plan)
+    return "\n".join(blocks) + "\n"
+
+
+def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> str:
+    blocks: list[str] = [
+        header("#", regenerate),
+        _build_comment(plan, dockerfile_name),
+        "",
+        "# One stage on uv's image with Python: simple, still locked, non-root, and uv",
+        "# is never run at start-up (no sync, no writes to the venv at run time).",
+        f"FROM {plan.base_image.value}",
+    ]
+    packages = [p.value for p in plan.build_packages] + [p.value for p in plan.runtime_packages]
+    if packages:
+        blocks.append(apt_install(packages, cached=False))
+    blocks += [
+        "# Use the image's Python, never a downloaded one.",
+        env_block([("UV_PYTHON_DOWNLOADS", "0")]),
+        _user_step(plan.uid),
+        "WORKDIR /app",
+        *_sync_steps(
+            plan,
+            flags=["--no-editable", "--compile-bytecode", "--link-mode=copy"],
+            uv_env=[],
+        ),
+    ]
+    if not plan.project.packaged and not plan.project.is_workspace:
+        blocks += ["# Not a package (no build system): the code runs from /app.", "COPY . /app"]
+    blocks += _runtime_tail(plan)
+    return "\n".join(blocks) + "\n"
+
+
+def render_dockerfile(
+    plan: BuildPlan, *, regenerate: str, dockerfile_name: str = "Dockerfile"
+) -> str:
+    render = render_official if plan.approach == "official" else render_custom
+    return render(plan, regenerate=regenerate, dockerfile_name=dockerfile_name)

@@ -1,0 +1,70 @@
+"""BuildPlan -> ``.dockerignore``.
+
+Keeps the context small and the cache stable (no ``.venv``, caches, VCS data,
+build output) and keeps secrets (``.env*``) out of it. Never excludes what the
+build reads: ``uv.lock``, ``pyproject.toml``, ``.python-version``, or the
+README/LICENSE files ``pyproject.toml`` points at; re-includes them explicitly
+when a broader pattern would catch them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from uvdock.plan.model import BuildPlan
+from uvdock.render._text import header
+
+_EXCLUDED = (
+    ("# Virtual environments: built inside the image for its platform.", (".venv", "venv")),
+    ("# Python caches and tool state.", (
+        "**/__pycache__", "**/*.py[cod]", ".pytest_cache", ".mypy_cache", ".ruff_cache",
+        ".tox", ".nox", ".coverage", ".coverage.*", "htmlcov", ".hypothesis", ".ipynb_checkpoints",
+    )),
+    ("# Secrets and local settings never enter the build context.", (".env", ".env.*", "**/.env")),
+    ("# Build output.", ("build", "dist", "*.egg-info", "**/*.egg-info")),
+    ("# Editors, OS files and other tooling.", (
+        ".idea", ".vscode", "**/.DS_Store", "node_modules",
+    )),
+)  # fmt: skip
+ALWAYS_KEPT = ("uv.lock", "pyproject.toml", ".python-version")
+
+
+def excluded_patterns(plan: BuildPlan) -> list[str]:
+    patterns = [p for _, group in _EXCLUDED for p in group]
+    if not plan.project.vcs_versioning:
+        patterns += [".git", ".gitignore"]
+    return patterns
+
+
+def _excluded(path: str, patterns: list[str]) -> bool:
+    """Whether Docker would drop ``path``: a pattern matches it or one of its parents."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        bare = pattern.removeprefix("**/")
+        for prefix in prefixes:
+            if fnmatch.fnmatch(prefix, pattern) or fnmatch.fnmatch(prefix.rsplit("/", 1)[-1], bare):
+                return True
+    return False
+
+
+def render_dockerignore(plan: BuildPlan, *, regenerate: str) -> str:
+    lines = [header("#", regenerate)]
+    for comment, group in _EXCLUDED:
+        lines.append(comment)
+        lines.extend(group)
+    if not plan.project.vcs_versioning:
+        lines += [
+            "# Version control data (the version is not read from git).",
+            ".git",
+            ".gitignore",
+        ]
+    kept = [*ALWAYS_KEPT, *plan.project.referenced_files]
+    if plan.project.requirements_file is not None:
+        kept.append(plan.project.requirements_file.name)
+    patterns = excluded_patterns(plan)
+    caught = [f for f in kept if _excluded(f, patterns)]
+    if caught:
+        lines.append("# Read by the build: keep them even though a pattern above matches.")
+        lines.extend(f"!{f}" for f in caught)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,24 @@
+"""Locations of the fixture trees inside the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DISTS_DIR",
+    "EXAMPLES_DIR",
+    "FIXTURES_DIR",
+    "PACKAGES_DIR",
+    "PROJECTS_DIR",
+    "REPO_ROOT",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES_DIR = REPO_ROOT / "examples"
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
+#: Fixture projects, one directory each, each with its own lock.
+PROJECTS_DIR = FIXTURES_DIR / "projects"
+#: Sources of the packages the local index and git server publish.
+PACKAGES_DIR = FIXTURES_DIR / "packages"
+#: Built distributions the local index serves: ``public/`` and ``private/``.
+DISTS_DIR = FIXTURES_DIR / "dists"
