@@ -8,8 +8,9 @@ up``). With the flag, a missing engine is a failure, not a skip.
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def project_copy(tmp_path: Path) -> Iterator[object]:
+def project_copy(tmp_path: Path) -> Callable[[str], Path]:
     """Copy a fixture project (or the example) into a temp dir: ``project_copy("flask-app")``."""
 
     def make(name: str) -> Path:
@@ -50,14 +51,12 @@ def project_copy(tmp_path: Path) -> Iterator[object]:
         )
         return target
 
-    yield make
+    return make
 
 
 @pytest.fixture(autouse=True)
 def _clean_uvdock_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see only the UVDOCK_* variables they set themselves."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("UVDOCK_"):
             monkeypatch.delenv(name)

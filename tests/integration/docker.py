@@ -155,13 +155,15 @@ def image_files(image: str) -> dict[str, bytes]:
                 continue
             content = handle.read()
             found[member.name] = content
-            with contextlib.suppress(tarfile.TarError):
-                with tarfile.open(fileobj=io.BytesIO(content)) as layer:
-                    for inner in layer.getmembers():
-                        if inner.isfile():
-                            data = layer.extractfile(inner)
-                            if data is not None:
-                                found[f"{member.name}!{inner.name}"] = data.read()
+            with (
+                contextlib.suppress(tarfile.TarError),
+                tarfile.open(fileobj=io.BytesIO(content)) as layer,
+            ):
+                for inner in layer.getmembers():
+                    if inner.isfile():
+                        data = layer.extractfile(inner)
+                        if data is not None:
+                            found[f"{member.name}!{inner.name}"] = data.read()
     return found
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -214,9 +216,6 @@ def test_unknown_flag_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_python_m_uvdock_runs() -> None:
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-m", "uvdock", "--version"], capture_output=True, text=True, check=True
     )

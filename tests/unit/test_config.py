@@ -20,8 +20,6 @@ build-packages = ["libfoo-dev"]
 """
 
 
-
-
 def test_defaults_and_pyproject_with_lines() -> None:
     resolved = load_settings(
         cli={},

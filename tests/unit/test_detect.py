@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR
 from uvdock.api import plan_project
 from uvdock.errors import ProjectError
-from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR
 
 CopyProject = Callable[[str], Path]
 
@@ -108,7 +108,7 @@ def test_wheels_only_project_needs_no_compiler() -> None:
     assert result.build_packages == ()
 
 
-def test_ca_bundle_is_a_secret(tmp_path: Path) -> None:
+def test_ca_bundle_is_a_secret() -> None:
     result = plan_project(
         EXAMPLES_DIR / "fastapi-app", options={"ca_bundle": "/etc/ssl/ca.pem"}, environ={}
     )
@@ -172,7 +172,9 @@ def test_pyproject_without_lock_warns(project_copy: CopyProject) -> None:
 def test_stale_lock_is_error(project_copy: CopyProject) -> None:
     root = project_copy("flask-app")
     text = (root / "pyproject.toml").read_text()
-    (root / "pyproject.toml").write_text(text.replace('    "flask",', '    "requests",\n    "flask",'))
+    (root / "pyproject.toml").write_text(
+        text.replace('    "flask",', '    "requests",\n    "flask",')
+    )
     result = plan_project(root, options={}, environ={})
     (error,) = result.errors
     assert "uv.lock is out of date" in error.message

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR, REPO_ROOT
 from uvdock.api import plan_project
 from uvdock.cli.main import main
 from uvdock.render import render_files
-from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR, REPO_ROOT
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 PROJECTS = sorted(p.name for p in PROJECTS_DIR.iterdir() if (p / "FIXTURE.md").is_file())
@@ -101,7 +101,8 @@ CopyProject = Callable[[str], Path]
 def test_dockerignore_keeps_what_the_build_reads(project_copy: CopyProject) -> None:
     root = project_copy("fastapi-app")
     text = (root / "pyproject.toml").read_text()
-    (root / "pyproject.toml").write_text(text.replace('readme = "README.md"', 'readme = "build/README.md"'))
+    moved = text.replace('readme = "README.md"', 'readme = "build/README.md"')
+    (root / "pyproject.toml").write_text(moved)
     files = rendered(root, "custom")
     ignore = files[".dockerignore"].splitlines()
     assert ".venv" in ignore

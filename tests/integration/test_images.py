@@ -1,0 +1,221 @@
+"""Build what `uvdock init` generates with the real engine, run it, and inspect it.
+
+Every image here is built from the files uvdock wrote, on the stand-in base
+images in the local registry (``--image-prefix``), with the machine's CA
+passed as a BuildKit secret (``--ca-bundle``), exactly as a user behind a
+TLS-intercepting proxy and a registry mirror would.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.docker import (
+    CA_BUNDLE,
+    IMAGE_PREFIX,
+    build,
+    ca_secret,
+    docker,
+    history,
+    http_json,
+    image_files,
+    remove_image,
+    running,
+    wait_healthy,
+)
+from tests.support.fixtures import EXAMPLE, FIXTURES, CommandCheck, Fixture, HttpCheck, json_matches
+from tests.support.local_index import PRIVATE_PASSWORD
+from tests.support.servers import private_index_env
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("engine")]
+CopyProject = Callable[[str], Path]
+ENV_SECRET = "do-not-ship-9d1c2f"
+
+
+def uvdock(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "uvdock", *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def generate(root: Path, *, approach: str = "custom") -> str:
+    dockerfile = "Dockerfile" if approach == "custom" else "Dockerfile.official"
+    uvdock("init", str(root), "--approach", approach, "--dockerfile", dockerfile,
+           "--image-prefix", IMAGE_PREFIX, "--ca-bundle", CA_BUNDLE, "--force")  # fmt: skip
+    return dockerfile
+
+
+def sh(image: str, script: str) -> subprocess.CompletedProcess[str]:
+    return docker("run", "--rm", "--entrypoint", "/bin/sh", image, "-c", script, check=False)
+
+
+def check_fixture(fixture: Fixture, image: str) -> None:
+    check = fixture.check
+    if isinstance(check, CommandCheck):
+        out = docker("run", "--rm", image).stdout
+        assert out == check.stdout
+        return
+    assert isinstance(check, HttpCheck)
+    with running(image) as (cid, url):
+        for probe in check.probes:
+            status, body = http_json(url + probe.path)
+            assert status == probe.status, (probe.path, body)
+            assert json_matches(probe.json, body, partial=probe.partial), (  # type: ignore[arg-type]
+                probe.path,
+                body,
+            )
+        assert wait_healthy(cid) == "healthy"
+
+
+@pytest.mark.parametrize("approach", ["custom", "official"])
+def test_example_image(approach: str, project_copy: CopyProject) -> None:
+    root = project_copy("fastapi-app")
+    # Things on the host that must never reach the image.
+    (root / ".venv").mkdir(exist_ok=True)
+    (root / ".venv" / "HOST_MARKER").write_text("host venv\n")
+    (root / ".env").write_text(f"API_TOKEN={ENV_SECRET}\n")
+    dockerfile = generate(root, approach=approach)
+    tag = f"uvdock-test/fastapi-app:{approach}"
+    try:
+        build(root, tag=tag, dockerfile=dockerfile, secrets=[ca_secret()])
+        config = json.loads(docker("image", "inspect", tag).stdout)[0]["Config"]
+        assert config["User"] == "10001:10001"
+        assert config["Cmd"][:2] == ["uvicorn", "app.main:app"]
+        assert "8000/tcp" in config["ExposedPorts"]
+        assert config["Labels"]["org.opencontainers.image.title"] == "fastapi-app"
+
+        check_fixture(EXAMPLE, tag)
+        with running(tag) as (cid, url):
+            status, created = http_json(url + "/items", method="POST",
+                                        body={"name": "widget", "price": 2.5})  # fmt: skip
+            assert status == 201, created
+            status, listed = http_json(url + "/items")
+            assert status == 200
+            assert isinstance(listed, list)
+            assert [item["name"] for item in listed] == ["widget"]
+            status, invalid = http_json(url + "/items", method="POST", body={"price": "x"})
+            assert status == 422, invalid
+            uid_line = docker("exec", cid, "grep", "^Uid:", "/proc/1/status").stdout.split()
+            assert uid_line[1:3] == ["10001", "10001"], uid_line
+
+        # Nothing from the host, no uv cache, no build tools in the final image.
+        absent = [
+            "test ! -e /app/.venv/HOST_MARKER",
+            "test ! -e /root/.cache/uv",
+            "! command -v gcc",
+            "! command -v cc",
+            "test ! -e /app/.env",
+            "test ! -e /run/secrets/ca_bundle.pem",
+        ]
+        if approach == "custom":
+            absent += [
+                "! command -v uv",  # uv never reaches the final stage
+                "test ! -e /app/app",  # installed non-editable: no source needed
+                "test ! -e /app/pyproject.toml",
+            ]
+        for condition in absent:
+            assert sh(tag, condition).returncode == 0, condition
+        # The venv's python is the base image's, at the same path (one image, both stages).
+        target = sh(tag, "readlink -f /app/.venv/bin/python").stdout.strip()
+        assert target.startswith("/usr/local/bin/python3.13"), target
+        files = image_files(tag)
+        assert not [name for name, data in files.items() if ENV_SECRET.encode() in data]
+    finally:
+        remove_image(tag)
+
+
+def _secrets_for(fixture: Fixture) -> tuple[list[str], dict[str, str]]:
+    secrets = [ca_secret()]
+    env: dict[str, str] = {}
+    if fixture.needs_credentials:
+        env = private_index_env()
+        secrets += [f"id={name},env={name}" for name in env]
+    return secrets, env
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+@pytest.mark.usefixtures("fixture_servers")
+def test_fixture_builds_and_runs(name: str, project_copy: CopyProject) -> None:
+    fixture = FIXTURES[name]
+    root = project_copy(name)
+    generate(root)
+    tag = f"uvdock-test/{name}:custom"
+    secrets, env = _secrets_for(fixture)
+    try:
+        build(root, tag=tag, secrets=secrets, env=env)
+        check_fixture(fixture, tag)
+        assert sh(tag, "! command -v gcc && ! command -v uv && ! command -v git").returncode == 0
+        if fixture.needs_credentials:
+            files = image_files(tag)
+            leaks = [n for n, data in files.items() if PRIVATE_PASSWORD.encode() in data]
+            assert leaks == []
+            assert PRIVATE_PASSWORD not in history(tag)
+    finally:
+        remove_image(tag)
+
+
+@pytest.mark.usefixtures("fixture_servers")
+def test_private_index_without_secret_fails_clearly(project_copy: CopyProject) -> None:
+    root = project_copy("private-index")
+    generate(root)
+    done = docker(
+        "buildx", "build", "--network", "host", "--secret", ca_secret(), str(root), check=False
+    )
+    assert done.returncode != 0
+    assert "UV_INDEX_PRIVATE_USERNAME" in done.stderr
+
+
+def test_no_syntax_directive(project_copy: CopyProject) -> None:
+    """No `# syntax=` line: the engine's built-in frontend is enough (air-gapped users)."""
+    root = project_copy("fastapi-app")
+    generate(root)
+    for name in ("Dockerfile", "Dockerfile.dev"):
+        assert not (root / name).read_text().lstrip().startswith("# syntax")
+
+
+def test_compose_dev_setup_serves_source_changes(project_copy: CopyProject) -> None:
+    root = project_copy("fastapi-app")
+    generate(root)
+    project = "uvdocktest-dev"
+    compose = ["compose", "-p", project, "-f", str(root / "compose.yaml")]
+    config = json.loads(docker(*compose, "config", "--format", "json").stdout)
+    service = config["services"]["fastapi-app"]
+    watch = service["develop"]["watch"]
+    assert {(w["action"], Path(w["path"]).name) for w in watch} == {
+        ("sync", root.name), ("rebuild", "uv.lock")
+    }  # fmt: skip
+    try:
+        docker(*compose, "up", "-d", "--build", cwd=root, timeout=900)
+        url = "http://127.0.0.1:8000"
+        status, body = http_json(url + "/health", timeout=120)
+        assert (status, body) == (200, {"status": "ok"})
+        # The venv is outside the bind mount: the host tree gets no .venv.
+        assert not (root / ".venv").exists()
+        main = root / "app" / "main.py"
+        main.write_text(
+            main.read_text()
+            + '\n\n@app.get("/edited")\nasync def edited() -> dict[str, str]:\n'
+            + '    return {"edited": "yes"}\n'
+        )
+        status, body = http_json(url + "/edited", timeout=60)
+        deadline_ok = status == 200
+        if not deadline_ok:  # the reloader may still be restarting: one more wait
+            status, body = http_json(url + "/edited", timeout=60)
+        assert (status, body) == (200, {"edited": "yes"})
+        # Dev dependencies are in the dev image (pytest), and the app runs as uid 1000.
+        assert docker(*compose, "exec", "-T", "fastapi-app", "python", "-c", "import pytest",
+                      check=False).returncode == 0  # fmt: skip
+        uid = docker(*compose, "exec", "-T", "fastapi-app", "id", "-u").stdout.strip()
+        assert uid == "1000"
+    finally:
+        docker(*compose, "down", "-v", "--rmi", "local", check=False, cwd=root)
+        shutil.rmtree(root / "__pycache__", ignore_errors=True)
