@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.support._cli import parse_fixture_args
 from tests.support._uv import UvError, find_python, run_uv
-from tests.support.fixtures import ALL, CommandCheck, Fixture, HttpCheck, json_matches
+from tests.support.fixtures import CommandCheck, Fixture, HttpCheck, json_matches
 from tests.support.servers import FixtureServers, private_index_env
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
 __all__ = ["CheckFailedError", "check_fixture", "install_fixture", "main", "run_check"]
 
@@ -203,20 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m tests.support.check_fixtures",
         description="uv sync --locked each fixture into a temporary environment and check it runs.",
     )
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of: {', '.join(ALL)}")
     parser.add_argument(
         "--python",
         help="interpreter for every fixture (default: the first of each one's host_pythons found)",
     )
-    parser.add_argument(
-        "--external-servers",
-        action="store_true",
-        help="the local index and git server already run (do not start them)",
-    )
-    args = parser.parse_args(argv)
-    if unknown := sorted(set(args.names) - ALL.keys()):
-        parser.error(f"unknown fixture(s): {', '.join(unknown)}")
-    selected: Mapping[str, Fixture] = {n: ALL[n] for n in args.names} if args.names else ALL
+    args, selected = parse_fixture_args(parser, argv)
     failures = 0
     with ExitStack() as stack:
         if not args.external_servers and any(

@@ -27,17 +27,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
-from tests.support._serve import wait_for_shutdown_signal
+from tests.support._serve import BackgroundServer, wait_for_shutdown_signal
 from tests.support.paths import PACKAGES_DIR
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from types import TracebackType
 
 __all__ = [
     "DEFAULT_HOST",
@@ -185,69 +183,24 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_error(404, "not found")
 
 
-class GitHTTPServer:
+class GitHTTPServer(BackgroundServer[ThreadingHTTPServer]):
     """Serves a directory of bare repositories read-only over HTTP (dumb protocol)."""
+
+    _label = "the git server"
+    _thread_name = "uvdock-git-server"
 
     def __init__(
         self, repos_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     ) -> None:
+        super().__init__(host=host, port=port)
         self._repos_dir = repos_dir
-        self._host = host
-        self._requested_port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        """The bound port (the real one when started with ``port=0``)."""
-        if self._server is not None:
-            return int(self._server.server_address[1])
-        return self._requested_port
 
     def url(self, repo: str = GREETING_GIT_REPO) -> str:
         return f"http://{self._host}:{self.port}/{repo}"
 
-    def start(self) -> None:
-        if self._server is not None:
-            msg = "the git server is already running"
-            raise RuntimeError(msg)
+    def _create_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
         handler = functools.partial(_Handler, directory=str(self._repos_dir))
-        try:
-            server = ThreadingHTTPServer((self._host, self._requested_port), handler)
-        except OSError as err:
-            err.add_note(
-                f"could not bind the git server to {self._host}:{self._requested_port}; "
-                "is another instance running?"
-            )
-            raise
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="uvdock-git-server", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return ThreadingHTTPServer(address, handler)  # daemon_threads is True by default
 
 
 def main(argv: Sequence[str] | None = None) -> int:

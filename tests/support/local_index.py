@@ -43,12 +43,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 from urllib.parse import quote, unquote, urlsplit
 
-from tests.support._serve import wait_for_shutdown_signal
+from tests.support._serve import BackgroundServer, wait_for_shutdown_signal
 from tests.support.paths import DISTS_DIR
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from types import TracebackType
 
 __all__ = [
     "DEFAULT_HOST",
@@ -361,8 +360,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.file.read_bytes() if response.file else response.body)
 
 
-class LocalIndex:
+class LocalIndex(BackgroundServer[_Server]):
     """The index server; a context manager that serves from a background thread."""
+
+    _label = "the local index"
+    _thread_name = "uvdock-local-index"
 
     def __init__(
         self,
@@ -371,11 +373,8 @@ class LocalIndex:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
     ) -> None:
+        super().__init__(host=host, port=port)
         self._roots = tuple(roots)
-        self._host = host
-        self._requested_port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     @classmethod
     def from_dists_dir(
@@ -405,13 +404,6 @@ class LocalIndex:
     def host(self) -> str:
         return self._host
 
-    @property
-    def port(self) -> int:
-        """The bound port (the real one when started with ``port=0``)."""
-        if self._server is not None:
-            return int(self._server.server_address[1])
-        return self._requested_port
-
     def url(self, root: str) -> str:
         """The index URL of a root, e.g. ``http://127.0.0.1:5011/private/simple/``."""
         if root not in {r.name for r in self._roots}:
@@ -427,45 +419,8 @@ class LocalIndex:
         with self._server.log_lock:
             return tuple(self._server.log)
 
-    def start(self) -> None:
-        if self._server is not None:
-            msg = "the index is already running"
-            raise RuntimeError(msg)
-        try:
-            server = _Server((self._host, self._requested_port), self._roots)
-        except OSError as err:
-            err.add_note(
-                f"could not bind the local index to {self._host}:{self._requested_port}; "
-                "is another instance running?"
-            )
-            raise
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="uvdock-local-index", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _create_server(self, address: tuple[str, int]) -> _Server:
+        return _Server(address, self._roots)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

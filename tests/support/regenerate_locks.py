@@ -31,6 +31,7 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
+from tests.support._cli import parse_fixture_args
 from tests.support._uv import UvError, find_python, run_uv
 from tests.support.fixtures import ALL, Fixture
 from tests.support.servers import FixtureServers, private_index_env
@@ -102,24 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m tests.support.regenerate_locks",
         description="Re-lock the fixture projects and the example app against the local servers.",
     )
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of: {', '.join(ALL)}")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="only verify the locks are current")
     mode.add_argument("--upgrade", action="store_true", help="allow newer versions")
-    parser.add_argument(
-        "--external-servers",
-        action="store_true",
-        help="the local index and git server already run (do not start them)",
-    )
-    args = parser.parse_args(argv)
-    if unknown := sorted(set(args.names) - ALL.keys()):
-        parser.error(f"unknown fixture(s): {', '.join(unknown)}")
-    selected = [ALL[n] for n in args.names] if args.names else list(ALL.values())
+    args, selected = parse_fixture_args(parser, argv)
     failures = 0
     with ExitStack() as stack:
         if not args.external_servers:
             stack.enter_context(FixtureServers())
-        for fixture in selected:
+        for fixture in selected.values():
             try:
                 summary = lock_fixture(fixture, check=args.check, upgrade=args.upgrade)
             except UvError as err:

@@ -16,15 +16,14 @@ import argparse
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from tests.support import git_server, local_index
-from tests.support._serve import wait_for_shutdown_signal
+from tests.support._serve import Service, wait_for_shutdown_signal
 from tests.support.paths import DISTS_DIR
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from types import TracebackType
 
 __all__ = ["FixtureServers", "main", "private_index_env"]
 
@@ -36,7 +35,7 @@ def private_index_env(
     return {"UV_INDEX_PRIVATE_USERNAME": username, "UV_INDEX_PRIVATE_PASSWORD": password}
 
 
-class FixtureServers:
+class FixtureServers(Service):
     """Starts the local index and the git server (with a fresh greeting-git repo)."""
 
     def __init__(
@@ -74,18 +73,6 @@ class FixtureServers:
     def stop(self) -> None:
         self._stack.close()
         self.git = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
