@@ -139,6 +139,16 @@ EOF
     say "$arch: make install DESTDIR=$stage"
     env "${env[@]}" make install DESTDIR="$stage" >/build/$arch/install.log 2>&1 \
         || { tail -n 60 /build/$arch/install.log; exit 1; }
+    if [ ! -e "$stage/usr/local/bin/pip3" ]; then
+        # cross build: make install's ensurepip step runs the *build* python,
+        # which has pip already (the amd64 build in /usr/local), so pip skipped
+        # DESTDIR. Install the same bundled wheel the way ensurepip does.
+        say "$arch: installing pip into DESTDIR from Lib/ensurepip/_bundled"
+        /usr/local/bin/$PYV -m pip install --no-index --no-deps --ignore-installed --no-cache-dir \
+            --disable-pip-version-check --root-user-action=ignore --root "$stage" --prefix /usr/local \
+            "$src"/Lib/ensurepip/_bundled/pip-*.whl >>/build/$arch/install.log 2>&1 \
+            || { tail -n 30 /build/$arch/install.log; exit 1; }
+    fi
 
     # like the official image: no tests, no .pyc, no static libpython
     find "$stage/usr/local" -depth \
@@ -166,7 +176,7 @@ runtime_packages() {
         | sort -u \
         | while read -r lib; do
             [ -e "$stage/usr/local/lib/$lib" ] && continue   # libpython itself
-            pkg=$(dpkg-query -S "*/$triplet/$lib" 2>/dev/null | awk -F: 'NR == 1 { print $1 }' || true)
+            pkg=$(dpkg-query -S "*/$triplet/$lib" 2>/dev/null | awk -F: '!/^diversion / { print $1; exit }' || true)
             [ -n "$pkg" ] || { echo "$arch: no package ships $lib" >&2; exit 1; }
             echo "$pkg"
         done | sort -u
@@ -177,7 +187,10 @@ main() {
     setup_apt
     fetch_source
     local arch version
-    # the native build first: it is the build python of the cross builds
+    # the native build first: it is the build python of the cross builds.
+    # Start from an empty /usr/local (a rerun in a kept chroot has the last build there)
+    find /usr/local -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+    mkdir -p /usr/local/bin /usr/local/lib /usr/local/include /usr/local/share
     for arch in "${ARCHES[@]}"; do
         [ "$arch" = amd64 ] || continue
         build_one amd64

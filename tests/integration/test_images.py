@@ -216,6 +216,10 @@ def test_compose_dev_setup_serves_source_changes(project_copy: CopyProject) -> N
                       check=False).returncode == 0  # fmt: skip
         uid = docker(*compose, "exec", "-T", "fastapi-app", "id", "-u").stdout.strip()
         assert uid == "1000"
+        # The example's own tests pass inside its dev container.
+        tests = docker(*compose, "exec", "-T", "fastapi-app", "python", "-m", "pytest", "-q",
+                       "-p", "no:cacheprovider", check=False)  # fmt: skip
+        assert tests.returncode == 0, tests.stdout + tests.stderr
     finally:
         docker(*compose, "down", "-v", "--rmi", "local", check=False, cwd=root)
         shutil.rmtree(root / "__pycache__", ignore_errors=True)
