@@ -82,6 +82,15 @@ class BuildPlan:
     def has_apt_build(self) -> bool:
         return bool(self.build_packages)
 
+    def build_command(self, dockerfile: str = "Dockerfile") -> str:
+        """The ``docker buildx build`` line for the generated Dockerfile, secrets included."""
+        flags = [s.build_flag for s in self.secrets if s.required]
+        if self.ssh:
+            flags.append("--ssh default")
+        if dockerfile != "Dockerfile":
+            flags.insert(0, f"-f {dockerfile}")
+        return " ".join(["docker buildx build", *flags, "-t", self.project.name, "."])
+
     def to_data(self) -> dict[str, Any]:
         """The plan as JSON-ready data (``uvdock plan --format json``)."""
         project = self.project

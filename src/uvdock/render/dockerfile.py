@@ -192,13 +192,7 @@ def _labels(plan: BuildPlan) -> list[tuple[str, str]]:
 
 
 def _build_comment(plan: BuildPlan, dockerfile_name: str) -> str:
-    flags = [s.build_flag for s in plan.secrets if s.required]
-    if dockerfile_name != "Dockerfile":
-        flags.insert(0, f"-f {dockerfile_name}")
-    if plan.ssh:
-        flags.append("--ssh default")
-    tail = " ".join(flags)
-    return f"# Build: docker buildx build {tail + ' ' if tail else ''}-t {plan.project.name} ."
+    return f"# Build: {plan.build_command(dockerfile_name)}"
 
 
 def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> str:

@@ -55,21 +55,11 @@ def _src(fact: Sourced[Any] | None) -> str:
     return f"[dim]{fact.source}[/dim]" if fact is not None else ""
 
 
-def print_plan(plan: BuildPlan) -> None:
-    out = console()
+Rows = list[tuple[str, str, str]]
+
+
+def _project_rows(plan: BuildPlan) -> Rows:
     project = plan.project
-    out.print(f"[bold]uvdock plan[/bold] for [bold]{project.name}[/bold] ({project.root})")
-
-    def section(title: str, rows: list[tuple[str, str, str]]) -> None:
-        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
-        table.add_column(style="bold")
-        table.add_column()
-        table.add_column()
-        for row in rows:
-            table.add_row(*row)
-        out.print(f"\n[bold underline]{title}[/bold underline]")
-        out.print(table)
-
     lock = project.lock
     lock_text = "none"
     if lock is not None:
@@ -87,37 +77,43 @@ def print_plan(plan: BuildPlan) -> None:
     if project.workspace_members:
         members = ", ".join(f"{m.name} ({m.path.as_posix()})" for m in project.workspace_members)
         rows.append(("workspace", members, "[tool.uv.workspace]"))
-    for note in project.notes:
-        rows.append(("note", note, ""))
-    section("Project", rows)
+    rows.extend(("note", note, "") for note in project.notes)
+    return rows
 
+
+def _entrypoint_rows(plan: BuildPlan) -> Rows:
     entry = plan.entrypoint
-    if entry is not None:
-        rows = [
-            ("command", " ".join(entry.value.argv), _src(entry)),
-            ("dev command", " ".join(entry.value.dev_argv), ""),
-            ("found", entry.value.how, ""),
-        ]
-        if entry.value.http:
-            check = plan.healthcheck
-            health = "none"
-            if check is not None:
-                health = f"GET {check.path}" if check.path else "TCP connect"
-                health += f" [dim]({check.source})[/dim]"
-            rows += [("port", str(plan.port), _src(plan.settings.sourced("port"))),
-                     ("healthcheck", health, "")]  # fmt: skip
-        section("Entrypoint", rows)
-
+    if entry is None:
+        return []
     rows = [
+        ("command", " ".join(entry.value.argv), _src(entry)),
+        ("dev command", " ".join(entry.value.dev_argv), ""),
+        ("found", entry.value.how, ""),
+    ]
+    if entry.value.http:
+        check = plan.healthcheck
+        health = "none"
+        if check is not None:
+            health = f"GET {check.path}" if check.path else "TCP connect"
+            health += f" [dim]({check.source})[/dim]"
+        rows += [("port", str(plan.port), _src(plan.settings.sourced("port"))),
+                 ("healthcheck", health, "")]  # fmt: skip
+    return rows
+
+
+def _image_rows(plan: BuildPlan) -> Rows:
+    return [
         ("approach", plan.approach, _src(plan.settings.sourced("approach"))),
         ("base image", plan.base_image.value, _src(plan.base_image)),
         ("uv", f"{plan.uv_version.value} from {plan.uv_image.value}", _src(plan.uv_version)),
         ("user", f"{plan.uid} (non-root)", _src(plan.settings.sourced("uid"))),
         ("platforms", ", ".join(plan.platforms), "wheels checked for each"),
     ]
-    section("Image", rows)
 
-    rows = [(s.id, s.purpose, s.build_flag) for s in plan.secrets]
+
+def _needs_rows(plan: BuildPlan) -> Rows:
+    rows = [(f"secret {s.id}", s.purpose, "required" if s.required else "optional")
+            for s in plan.secrets]  # fmt: skip
     if plan.ssh:
         rows.append(("ssh", "agent forwarded for git+ssh dependencies", "--ssh default"))
     rows += [("builder apt", p.value, f"[dim]{p.source}[/dim]") for p in plan.build_packages]
@@ -127,17 +123,40 @@ def print_plan(plan: BuildPlan) -> None:
          f"[dim]{n.reason} ({', '.join(n.platforms)})[/dim]")
         for n in plan.native_builds
     ]  # fmt: skip
-    if rows:
-        section("Build needs", rows)
+    return rows
 
-    rows = [
+
+def _settings_rows(plan: BuildPlan) -> Rows:
+    return [
         (name, _show(value.value), _src(value))
         for name, value in sorted(plan.settings.values.items())
         if value.source != "default"
     ]
-    if rows:
-        section("Settings (not defaults)", rows)
 
+
+def print_plan(plan: BuildPlan) -> None:
+    out = console()
+    project = plan.project
+    out.print(f"[bold]uvdock plan[/bold] for [bold]{project.name}[/bold] ({project.root})")
+    for title, rows in (
+        ("Project", _project_rows(plan)),
+        ("Entrypoint", _entrypoint_rows(plan)),
+        ("Image", _image_rows(plan)),
+        ("Build needs", _needs_rows(plan)),
+        ("Settings (not defaults)", _settings_rows(plan)),
+    ):
+        if not rows:
+            continue
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
+        table.add_column(style="bold", overflow="fold")
+        table.add_column(overflow="fold")
+        table.add_column(overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        out.print(f"\n[bold underline]{title}[/bold underline]")
+        out.print(table)
+    out.print("\n[bold underline]Build with[/bold underline]")
+    out.print("  " + plan.build_command(), markup=False)
     if plan.problems:
         out.print("\n[bold underline]Problems[/bold underline]")
         for problem in plan.problems:
