@@ -79,15 +79,27 @@ def ca_secret() -> str:
 
 
 @contextlib.contextmanager
-def running(image: str, *args: str, port: int = 8000) -> Iterator[tuple[str, str]]:
-    """Run ``image`` detached with ``port`` published on loopback; yields (id, base URL)."""
+def running(
+    image: str, *args: str, port: int = 8000, ready: str | None = "/"
+) -> Iterator[tuple[str, str]]:
+    """Run ``image`` detached with ``port`` published on loopback; yields (id, base URL).
+
+    With ``ready``, waits until that path answers (any HTTP status) first.
+    """
     cid = docker(
         "run", "-d", "--health-interval", "1s", "--health-start-period", "1s",
         "-p", f"127.0.0.1::{port}", *args, image,
     ).stdout.strip()  # fmt: skip
     try:
         mapping = docker("port", cid, f"{port}/tcp").stdout.split()[0]
-        yield cid, f"http://{mapping}"
+        url = f"http://{mapping}"
+        if ready is not None:
+            try:
+                http_get(url + ready)
+            except AssertionError:
+                logs = docker("logs", "--tail", "40", cid, check=False)
+                raise AssertionError(logs.stdout + logs.stderr) from None
+        yield cid, url
     finally:
         docker("rm", "-f", cid, check=False)
 

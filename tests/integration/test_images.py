@@ -9,9 +9,9 @@ TLS-intercepting proxy and a registry mirror would.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from tests.integration.docker import (
     build,
     ca_secret,
     docker,
+    docker_binary,
     history,
     http_json,
     image_files,
@@ -168,7 +169,15 @@ def test_private_index_without_secret_fails_clearly(project_copy: CopyProject) -
     root = project_copy("private-index")
     generate(root)
     done = docker(
-        "buildx", "build", "--network", "host", "--secret", ca_secret(), str(root), check=False
+        "buildx",
+        "build",
+        "--no-cache",
+        "--network",
+        "host",
+        "--secret",
+        ca_secret(),
+        str(root),
+        check=False,
     )
     assert done.returncode != 0
     assert "UV_INDEX_PRIVATE_USERNAME" in done.stderr
@@ -182,44 +191,82 @@ def test_no_syntax_directive(project_copy: CopyProject) -> None:
         assert not (root / name).read_text().lstrip().startswith("# syntax")
 
 
-def test_compose_dev_setup_serves_source_changes(project_copy: CopyProject) -> None:
+def _container_id(compose: list[str], root: Path) -> str:
+    return docker(*compose, "ps", "-q", "fastapi-app", cwd=root, check=False).stdout.strip()
+
+
+def _wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            msg = f"timed out after {timeout}s waiting for {what}"
+            raise AssertionError(msg)
+        time.sleep(0.5)
+
+
+def test_compose_dev_setup(project_copy: CopyProject, tmp_path: Path) -> None:
+    """`docker compose watch`: mounted code reloads, other files sync, uv.lock rebuilds."""
     root = project_copy("fastapi-app")
     generate(root)
     project = "uvdocktest-dev"
     compose = ["compose", "-p", project, "-f", str(root / "compose.yaml")]
     config = json.loads(docker(*compose, "config", "--format", "json").stdout)
     service = config["services"]["fastapi-app"]
-    watch = service["develop"]["watch"]
-    assert {(w["action"], Path(w["path"]).name) for w in watch} == {
+    assert {(w["action"], Path(w["path"]).name) for w in service["develop"]["watch"]} == {
         ("sync", root.name), ("rebuild", "uv.lock")
     }  # fmt: skip
+    log_path = tmp_path / "watch.log"
+    with log_path.open("w") as log:
+        watcher = subprocess.Popen(
+            [docker_binary(), *compose, "watch"], cwd=root, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = "http://127.0.0.1:8000"
     try:
-        docker(*compose, "up", "-d", "--build", cwd=root, timeout=900)
-        url = "http://127.0.0.1:8000"
-        status, body = http_json(url + "/health", timeout=120)
+        status, body = http_json(url + "/health", timeout=300)
         assert (status, body) == (200, {"status": "ok"})
-        # The venv is outside the bind mount: the host tree gets no .venv.
+        assert "won't be monitored" not in log_path.read_text()
+        # The venv is outside the project tree: nothing is written into the host's tree.
         assert not (root / ".venv").exists()
+
+        # 1. Mounted code: the server reloads and serves the edit.
         main = root / "app" / "main.py"
         main.write_text(
             main.read_text()
             + '\n\n@app.get("/edited")\nasync def edited() -> dict[str, str]:\n'
             + '    return {"edited": "yes"}\n'
         )
-        status, body = http_json(url + "/edited", timeout=60)
-        deadline_ok = status == 200
-        if not deadline_ok:  # the reloader may still be restarting: one more wait
-            status, body = http_json(url + "/edited", timeout=60)
-        assert (status, body) == (200, {"edited": "yes"})
-        # Dev dependencies are in the dev image (pytest), and the app runs as uid 1000.
-        assert docker(*compose, "exec", "-T", "fastapi-app", "python", "-c", "import pytest",
-                      check=False).returncode == 0  # fmt: skip
-        uid = docker(*compose, "exec", "-T", "fastapi-app", "id", "-u").stdout.strip()
-        assert uid == "1000"
-        # The example's own tests pass inside its dev container.
+        _wait_for(lambda: http_json(url + "/edited")[0] == 200, timeout=90, what="/edited")
+        assert http_json(url + "/edited") == (200, {"edited": "yes"})
+
+        # 2. A file outside the mounts reaches the container through watch's sync.
+        (root / "README.md").write_text("synced by compose watch\n")
+
+        def synced() -> bool:
+            done = docker(*compose, "exec", "-T", "fastapi-app", "cat", "/app/README.md",
+                          cwd=root, check=False)  # fmt: skip
+            return done.stdout == "synced by compose watch\n"
+
+        _wait_for(synced, timeout=60, what="README.md to sync")
+
+        # Dev dependencies are there (the example's own tests pass), as uid 1000.
+        uid = docker(*compose, "exec", "-T", "fastapi-app", "id", "-u", cwd=root).stdout
+        assert uid.strip() == "1000"
         tests = docker(*compose, "exec", "-T", "fastapi-app", "python", "-m", "pytest", "-q",
-                       "-p", "no:cacheprovider", check=False)  # fmt: skip
+                       "-p", "no:cacheprovider", cwd=root, check=False)  # fmt: skip
         assert tests.returncode == 0, tests.stdout + tests.stderr
+
+        # 3. A change to uv.lock rebuilds the image and replaces the container.
+        before = _container_id(compose, root)
+        with (root / "uv.lock").open("a") as lock:
+            lock.write("# touched by the test: compose watch must rebuild\n")
+        _wait_for(lambda: _container_id(compose, root) not in ("", before), timeout=300,
+                  what="the container to be rebuilt")  # fmt: skip
+        status, _ = http_json(url + "/health", timeout=120)
+        assert status == 200
     finally:
+        watcher.terminate()
+        try:
+            watcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
         docker(*compose, "down", "-v", "--rmi", "local", check=False, cwd=root)
-        shutil.rmtree(root / "__pycache__", ignore_errors=True)

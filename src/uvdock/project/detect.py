@@ -296,6 +296,23 @@ def _referenced_files(pyproject: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(files)
 
 
+_NOT_SOURCE = {"tests", "test", "docs", "doc", "build", "dist", "node_modules", "venv", "site"}
+
+
+def _source_dirs(root: Path, members: tuple[WorkspaceMember, ...]) -> tuple[str, ...]:
+    """Top-level directories that hold the project's code: what the dev setup mounts live."""
+    found: set[str] = set()
+    for child in root.iterdir():
+        name = child.name
+        if not child.is_dir() or name.startswith((".", "_")) or name in _NOT_SOURCE:
+            continue
+        if name == "src" or (child / "__init__.py").is_file():
+            found.add(name)
+    for member in members:
+        found.add(member.path.parts[0])
+    return tuple(sorted(found))
+
+
 def _license(pyproject: Mapping[str, Any] | None) -> str | None:
     license_ = (pyproject or {}).get("project", {}).get("license")
     if isinstance(license_, str):
@@ -442,6 +459,7 @@ def detect_project(
         entrypoint_problem=problem,
         referenced_files=_referenced_files(pyproject),
         vcs_versioning=_vcs_versioning(pyproject),
+        source_dirs=_source_dirs(root, members),
         uvdock_table=dict(table) if isinstance(table, dict) else {},
         pyproject_text=pyproject_text,
         notes=tuple(notes),

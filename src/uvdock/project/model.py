@@ -132,6 +132,7 @@ class ProjectInfo:
     entrypoint_problem: str | None
     referenced_files: tuple[str, ...]  # readme/license files pyproject.toml points at
     vcs_versioning: bool
+    source_dirs: tuple[str, ...]  # top-level directories holding the code (dev bind mounts)
     uvdock_table: dict[str, object]
     pyproject_text: str | None
     notes: tuple[str, ...] = ()

@@ -22,7 +22,7 @@ DEV_VENV = "/opt/venv"
 
 def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
     cache = f"type=cache,target={DEV_HOME}/.cache/uv,uid={DEV_UID},gid={DEV_UID}"
-    secrets = secret_mounts(plan)
+    secrets = secret_mounts(plan, uid=DEV_UID)
     prefixes = secret_env(plan)
     project = plan.project
     blocks = [
@@ -57,7 +57,8 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
             ]
         ),
         "WORKDIR /app",
-        f"USER {DEV_UID}:{DEV_UID}",
+        # Just the uid: compose watch resolves the user with getent, which fails on "uid:gid".
+        f"USER {DEV_UID}",
     ]
     if project.dependency_source.value == "requirements":
         name = project.requirements_file.name if project.requirements_file else "requirements.txt"
@@ -122,16 +123,24 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
         lines += ["      ssh:", "        - default"]
     if plan.http:
         lines += ["    ports:", f"      - {_q(f'127.0.0.1:{plan.port}:{plan.port}')}"]
+    mounted = plan.project.source_dirs
+    lines.append("    volumes:")
+    if mounted:
+        lines.append(
+            "      # The code, live (the server reloads); the venv is in /opt/venv, out of the way."
+        )
+        lines.extend(f"      - ./{d}:/app/{d}" for d in mounted)
     lines += [
-        "    volumes:",
-        "      # The source, live; the venv is in /opt/venv, out of this mount's way.",
-        "      - .:/app",
         "      # uv's cache survives rebuilds and `uv add` inside the container.",
         "      - uv-cache:/home/dev/.cache/uv",
     ]
     if plan.entrypoint is not None:
         lines.append(f"    command: {exec_form(plan.entrypoint.value.dev_argv)}")
     lines += [
+        "    # `docker compose up --watch`: copy the other files in as they change (the",
+        "    # mounted code is live already; compose ignores watch paths under a bind",
+        "    # mount, which is why the whole project is not mounted), and rebuild the",
+        "    # image when the lock changes.",
         "    develop:",
         "      watch:",
         "        - action: sync",
@@ -139,6 +148,7 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
         "          target: /app",
         "          ignore:",
         "            - .venv/",
+        *(f"            - {d}/" for d in mounted),
         "        - action: rebuild",
         f"          path: {_lock_file(plan)}",
         "volumes:",

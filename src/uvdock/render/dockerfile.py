@@ -25,13 +25,18 @@ UV_CACHE = "/root/.cache/uv"
 APT_IGNORE = "# hadolint ignore=DL3008"
 
 
-def secret_mounts(plan: BuildPlan) -> list[str]:
+def secret_mounts(plan: BuildPlan, *, uid: int | None = None) -> list[str]:
+    """Secret and ssh mounts; ``uid`` when the step runs as that user (mounts are 0400 root)."""
+    owner = f",uid={uid}" if uid is not None else ""
     mounts = []
     for secret in plan.secrets:
         required = ",required=true" if secret.required else ""
-        mounts.append(f"type=secret,id={secret.id},target={secret.target}{required}")
+        target = secret.target
+        if secret.id == "netrc" and uid is not None:
+            target = "/home/dev/.netrc"
+        mounts.append(f"type=secret,id={secret.id},target={target}{owner}{required}")
     if plan.ssh:
-        mounts.append("type=ssh")
+        mounts.append(f"type=ssh{owner}")
     return mounts
 
 
