@@ -11,27 +11,33 @@ UV_VERSION=0.13.9
 
 step() { printf '\n== %s\n' "$*"; }
 
-if ! command -v uv >/dev/null 2>&1 || [ "$(uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+# The uv binary itself, not a version manager's shim (pyenv's shims resolve per
+# directory and can miss it); installed from PyPI when absent or another version.
+find_uv() { python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || true; }
+UV=$(find_uv)
+if [ -z "$UV" ] || [ "$("$UV" --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
   step "installing uv $UV_VERSION"
   python3 -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+  UV=$(find_uv)
 fi
+export PATH="$(dirname "$UV"):$PATH"
 
 step "uv sync --locked (project and dev tools)"
-uv sync --locked --quiet
+"$UV" sync --locked --quiet
 
 step "ruff"
-uv run --no-sync ruff check .
-uv run --no-sync ruff format --check .
+"$UV" run --no-sync ruff check .
+"$UV" run --no-sync ruff format --check .
 
 step "mypy --strict"
-uv run --no-sync mypy
+"$UV" run --no-sync mypy
 
 step "test bed: Docker Engine, buildx, compose, registry, qemu, stand-in images"
 scripts/testbed.sh up
 
 step "pytest"
 set +e
-uv run --no-sync pytest --run-docker "$@"
+"$UV" run --no-sync pytest --run-docker "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
