@@ -199,6 +199,20 @@ def test_unreadable_directory(
     assert list(locked.iterdir()) == []
 
 
+def test_json_errors_are_envelopes(
+    capsys: pytest.CaptureFixture[str], project_copy: CopyProject
+) -> None:
+    root = project_copy("flask-app")
+    _broken_toml(root)
+    code, out, err = run(["plan", str(root), "--format", "json"], capsys)
+    assert code == 2
+    envelope = json.loads(out)
+    assert envelope["status"] == "error"
+    assert envelope["command"] == "plan"
+    assert "invalid TOML" in envelope["errors"][0]["message"]
+    assert err.startswith("uvdock: error: ")
+
+
 def test_debug_shows_traceback(
     capsys: pytest.CaptureFixture[str], project_copy: CopyProject
 ) -> None:

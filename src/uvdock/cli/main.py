@@ -10,7 +10,7 @@ import click
 from uvdock import __version__
 from uvdock.cli.commands.init import init_command
 from uvdock.cli.commands.plan import plan_command
-from uvdock.cli.output import console
+from uvdock.cli.output import console, emit_json
 from uvdock.errors import UvdockError
 
 EXIT_CODES = """\b
@@ -47,9 +47,17 @@ cli.add_command(plan_command)
 cli.add_command(init_command)
 
 
+def _wants_json(args: list[str]) -> bool:
+    return any(
+        a == "--format=json" or (a == "--format" and i + 1 < len(args) and args[i + 1] == "json")
+        for i, a in enumerate(args)
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exit with 0, 1 (failure) or 2 (usage/config error)."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
     try:
         cli.main(args=argv, prog_name="uvdock", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -64,6 +72,14 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         console(stderr=True).print(f"uvdock: error: {err.one_line()}", markup=False)
+        if _wants_json(args):
+            command = next((a for a in args if a in cli.commands), None)
+            emit_json(
+                command or "uvdock",
+                status="error",
+                data=None,
+                errors=[{"message": err.one_line(), "exit_code": err.exit_code}],
+            )
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
