@@ -15,14 +15,17 @@
 #   arm64: cross-compiled (--host=aarch64-linux-gnu) with crossbuild-essential-arm64
 #          and the -dev:arm64 libraries; no emulation involved.
 #
-# usage: build-cpython.sh PY_MINOR MIRROR OUT_DIR ARCH...
+# usage: build-cpython.sh PY_MINOR MIRROR OUT_DIR KEEP_PYC ARCH...
+#   KEEP_PYC=1 keeps the standard library's .pyc files (optimization level 0
+#   only); the official image deletes them, which makes every emulated (qemu)
+#   arm64 python start recompile the modules it imports (seconds each time).
 # writes OUT_DIR/cpython-ARCH.tar.gz (a usr/local/... tree),
 #        OUT_DIR/runtime-packages-ARCH.txt (Debian packages of the shared
 #        libraries the build links against) and OUT_DIR/python-version.
 set -euo pipefail
 
-PY_MINOR=$1 MIRROR=$2 OUT=$3
-shift 3
+PY_MINOR=$1 MIRROR=$2 OUT=$3 KEEP_PYC=$4
+shift 4
 ARCHES=("$@")
 PYV=python$PY_MINOR
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -114,10 +117,10 @@ ac_cv_file__dev_ptmx=yes
 ac_cv_file__dev_ptc=no
 ac_cv_buggy_getaddrinfo=no
 EOF
-        conf+=(--host="$triplet" --with-build-python=/usr/local/bin/$PYV)
-        env+=(CONFIG_SITE=/build/$arch/config.site
-              PKG_CONFIG_LIBDIR=/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig
-              PKG_CONFIG_PATH=)
+        conf+=(--host="$triplet" --with-build-python="/usr/local/bin/$PYV")
+        env+=("CONFIG_SITE=/build/$arch/config.site"
+              "PKG_CONFIG_LIBDIR=/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig"
+              "PKG_CONFIG_PATH=")
     fi
     say "$arch: configure ${conf[*]}"
     env "${env[@]}" ./configure "${conf[@]}" >/build/$arch/configure.log 2>&1 \
@@ -150,10 +153,12 @@ EOF
             || { tail -n 30 /build/$arch/install.log; exit 1; }
     fi
 
-    # like the official image: no tests, no .pyc, no static libpython
+    # like the official image: no tests, no .pyc (but see KEEP_PYC), no static libpython
+    local pyc=(-name '*.pyc')
+    [ "$KEEP_PYC" != 1 ] || pyc=(-name '*.opt-1.pyc' -o -name '*.opt-2.pyc')
     find "$stage/usr/local" -depth \
         \( \( -type d -a \( -name test -o -name tests -o -name idle_test \) \) \
-        -o \( -type f -a \( -name '*.pyc' -o -name '*.pyo' -o -name 'libpython*.a' \) \) \) \
+        -o \( -type f -a \( "${pyc[@]}" -o -name '*.pyo' -o -name 'libpython*.a' \) \) \) \
         -exec rm -rf '{}' +
     local s d
     for s in idle3 pip3 pydoc3 python3 python3-config; do

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by scripts/testbed.sh (uses its helpers and variables): the stand-in
-# base images, and the end-to-end smoke check.
+# base images.
 #
 # Pipeline; each stage is cached under $CACHE_DIR, keyed by a hash of its recipe
 # (the files that make it + the versions):
@@ -21,7 +21,8 @@ BUILD_REPO=$REGISTRY/standin/build      # per-platform images (inputs of the ind
 
 # ---- keys, stamp ------------------------------------------------------------------
 compute_keys() {
-    CPY_KEY=$(hash_of cpython "$RECIPE_DIR/build-cpython.sh" "py=$PY_MINOR" "suite=$SUITE" "arches=$ARCHES")
+    CPY_KEY=$(hash_of cpython "$RECIPE_DIR/build-cpython.sh" "py=$PY_MINOR" "suite=$SUITE" "arches=$ARCHES" \
+        "keep_pyc=$STANDIN_KEEP_PYC")
     ROOTFS_KEY=$(hash_of rootfs "$CPY_KEY" "$RECIPE_DIR/make-rootfs.sh")
     IMAGES_KEY=$(hash_of images "$ROOTFS_KEY" "uv=$UV_VERSION" "$RECIPE_DIR/images.sh" \
         "$RECIPE_DIR/python.Dockerfile" "$RECIPE_DIR/uv.Dockerfile" "$RECIPE_DIR/uv-python.Dockerfile")
@@ -96,24 +97,27 @@ security_mirror() {
     awk '/^URIs:/ && /security/ { print $2; exit }' "$f" | sed 's:/*$::'
 }
 
-# unmount everything below $WORK_DIR (deepest first)
-umount_work() {
-    local m
-    [ -d "$WORK_DIR" ] || return 0
-    for m in $(awk -v r="$WORK_DIR/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
+# umount_below DIR: unmount everything at or below DIR, deepest first
+umount_below() {
+    local m dir=${1%/}
+    for m in $(awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r); do
         umount "$m" 2>/dev/null || umount -l "$m"
     done
 }
+umount_work() { [ ! -d "$WORK_DIR" ] || umount_below "$WORK_DIR"; }
 
-# safe_rm DIR...: rm -rf below $STATE_DIR only, never through a mount
+# safe_rm PATH...: rm -rf, only below $STATE_DIR and never through a mount.
+# (Only the mounts below PATH are touched: a background debootstrap elsewhere
+# in $WORK_DIR keeps its own.)
 safe_rm() {
     local d
-    umount_work
-    if awk -v r="$WORK_DIR/" 'index($2, r) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-        die "mounts left below $WORK_DIR; not deleting anything"
-    fi
     for d in "$@"; do
-        case "$d" in "$STATE_DIR"/?*) rm -rf --one-file-system "$d" ;; *) die "refusing to delete $d" ;; esac
+        case "$d" in "$STATE_DIR"/?*) ;; *) die "refusing to delete $d" ;; esac
+        umount_below "$d"
+        if awk -v d="${d%/}" '$2 == d || index($2, d "/") == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+            die "mounts left below $d; not deleting it"
+        fi
+        rm -rf --one-file-system "$d"
     done
 }
 
@@ -139,11 +143,30 @@ ensure_uv() {
         safe_rm "$d.tmp"
         mkdir -p "$d.tmp"
         progress "downloading uv $UV_VERSION wheel for $plat"
-        # --isolated: ignore this machine's pip config (extra indexes, find-links,
-        # constraints); --cert: the CA bundle that pip's certifi lacks
-        run_logged uv python3 -m pip download --isolated --disable-pip-version-check --cert "$CA_FILE" \
-            --no-deps --only-binary :all: --platform "$plat" --dest "$d.tmp" "uv==$UV_VERSION"
-        whl=$(ls "$d.tmp"/uv-"$UV_VERSION"-*.whl)
+        if python3 -m pip --version >/dev/null 2>&1; then
+            # --isolated: ignore this machine's pip config (extra indexes,
+            # find-links, constraints); --cert: the CA bundle pip's certifi lacks
+            run_logged uv python3 -m pip download --isolated --disable-pip-version-check --cert "$CA_FILE" \
+                --no-deps --only-binary :all: --platform "$plat" --dest "$d.tmp" "uv==$UV_VERSION"
+        else
+            # no pip: the same wheel through PyPI's simple API (PEP 691 JSON),
+            # checked against its sha256
+            run_logged uv python3 - "$UV_VERSION" "$plat" "$d.tmp" "$CA_FILE" <<'EOF'
+import hashlib, json, ssl, sys, urllib.request
+ver, plat, dest, ca = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+req = urllib.request.Request("https://pypi.org/simple/uv/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+meta = json.load(urllib.request.urlopen(req, context=ctx, timeout=60))
+pre = f"uv-{ver}-py3-none-"
+(f,) = [u for u in meta["files"] if u["filename"].startswith(pre) and u["filename"].endswith(".whl")
+        and plat in u["filename"][len(pre):-len(".whl")].split(".")]
+data = urllib.request.urlopen(f["url"], context=ctx, timeout=300).read()
+assert hashlib.sha256(data).hexdigest() == f["hashes"]["sha256"], "sha256 mismatch"
+open(f"{dest}/{f['filename']}", "wb").write(data)
+print("downloaded", f["filename"])
+EOF
+        fi
+        whl=$(ls "$d.tmp/uv-$UV_VERSION-"*.whl)
         python3 - "$whl" "$d.tmp" "$UV_VERSION" <<'EOF'
 import sys, zipfile
 whl, dest, ver = sys.argv[1:]
@@ -187,8 +210,8 @@ ensure_cpython() {
     progress "building CPython $PY_MINOR for $ARCHES (native amd64, cross arm64; log $LOG_DIR/cpython.log)"
     # shellcheck disable=SC2086
     run_logged_progress cpython '^\[build-cpython' \
-        chroot "$br" /bin/bash /build/build-cpython.sh "$PY_MINOR" "$mirror" /build/out $ARCHES
-    umount_work
+        chroot "$br" /bin/bash /build/build-cpython.sh "$PY_MINOR" "$mirror" /build/out "$STANDIN_KEEP_PYC" $ARCHES
+    umount_below "$br"
     safe_rm "$CPY_CACHE.tmp"
     mkdir -p "$CPY_CACHE.tmp"
     cp "$br"/build/out/* "$CPY_CACHE.tmp/"
@@ -199,25 +222,51 @@ ensure_cpython() {
 }
 
 # ---- rootfs ------------------------------------------------------------------------------
-ensure_rootfs() {
-    local arch out mirror sec pids=() t0=$SECONDS
+# The debootstraps (the arm64 one runs its second stage under qemu: minutes)
+# start in the background before CPython compiles and are finished after it.
+BG_PIDS=()
+
+start_rootfs_bootstraps() {
+    local arch mirror
+    mirror=$(debian_mirror)
+    mkdir -p "$ROOTFS_CACHE"
+    for arch in $ARCHES; do
+        [ -f "$ROOTFS_CACHE/python-$arch.tar.gz" ] && continue
+        progress "debootstrap of the $arch rootfs in the background (log $LOG_DIR/rootfs-$arch.log)"
+        run_logged_progress "rootfs-$arch" '^\[make-rootfs' \
+            bash "$RECIPE_DIR/make-rootfs.sh" bootstrap "$arch" "$SUITE" "$mirror" "$WORK_DIR" &
+        BG_PIDS+=("$!:$arch")
+    done
+}
+
+finish_rootfs() {
+    local arch out mirror sec p failed="" t0=$SECONDS
     mirror=$(debian_mirror)
     sec=$(security_mirror)
-    mkdir -p "$ROOTFS_CACHE"
-    # both arches at once: the amd64 one is mostly network, the arm64 one mostly qemu
+    if [ ${#BG_PIDS[@]} -gt 0 ]; then
+        progress "waiting for the rootfs debootstraps"
+        for p in "${BG_PIDS[@]}"; do wait "${p%%:*}" || failed+=" ${p#*:}"; done
+        BG_PIDS=()
+        [ -z "$failed" ] || die "debootstrap failed for$failed (logs: $LOG_DIR/rootfs-*.log)"
+    fi
     for arch in $ARCHES; do
         out=$ROOTFS_CACHE/python-$arch.tar.gz
         [ -f "$out" ] && continue
-        progress "making the $arch rootfs (log $LOG_DIR/rootfs-$arch.log)"
         run_logged_progress "rootfs-$arch" '^\[make-rootfs' \
-            bash "$RECIPE_DIR/make-rootfs.sh" "$arch" "$SUITE" "$mirror" "$sec" \
-            "$CPY_CACHE/cpython-$arch.tar.gz" "$CPY_CACHE/runtime-packages-$arch.txt" "$WORK_DIR" "$out" &
-        pids+=($!)
+            bash "$RECIPE_DIR/make-rootfs.sh" finish "$arch" "$SUITE" "$mirror" "$sec" \
+            "$CPY_CACHE/cpython-$arch.tar.gz" "$CPY_CACHE/runtime-packages-$arch.txt" "$WORK_DIR" "$out"
     done
-    local p failed=0
-    for p in "${pids[@]}"; do wait "$p" || failed=1; done
-    [ "$failed" = 0 ] || die "making a rootfs failed (logs: $LOG_DIR/rootfs-*.log)"
-    [ ${#pids[@]} -eq 0 ] || progress "rootfs tarballs ready ($((SECONDS - t0))s)"
+    progress "rootfs tarballs ready ($((SECONDS - t0))s after the CPython build)"
+}
+
+# EXIT trap: let background debootstraps end before unmounting what is left
+images_on_exit() {
+    local p
+    if [ ${#BG_PIDS[@]} -gt 0 ]; then
+        log "waiting for background jobs to end: ${BG_PIDS[*]}"
+        for p in "${BG_PIDS[@]}"; do wait "${p%%:*}" 2>/dev/null || true; done
+    fi
+    umount_work 2>/dev/null || true
 }
 
 # ---- images ---------------------------------------------------------------------------------
@@ -257,6 +306,7 @@ build_images() {
         ln "$ROOTFS_CACHE/python-$arch.tar.gz" "$ctx/rootfs.tar.gz"
         build_push "$BUILD_REPO/python:$PY_MINOR-slim-$SUITE-$arch" "linux/$arch" "$RECIPE_DIR/python.Dockerfile" "$ctx" \
             --build-arg "PYTHON_VERSION=$pyver" --build-arg "OFFICIAL=python:$PY_MINOR-slim-$SUITE" \
+            --build-arg "PYC=$([ "$STANDIN_KEEP_PYC" = 1 ] && echo 'kept (the official image deletes them)' || echo 'deleted')" \
             --build-arg "RECIPE=$IMAGES_KEY"
         refs+=("$BUILD_REPO/python:$PY_MINOR-slim-$SUITE-$arch")
         safe_rm "$ctx"
@@ -285,15 +335,13 @@ build_images() {
     done
     make_index "$UV_PY_IMAGE" "${refs[@]}"
 
-    {
-        echo "key=$IMAGES_KEY"
-        echo "python_version=$pyver"
-        echo "python=$(remote_digest "$PY_IMAGE")"
-        echo "python_patch=$(remote_digest "$py_patch")"
-        echo "uv=$(remote_digest "$UV_IMAGE")"
-        echo "uv_python=$(remote_digest "$UV_PY_IMAGE")"
-        echo "built=$(date -Is)"
-    } >"$IMAGES_STAMP.tmp"
+    local d_py d_patch d_uv d_uvpy
+    d_py=$(remote_digest "$PY_IMAGE")
+    d_patch=$(remote_digest "$py_patch")
+    d_uv=$(remote_digest "$UV_IMAGE")
+    d_uvpy=$(remote_digest "$UV_PY_IMAGE")
+    printf 'key=%s\npython_version=%s\npython=%s\npython_patch=%s\nuv=%s\nuv_python=%s\nbuilt=%s\n' \
+        "$IMAGES_KEY" "$pyver" "$d_py" "$d_patch" "$d_uv" "$d_uvpy" "$(date -Is)" >"$IMAGES_STAMP.tmp"
     mv "$IMAGES_STAMP.tmp" "$IMAGES_STAMP"
     rm -f "$SMOKE_STAMP"
 }
@@ -313,8 +361,9 @@ step_images() {
     fi
     mkdir -p "$CACHE_DIR" "$WORK_DIR"
     ensure_uv
+    start_rootfs_bootstraps
     ensure_cpython
-    ensure_rootfs
+    finish_rootfs
     build_images
     prune_caches
     progress "python $(stamp_get python_version): $PY_IMAGE@$(stamp_get python)"
@@ -324,57 +373,9 @@ step_images() {
 
 step_arm64_check() {
     local out ref=$BUILD_REPO/python:$PY_MINOR-slim-$SUITE-arm64
-    out=$(timeout 180 "$DOCKER" run --rm --network none --platform linux/arm64 "$ref" uname -m 2>&1) \
-        || die "docker run --platform linux/arm64 $ref uname -m failed: $out"
+    mkdir -p "$LOG_DIR"
+    out=$(timeout 180 "$DOCKER" run --rm --network none --platform linux/arm64 "$ref" uname -m 2>>"$LOG_DIR/arm64-check.log") \
+        || die "docker run --platform linux/arm64 $ref uname -m failed (see $LOG_DIR/arm64-check.log)"
     [ "$out" = aarch64 ] || die "docker run --platform linux/arm64 $ref uname -m printed '$out', not aarch64"
     skip "docker run --platform linux/arm64 ... uname -m -> aarch64"
-}
-
-# ---- smoke ------------------------------------------------------------------------------------
-SMOKE_IMAGE=uvdock-testbed-smoke
-
-smoke_key() { compute_keys; hash_of smoke "$IMAGES_KEY" "$RECIPE_DIR/images.sh" "$CA_FILE"; }
-
-step_smoke_once() {
-    if [ -f "$SMOKE_STAMP" ] && [ "$(cat "$SMOKE_STAMP")" = "$(smoke_key)" ]; then
-        skip "passed before for these images (force: $0 smoke)"
-        return 0
-    fi
-    step_smoke
-    smoke_key >"$SMOKE_STAMP"
-}
-
-step_smoke() {
-    local ctx=$WORK_DIR/smoke arch out machine
-    [ -f "$CA_FILE" ] || die "CA bundle $CA_FILE (SSL_CERT_FILE) not found"
-    safe_rm "$ctx"
-    mkdir -p "$ctx"
-    cat >"$ctx/Dockerfile" <<EOF
-FROM $PY_IMAGE
-COPY --from=$UV_IMAGE /uv /uvx /bin/
-ENV UV_PYTHON_DOWNLOADS=never
-RUN --mount=type=secret,id=ca,target=/run/secrets/ca.pem \\
-    SSL_CERT_FILE=/run/secrets/ca.pem uv pip install --system --no-cache six
-CMD ["python3", "-c", "import platform, six, ssl, sqlite3, ctypes, zlib, lzma, bz2, uuid, readline; print(platform.machine(), 'six', six.__version__)"]
-EOF
-    for arch in $ARCHES; do
-        case $arch in amd64) machine=x86_64 ;; arm64) machine=aarch64 ;; *) machine=$arch ;; esac
-        progress "buildx build --platform linux/$arch --network host --secret id=ca (uv pip install six), no cache"
-        run_logged smoke "$DOCKER" buildx build --network host --no-cache --secret "id=ca,src=$CA_FILE" \
-            --platform "linux/$arch" --load -t "$SMOKE_IMAGE:$arch" "$ctx"
-        out=$("$DOCKER" run --rm --network none --platform "linux/$arch" "$SMOKE_IMAGE:$arch" 2>&1) \
-            || die "running $SMOKE_IMAGE:$arch failed: $out"
-        case "$out" in "$machine six "*) ;; *) die "$SMOKE_IMAGE:$arch printed '$out', expected '$machine six <version>'" ;; esac
-        "$DOCKER" run --rm --network none --platform "linux/$arch" "$SMOKE_IMAGE:$arch" \
-            sh -c '! test -e /run/secrets/ca.pem && ! grep -rqs "BEGIN CERTIFICATE" /run /root' \
-            || die "the CA secret is visible in $SMOKE_IMAGE:$arch"
-        progress "linux/$arch: $out"
-    done
-    out=$("$DOCKER" run --rm --network none "$UV_IMAGE" --version 2>&1)
-    case "$out" in "uv $UV_VERSION"*) ;; *) die "$UV_IMAGE --version printed '$out'" ;; esac
-    out=$("$DOCKER" run --rm --network none "$UV_PY_IMAGE" uv --version 2>&1)
-    case "$out" in "uv $UV_VERSION"*) ;; *) die "$UV_PY_IMAGE uv --version printed '$out'" ;; esac
-    progress "$UV_IMAGE and $UV_PY_IMAGE run uv $UV_VERSION"
-    for arch in $ARCHES; do "$DOCKER" image rm -f "$SMOKE_IMAGE:$arch" >/dev/null 2>&1 || true; done
-    safe_rm "$ctx"
 }
