@@ -145,9 +145,7 @@ def _images(
                 )
             )
     python_image = base
-    if approach == "official" or (
-        images.python_of_image(base.value) is None and base.source == "default"
-    ):
+    if approach == "official":  # the dev setup builds on the plain Python image, not uv's
         python_image = Sourced(
             images.with_prefix(images.default_runtime_image(python), prefix),
             "default" + (" + image-prefix" if prefix else ""),
