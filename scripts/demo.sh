@@ -12,7 +12,11 @@ CA=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 PORT=${DEMO_PORT:-8000}
 DOCKER=/usr/bin/docker
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n== %s\n' "$*"; }
+fi
 
 # The uv binary itself, not a version manager's shim (pyenv's shims resolve per
 # directory and can miss it); installed from PyPI when absent or another version.

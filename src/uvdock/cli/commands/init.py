@@ -97,14 +97,14 @@ def init_command(
             errors=[],
         )
         return
-    _print(result.changes, dry_run=dry_run, show_diff=show_diff, written=result.written)
+    _print(result.changes, dry_run=dry_run, show_diff=show_diff)
+    if result.written and any(c.action != "unchanged" for c in result.changes):
+        console().print(f"\nbuild with: {result.plan.build_command(dockerfile_name)}", markup=False)
     for problem in result.plan.problems:
         console(stderr=True).print(f"{problem.severity}: {problem.one_line()}")
 
 
-def _print(
-    changes: tuple[FileChange, ...], *, dry_run: bool, show_diff: bool, written: bool
-) -> None:
+def _print(changes: tuple[FileChange, ...], *, dry_run: bool, show_diff: bool) -> None:
     out = console()
     if dry_run:
         for change in changes:
@@ -121,5 +121,3 @@ def _print(
     verbs = {"create": "created", "overwrite": "overwrote", "unchanged": "unchanged"}
     for change in changes:
         out.print(f"{verbs[change.action]:>10}  {change.path}")
-    if written and any(c.name.startswith("Dockerfile") for c in changes):
-        out.print("\nnext: docker buildx build -t IMAGE .   (see the Dockerfile's first lines)")
