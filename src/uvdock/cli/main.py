@@ -8,6 +8,7 @@ import traceback
 import click
 
 from uvdock import __version__
+from uvdock.cli.commands.build import build_command
 from uvdock.cli.commands.init import init_command
 from uvdock.cli.commands.plan import plan_command
 from uvdock.cli.output import console, emit_json
@@ -36,6 +37,7 @@ def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - click flag
     Start with:
       uvdock plan      what your project is and what would be built
       uvdock init      write Dockerfile, .dockerignore and a dev setup
+      uvdock build     build the image with docker buildx (several platforms, push)
 
     Settings come from flags, then UVDOCK_* environment variables, then
     [tool.uvdock] in pyproject.toml, then defaults; `uvdock plan` shows which.
@@ -45,6 +47,7 @@ def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - click flag
 
 cli.add_command(plan_command)
 cli.add_command(init_command)
+cli.add_command(build_command)
 
 
 def _wants_json(args: list[str]) -> bool:

@@ -1,0 +1,210 @@
+"""Building the planned image with Docker BuildKit (``docker buildx build``).
+
+The Dockerfile is rendered from the plan into a temporary directory, not into
+the project (a Dockerfile the user already has is used with ``--file``).
+Secrets are passed as BuildKit secrets only. Several platforms: one build
+when the builder can make an image index, else one build per platform pushed
+to ``<tag>-<os>-<arch>`` and joined in the registry with ``imagetools``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Literal
+
+from uvdock.docker.cli import DockerCLI
+from uvdock.errors import ConfigError, UsageError
+from uvdock.plan.images import split_reference
+from uvdock.plan.model import BuildPlan
+from uvdock.render.dockerfile import render_dockerfile
+from uvdock.render.dockerignore import render_dockerignore
+
+Output = Literal["load", "push"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BuildRequest:
+    tag: str
+    platforms: tuple[str, ...] = ()
+    output: Output = "load"
+    dockerfile: Path | None = None
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    builder: str | None = None
+    network: str | None = None
+    progress: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PlatformImage:
+    platform: str
+    digest: str | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BuildResult:
+    tag: str
+    output: Output
+    digest: str | None  # the index (or manifest) digest when pushed, the image id when loaded
+    platforms: tuple[PlatformImage, ...]
+    size: int | None
+    seconds: float
+    dockerfile: str
+
+    def to_data(self) -> dict[str, object]:
+        return {
+            "tag": self.tag,
+            "output": self.output,
+            "digest": self.digest,
+            "platforms": [{"platform": p.platform, "digest": p.digest} for p in self.platforms],
+            "size": self.size,
+            "seconds": round(self.seconds, 2),
+            "dockerfile": self.dockerfile,
+        }
+
+
+def secret_args(plan: BuildPlan, environ: Mapping[str, str]) -> list[str]:
+    """``--secret``/``--ssh`` flags for the plan; a missing secret is a clear usage error."""
+    args: list[str] = []
+    for secret in plan.secrets:
+        if secret.id == "ca_bundle":
+            path = Path(str(plan.settings.get("ca_bundle")))
+            if not path.is_file():
+                where = plan.settings.sourced("ca_bundle").source
+                raise ConfigError(f"ca-bundle {path} ({where}) is not a file")
+            args += ["--secret", f"id=ca_bundle,src={path}"]
+        elif secret.id == "netrc":
+            netrc = Path(environ.get("NETRC", Path.home() / ".netrc"))
+            if netrc.is_file():
+                args += ["--secret", f"id=netrc,src={netrc}"]
+        elif secret.env:
+            if not environ.get(secret.env):
+                raise UsageError(
+                    f"the build needs the secret {secret.env} ({secret.purpose})",
+                    hint=f"export {secret.env}=... (it is passed as a BuildKit secret, never "
+                    'stored in the image); an index that needs none: authenticate = "never"',
+                )
+            args += ["--secret", f"id={secret.id},env={secret.env}"]
+    if plan.ssh:
+        if not environ.get("SSH_AUTH_SOCK"):
+            raise UsageError(
+                "git+ssh dependencies need an SSH agent, but SSH_AUTH_SOCK is not set",
+                hint="start one (`eval $(ssh-agent)`; `ssh-add`) or set [tool.uvdock] ssh = false",
+            )
+        args += ["--ssh", "default"]
+    return args
+
+
+def _platform_tag(tag: str, platform: str) -> str:
+    registry, path, suffix = split_reference(tag)
+    name = f"{registry}/{path}" if registry else path
+    base_tag = suffix.lstrip(":").split("@", 1)[0] or "latest"
+    return f"{name}:{base_tag}-{platform.replace('/', '-')}"
+
+
+def _common_args(
+    request: BuildRequest, *, dockerfile: Path, secrets: list[str], streaming: bool
+) -> list[str]:
+    # Captured (not streamed) output must be plain, so a failure can show the step's own log.
+    progress = request.progress if streaming else "plain"
+    args = ["-f", str(dockerfile), *secrets, "--progress", progress]
+    if request.network:
+        args += ["--network", request.network]
+    if request.builder:
+        args += ["--builder", request.builder]
+    for cache in request.cache_from:
+        args += ["--cache-from", cache]
+    for cache in request.cache_to:
+        args += ["--cache-to", cache]
+    return args
+
+
+def build_image(
+    plan: BuildPlan,
+    request: BuildRequest,
+    *,
+    docker: DockerCLI,
+    environ: Mapping[str, str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Build ``plan`` as ``request`` says; returns digests, size and time."""
+    environ = os.environ if environ is None else environ
+    if plan.errors:
+        first = plan.errors[0]
+        raise ConfigError(first.message, hint=first.hint)
+    platforms = request.platforms
+    if len(platforms) > 1 and request.output == "load":
+        builder = docker.builder(request.builder)
+        raise UsageError(
+            f"{len(platforms)} platforms cannot be loaded into the local engine "
+            f"(builder {builder.name}, driver {builder.driver})",
+            hint="push them as one image with --push, or build one --platform at a time",
+        )
+    docker.check_engine()
+    secrets = secret_args(plan, environ)
+    root = plan.project.root
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="uvdock-build-") as scratch:
+        if request.dockerfile is not None:
+            dockerfile = request.dockerfile
+        else:
+            dockerfile = Path(scratch, "Dockerfile")
+            dockerfile.write_text(render_dockerfile(plan, regenerate="uvdock build (rendered)"))
+            if not (root / ".dockerignore").exists():
+                # BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile first.
+                Path(scratch, "Dockerfile.dockerignore").write_text(
+                    render_dockerignore(plan, regenerate="uvdock build (rendered)")
+                )
+        common = _common_args(
+            request, dockerfile=dockerfile, secrets=secrets, streaming=on_line is not None
+        )
+        results: list[PlatformImage] = []
+        digest: str | None
+        if len(platforms) > 1 and not docker.builder(request.builder).multi_platform:
+            sources = []
+            for platform in platforms:
+                platform_tag = _platform_tag(request.tag, platform)
+                docker.build(
+                    [
+                        *common,
+                        "--platform",
+                        platform,
+                        "--provenance=false",
+                        "--push",
+                        "-t",
+                        platform_tag,
+                        str(root),
+                    ],
+                    on_line=on_line,
+                )
+                sources.append(platform_tag)
+            docker.imagetools_create(tag=request.tag, sources=sources)
+        else:
+            flags = ["--platform", ",".join(platforms)] if platforms else []
+            output = ["--push"] if request.output == "push" else ["--load"]
+            docker.build([*common, *flags, *output, "-t", request.tag, str(root)], on_line=on_line)
+        if request.output == "push":
+            per_platform = docker.manifest_digests(request.tag)
+            digest = docker.index_digest(request.tag)
+            results = [PlatformImage(platform=p, digest=d) for p, d in per_platform.items()]
+            if not results:  # one platform: the tag points at a manifest, not an index
+                results = [PlatformImage(platform=",".join(platforms) or "native", digest=digest)]
+            size = None
+        else:
+            digest = docker.image_id(request.tag)
+            size = docker.image_size(request.tag)
+            results = [PlatformImage(platform=p, digest=None) for p in platforms]
+    return BuildResult(
+        tag=request.tag,
+        output=request.output,
+        digest=digest,
+        platforms=tuple(results),
+        size=size,
+        seconds=time.monotonic() - started,
+        dockerfile=str(request.dockerfile or "(rendered from the plan)"),
+    )

@@ -1,0 +1,112 @@
+"""``uvdock build``: build the planned image with Docker BuildKit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from uvdock.api import plan_project
+from uvdock.builders.buildx import BuildRequest, build_image
+from uvdock.cli.options import given_settings, setting_options
+from uvdock.cli.output import console, emit_json
+from uvdock.docker.cli import DockerCLI
+
+
+@click.command(name="build")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option("--tag", "-t", required=True, help="image reference to build, e.g. myapp:1.0.")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="OS/ARCH",
+    help="target platform(s): repeat or separate with commas (e.g. linux/amd64,linux/arm64).",
+)
+@click.option(
+    "--push", "push", is_flag=True, help="push to the registry (needed for several platforms)."
+)
+@click.option("--load", "load", is_flag=True, help="load into the local engine (the default).")
+@click.option(
+    "--file",
+    "-f",
+    "dockerfile",
+    type=click.Path(dir_okay=False, exists=True),
+    help="use this Dockerfile instead of rendering one from the plan.",
+)
+@click.option("--cache-from", multiple=True, metavar="SPEC", help="passed to buildx (repeatable).")
+@click.option("--cache-to", multiple=True, metavar="SPEC", help="passed to buildx (repeatable).")
+@click.option("--builder", metavar="NAME", help="buildx builder (e.g. a remote BuildKit).")
+@click.option("--network", metavar="MODE", help="network for RUN steps (e.g. host).")
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "plain", "quiet"]),
+    default="auto",
+    show_default=True,
+    help="build progress output.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@setting_options
+def build_command(  # click passes every option by name
+    *,
+    path: str,
+    tag: str,
+    platforms: tuple[str, ...],
+    push: bool,
+    load: bool,
+    dockerfile: str | None,
+    cache_from: tuple[str, ...],
+    cache_to: tuple[str, ...],
+    builder: str | None,
+    network: str | None,
+    progress: str,
+    output_format: str,
+    **params: Any,
+) -> None:
+    """Build the image for the project at PATH with docker buildx.
+
+    The Dockerfile is rendered from the plan (the project's files are not
+    touched) unless --file names one. Secrets the plan needs (extra CA,
+    private index credentials from UV_INDEX_<NAME>_USERNAME/PASSWORD, the SSH
+    agent) are passed as BuildKit secrets, never as build arguments.
+
+    \b
+    Examples:
+      uvdock build -t myapp:dev
+      uvdock build -t registry.example.com/myapp:1.0 --platform linux/amd64,linux/arm64 --push
+      uvdock build -t myapp --cache-from type=registry,ref=reg/myapp:cache
+    """
+    if push and load:
+        raise click.UsageError("--push and --load exclude each other")
+    plan = plan_project(path, options=given_settings(params))
+    wanted = tuple(p for value in platforms for p in value.split(",") if p)
+    request = BuildRequest(
+        tag=tag,
+        platforms=wanted,
+        output="push" if push else "load",
+        dockerfile=Path(dockerfile) if dockerfile else None,
+        cache_from=cache_from,
+        cache_to=cache_to,
+        builder=builder,
+        network=network,
+        progress="quiet" if output_format == "json" else progress,
+    )
+    quiet = output_format == "json" or progress == "quiet"
+
+    def echo(line: str) -> None:
+        sys.stderr.write(line + "\n")
+
+    result = build_image(plan, request, docker=DockerCLI(), on_line=None if quiet else echo)
+    if output_format == "json":
+        emit_json("build", status="ok", data=result.to_data(), errors=[])
+        return
+    out = console()
+    out.print(f"\n[bold]built[/bold] {result.tag} in {result.seconds:.1f}s ({result.output})")
+    if result.digest:
+        out.print(f"  digest  {result.digest}")
+    for image in result.platforms:
+        out.print(f"  {image.platform}  {image.digest or ''}".rstrip())
+    if result.size is not None:
+        out.print(f"  size    {result.size / 1e6:.1f} MB")

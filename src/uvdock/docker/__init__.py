@@ -1,0 +1,1 @@
+"""Adapter for the Docker CLI (engine, buildx): the subset uvdock uses."""

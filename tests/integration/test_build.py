@@ -1,0 +1,119 @@
+"""`uvdock build` against the real engine and registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.docker import CA_BUNDLE, IMAGE_PREFIX, docker, http_json, running
+from tests.unit.test_cli import snapshot
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("engine")]
+CopyProject = Callable[[str], Path]
+GENERATED = ("Dockerfile", "Dockerfile.official", "Dockerfile.dev", "compose.yaml", ".dockerignore")
+
+
+def uvdock(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "UVDOCK_IMAGE_PREFIX": IMAGE_PREFIX,
+        "UVDOCK_CA_BUNDLE": CA_BUNDLE,
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "uvdock", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+        timeout=1200,
+    )
+
+
+def bare_example(project_copy: CopyProject) -> Path:
+    root = project_copy("fastapi-app")
+    for name in GENERATED:
+        (root / name).unlink(missing_ok=True)
+    return root
+
+
+def test_build_loads_an_image_and_leaves_the_project_alone(project_copy: CopyProject) -> None:
+    root = bare_example(project_copy)
+    before = snapshot(root)
+    tag = "uvdock-test/build:load"
+    try:
+        done = uvdock("build", str(root), "-t", tag, "--network", "host", "--format", "json")
+        assert done.returncode == 0, done.stderr
+        data = json.loads(done.stdout)["data"]
+        assert data["output"] == "load"
+        assert data["digest"] == docker("image", "inspect", "-f", "{{.Id}}", tag).stdout.strip()
+        assert data["size"] > 0
+        assert snapshot(root) == before  # rendered in a temp dir, nothing written here
+        with running(tag) as (_, url):
+            assert http_json(url + "/health") == (200, {"status": "ok"})
+    finally:
+        docker("rmi", "-f", tag, check=False)
+
+
+def test_build_two_platforms_pushes_one_index(project_copy: CopyProject) -> None:
+    root = bare_example(project_copy)
+    ref = "localhost:5000/uvdock-test/fastapi-app:multi"
+    done = uvdock("build", str(root), "-t", ref, "--platform", "linux/amd64,linux/arm64",
+                  "--push", "--network", "host", "--format", "json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)["data"]
+    reported = {p["platform"]: p["digest"] for p in data["platforms"]}
+    # Checked independently: the registry holds one index with both platforms.
+    raw = json.loads(docker("buildx", "imagetools", "inspect", "--raw", ref).stdout)
+    listed = {
+        f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"]
+        for m in raw["manifests"]
+    }
+    assert listed == reported
+    assert set(listed) == {"linux/amd64", "linux/arm64"}
+    arm64 = f"{ref.rsplit(':', 1)[0]}@{listed['linux/arm64']}"
+    machine = docker("run", "--rm", "--platform", "linux/arm64", "--entrypoint", "uname",
+                     arm64, "-m").stdout.strip()  # fmt: skip
+    assert machine == "aarch64"
+    with running(arm64, "--platform", "linux/arm64") as (_, url):
+        assert http_json(url + "/health", timeout=120) == (200, {"status": "ok"})
+
+
+def test_several_platforms_cannot_be_loaded(project_copy: CopyProject) -> None:
+    root = bare_example(project_copy)
+    done = uvdock("build", str(root), "-t", "x:y", "--platform", "linux/amd64,linux/arm64")
+    assert done.returncode == 2
+    assert "--push" in done.stderr
+
+
+def test_missing_index_secret_is_named(project_copy: CopyProject) -> None:
+    root = project_copy("private-index")
+    env = {"UV_INDEX_PRIVATE_USERNAME": "", "UV_INDEX_PRIVATE_PASSWORD": ""}
+    done = uvdock("build", str(root), "-t", "x:y", env=env)
+    assert done.returncode == 2
+    assert "UV_INDEX_PRIVATE_USERNAME" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_no_docker_is_one_clear_error(project_copy: CopyProject) -> None:
+    root = bare_example(project_copy)
+    done = uvdock("build", str(root), "-t", "x:y", env={"UVDOCK_DOCKER": "/nonexistent/docker"})
+    assert done.returncode == 1
+    assert "docker not found" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_failed_step_shows_the_log_tail(project_copy: CopyProject) -> None:
+    root = project_copy("requirements-only")
+    (root / "requirements.txt").write_text("uvdock-no-such-package-4f1e==1.0\n")
+    done = uvdock("build", str(root), "-t", "uvdock-test/fail:x", "--network", "host",
+                  "--progress", "quiet", "--command", "python app.py")  # fmt: skip
+    assert done.returncode == 1
+    assert "docker buildx build failed" in done.stderr
+    assert "uvdock-no-such-package-4f1e" in done.stderr
