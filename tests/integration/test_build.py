@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.docker import CA_BUNDLE, IMAGE_PREFIX, docker, http_json, running
+from tests.integration.docker import (
+    CA_BUNDLE,
+    IMAGE_PREFIX,
+    docker,
+    history,
+    http_json,
+    image_files,
+    running,
+)
+from tests.support.local_index import PRIVATE_PASSWORD
+from tests.support.servers import private_index_env
 from tests.unit.test_cli import snapshot
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("engine")]
@@ -117,3 +127,34 @@ def test_failed_step_shows_the_log_tail(project_copy: CopyProject) -> None:
     assert done.returncode == 1
     assert "docker buildx build failed" in done.stderr
     assert "uvdock-no-such-package-4f1e" in done.stderr
+
+
+def test_unreachable_registry_is_one_clear_error(project_copy: CopyProject) -> None:
+    root = bare_example(project_copy)
+    done = uvdock("build", str(root), "-t", "127.0.0.1:5999/nowhere/app:1", "--push",
+                  "--network", "host", "--progress", "quiet")  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "pushing failed" in lines[0]
+    assert "registry is unreachable" in lines[0]
+
+
+@pytest.mark.usefixtures("fixture_servers")
+def test_build_secret_never_lands_in_the_image(project_copy: CopyProject) -> None:
+    """Index credentials go in as BuildKit secrets: absent from every layer, config, history."""
+    root = project_copy("private-index")
+    tag = "uvdock-test/build:secret"
+    try:
+        done = uvdock("build", str(root), "-t", tag, "--network", "host", "--progress", "quiet",
+                      env=private_index_env())  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert docker("run", "--rm", tag).stdout.startswith("private-index: hello")
+        files = image_files(tag)
+        assert any(name.endswith(".json") for name in files)  # the config was searched too
+        leaks = [name for name, data in files.items() if PRIVATE_PASSWORD.encode() in data]
+        assert leaks == []
+        assert PRIVATE_PASSWORD not in history(tag)
+        assert PRIVATE_PASSWORD not in docker("image", "inspect", tag).stdout
+    finally:
+        docker("rmi", "-f", tag, check=False)

@@ -33,7 +33,32 @@ class BuilderInfo:
         return self.driver != "docker"
 
 
+class PushFailedError(ProcessFailedError):
+    """The image was built but the registry refused it or could not be reached."""
+
+
 _STEP = re.compile(r"^#(\d+) ")
+
+
+def _push_failure(output: str) -> tuple[str, str] | None:
+    """(message, hint) when a build failed while pushing, else None."""
+    errors = [line for line in output.splitlines() if "ERROR" in line]
+    pushing = [line for line in output.splitlines() if " pushing " in line]
+    if not pushing or not errors:
+        return None
+    reason = errors[-1].split("ERROR:", 1)[-1].strip()
+    lowered = reason.lower()
+    if any(word in lowered for word in ("denied", "unauthorized", "401", "403")):
+        hint = (
+            "the registry denied the push: log in with `docker login <registry>` and check the name"
+        )
+    elif any(
+        word in lowered for word in ("connection refused", "no such host", "timeout", "dial tcp")
+    ):
+        hint = "the registry is unreachable: check its address and that it is running"
+    else:
+        hint = "check the registry address, that it is running, and `docker login`"
+    return f"pushing failed: {reason}", hint
 
 
 def failed_step_log(output: str, *, lines: int = 20) -> str:
@@ -117,6 +142,9 @@ class DockerCLI:
     ) -> ProcessResult:
         done = self._run("buildx", "build", *args, env=env, on_line=on_line)
         if not done.ok:
+            push = _push_failure(done.stdout + done.stderr)
+            if push is not None:
+                raise PushFailedError(push[0], hint=push[1])
             raise BuildFailedError(
                 "docker buildx build failed:\n" + failed_step_log(done.stdout + done.stderr),
                 hint="fix the failing step above; rerun with --progress plain for the full log",
