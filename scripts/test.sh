@@ -33,7 +33,8 @@ step "mypy --strict"
 "$UV" run --no-sync mypy
 
 step "test bed: Docker Engine, buildx, compose, registry, qemu, stand-in images"
-scripts/testbed.sh up
+# The second engine (containerd image store) is what reproducible-build tests use.
+TESTBED_CONTAINERD_STORE=1 scripts/testbed.sh up
 
 step "pytest"
 set +e

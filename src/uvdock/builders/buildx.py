@@ -10,21 +10,24 @@ to ``<tag>-<os>-<arch>`` and joined in the registry with ``imagetools``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
+from uvdock._proc import run
 from uvdock.docker.cli import DockerCLI
-from uvdock.errors import ConfigError, UsageError
+from uvdock.errors import ConfigError, UsageError, UvdockError
 from uvdock.plan.images import split_reference
 from uvdock.plan.model import BuildPlan
 from uvdock.render.dockerfile import render_dockerfile
 from uvdock.render.dockerignore import render_dockerignore
 
-Output = Literal["load", "push"]
+Output = Literal["load", "push", "custom"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -38,6 +41,10 @@ class BuildRequest:
     builder: str | None = None
     network: str | None = None
     progress: str = "auto"
+    output_spec: str | None = None  # --output passed through (output == "custom")
+    no_cache: bool = False
+    source_date_epoch: int | None = None
+    reproducible: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -121,7 +128,56 @@ def _common_args(
         args += ["--cache-from", cache]
     for cache in request.cache_to:
         args += ["--cache-to", cache]
+    if request.no_cache:
+        args.append("--no-cache")
+    if request.source_date_epoch is not None:
+        args += ["--build-arg", f"SOURCE_DATE_EPOCH={request.source_date_epoch}"]
     return args
+
+
+def source_date_epoch(root: Path, environ: Mapping[str, str]) -> int | None:
+    """SOURCE_DATE_EPOCH from the environment, else the project's last git commit time."""
+    value = environ.get("SOURCE_DATE_EPOCH", "")
+    if value.isdigit():
+        return int(value)
+    try:
+        done = run(["git", "-C", str(root), "log", "-1", "--format=%ct"], timeout=30)
+    except UvdockError:
+        return None  # no git: no default
+    text = done.stdout.strip()
+    return int(text) if done.ok and text.isdigit() else None
+
+
+def _output_args(request: BuildRequest, *, multi: bool) -> list[str]:
+    if request.output == "custom" and request.output_spec:
+        spec = request.output_spec
+        if request.reproducible and "rewrite-timestamp" not in spec:
+            spec += ",rewrite-timestamp=true"
+        return (
+            ["--output", spec, "--provenance=false"] if request.reproducible else ["--output", spec]
+        )
+    if request.output == "push":
+        if request.reproducible:
+            return ["--output", "type=registry,rewrite-timestamp=true", "--provenance=false"]
+        return ["--push"]
+    return [] if multi else ["--load"]
+
+
+def _oci_digest(spec: str) -> str | None:
+    """The manifest (or index) digest of an OCI tar written by ``--output type=oci,dest=``."""
+    fields = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
+    if fields.get("type") not in ("oci", "docker") or "dest" not in fields:
+        return None
+    try:
+        with tarfile.open(fields["dest"]) as archive:
+            member = archive.extractfile("index.json")
+            if member is None:
+                return None
+            index = json.load(member)
+    except (OSError, KeyError, tarfile.TarError, ValueError):
+        return None
+    manifests = index.get("manifests", [])
+    return str(manifests[0]["digest"]) if manifests else None
 
 
 def build_image(
@@ -186,9 +242,13 @@ def build_image(
             docker.imagetools_create(tag=request.tag, sources=sources)
         else:
             flags = ["--platform", ",".join(platforms)] if platforms else []
-            output = ["--push"] if request.output == "push" else ["--load"]
+            output = _output_args(request, multi=len(platforms) > 1)
             docker.build([*common, *flags, *output, "-t", request.tag, str(root)], on_line=on_line)
-        if request.output == "push":
+        if request.output == "custom":
+            digest = _oci_digest(request.output_spec or "")
+            results = [PlatformImage(platform=p, digest=None) for p in platforms]
+            size = None
+        elif request.output == "push":
             per_platform = docker.manifest_digests(request.tag)
             digest = docker.index_digest(request.tag)
             results = [PlatformImage(platform=p, digest=d) for p, d in per_platform.items()]

@@ -145,6 +145,17 @@ class DockerCLI:
             push = _push_failure(done.stdout + done.stderr)
             if push is not None:
                 raise PushFailedError(push[0], hint=push[1])
+            if "not supported for the docker driver" in done.stderr:
+                raise BuildFailedError(
+                    "this output is not supported by the builder's docker driver "
+                    "(classic image store): "
+                    + next(
+                        (line for line in done.stderr.splitlines() if "not supported" in line),
+                        done.tail(1),
+                    ).strip(),
+                    hint="enable Docker's containerd image store, or use a docker-container "
+                    "builder (--builder); --load and --push work everywhere",
+                )
             raise BuildFailedError(
                 "docker buildx build failed:\n" + failed_step_log(done.stdout + done.stderr),
                 hint="fix the failing step above; rerun with --progress plain for the full log",
@@ -192,3 +203,7 @@ class DockerCLI:
     def image_id(self, reference: str) -> str | None:
         done = self._run("image", "inspect", "-f", "{{.Id}}", reference, timeout=60)
         return done.stdout.strip() if done.ok else None
+
+    def probe(self, *args: str, timeout: float = 60) -> ProcessResult:
+        """Run a docker command that may fail (``uvdock doctor``); the caller reads the result."""
+        return self._run(*args, timeout=timeout)

@@ -23,6 +23,12 @@ UV_CACHE = "/root/.cache/uv"
 # Debian versions change with every point release; pinning them would break
 # builds weeks later, so DL3008 (pin apt versions) is deliberately ignored.
 APT_IGNORE = "# hadolint ignore=DL3008"
+# BuildKit clamps timestamps to SOURCE_DATE_EPOCH when it is passed; declared here
+# it also reaches the RUN steps, where Python then writes hash-based .pyc files
+# instead of ones stamped with the (copy-time) source mtimes.
+SOURCE_DATE_EPOCH_ARG = (
+    "# Reproducible builds: pass --build-arg SOURCE_DATE_EPOCH=<unix time>.\nARG SOURCE_DATE_EPOCH"
+)
 
 
 def secret_mounts(plan: BuildPlan, *, uid: int | None = None) -> list[str]:
@@ -205,6 +211,7 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
         ("UV_COMPILE_BYTECODE", "1"),
         ("UV_LINK_MODE", "copy"),
         ("UV_PYTHON_DOWNLOADS", "0"),
+        ("UV_NO_INSTALLER_METADATA", "1"),
     ]
     blocks: list[str] = [
         header("#", regenerate),
@@ -215,13 +222,15 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
         "# Build stage: the same Python image as the final stage, so the virtual",
         "# environment's interpreter path matches; uv exists only here.",
         f"FROM {plan.base_image.value} AS builder",
+        SOURCE_DATE_EPOCH_ARG,
         "COPY --from=uv /uv /uvx /bin/",
     ]
     if plan.build_packages:
         blocks.append(apt_install([p.value for p in plan.build_packages], cached=True))
     blocks += [
-        "# Compile bytecode at install time, copy files out of the cache mount, and never",
-        "# download a Python: the image's own interpreter is the one the app runs on.",
+        "# Compile bytecode at install time, copy files out of the cache mount, never",
+        "# download a Python (the image's own interpreter is the one the app runs on),",
+        "# and write no install-time metadata (timestamps would make layers differ).",
         env_block(builder_env),
         "WORKDIR /app",
         *_sync_steps(plan, flags=["--no-editable"], uv_env=[]),
@@ -247,6 +256,7 @@ def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -
         "# One stage on uv's image with Python: simple, still locked, non-root, and uv",
         "# is never run at start-up (no sync, no writes to the venv at run time).",
         f"FROM {plan.base_image.value}",
+        SOURCE_DATE_EPOCH_ARG,
     ]
     packages = [p.value for p in plan.build_packages] + [p.value for p in plan.runtime_packages]
     if packages:
@@ -259,7 +269,7 @@ def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -
         *_sync_steps(
             plan,
             flags=["--no-editable", "--compile-bytecode", "--link-mode=copy"],
-            uv_env=[],
+            uv_env=["UV_NO_INSTALLER_METADATA=1"],
         ),
     ]
     if not plan.project.packaged and not plan.project.is_workspace:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import click
 
 from uvdock.api import plan_project
 from uvdock.builders.buildx import BuildRequest, build_image
+from uvdock.builders.buildx import source_date_epoch as default_epoch
 from uvdock.cli.options import given_settings, setting_options
 from uvdock.cli.output import console, emit_json
 from uvdock.docker.cli import DockerCLI
@@ -38,6 +40,26 @@ from uvdock.docker.cli import DockerCLI
 )
 @click.option("--cache-from", multiple=True, metavar="SPEC", help="passed to buildx (repeatable).")
 @click.option("--cache-to", multiple=True, metavar="SPEC", help="passed to buildx (repeatable).")
+@click.option(
+    "--output",
+    "-o",
+    "output_spec",
+    metavar="SPEC",
+    help="buildx output instead of --load/--push, e.g. type=oci,dest=app.tar.",
+)
+@click.option("--no-cache", is_flag=True, help="build every step again (uv's cache mount stays).")
+@click.option(
+    "--source-date-epoch",
+    type=int,
+    metavar="SECONDS",
+    help="timestamp for the image (default: $SOURCE_DATE_EPOCH, else the last git commit).",
+)
+@click.option(
+    "--reproducible",
+    is_flag=True,
+    help="clamp every file time to SOURCE_DATE_EPOCH (rewrite-timestamp) so the same "
+    "inputs give the same digest; needs an output that supports it (see README).",
+)
 @click.option("--builder", metavar="NAME", help="buildx builder (e.g. a remote BuildKit).")
 @click.option("--network", metavar="MODE", help="network for RUN steps (e.g. host).")
 @click.option(
@@ -60,6 +82,10 @@ def build_command(  # click passes every option by name
     cache_from: tuple[str, ...],
     cache_to: tuple[str, ...],
     builder: str | None,
+    output_spec: str | None,
+    no_cache: bool,
+    source_date_epoch: int | None,
+    reproducible: bool,
     network: str | None,
     progress: str,
     output_format: str,
@@ -78,14 +104,23 @@ def build_command(  # click passes every option by name
       uvdock build -t registry.example.com/myapp:1.0 --platform linux/amd64,linux/arm64 --push
       uvdock build -t myapp --cache-from type=registry,ref=reg/myapp:cache
     """
-    if push and load:
-        raise click.UsageError("--push and --load exclude each other")
+    if sum((push, load, output_spec is not None)) > 1:
+        raise click.UsageError("--push, --load and --output exclude each other")
     plan = plan_project(path, options=given_settings(params))
+    epoch = source_date_epoch
+    if epoch is None:
+        epoch = default_epoch(plan.project.root, os.environ)
+    if reproducible and epoch is None:
+        raise click.UsageError("--reproducible needs --source-date-epoch (or a git checkout)")
     wanted = tuple(p for value in platforms for p in value.split(",") if p)
     request = BuildRequest(
         tag=tag,
         platforms=wanted,
-        output="push" if push else "load",
+        output="push" if push else ("custom" if output_spec else "load"),
+        output_spec=output_spec,
+        no_cache=no_cache,
+        source_date_epoch=epoch,
+        reproducible=reproducible,
         dockerfile=Path(dockerfile) if dockerfile else None,
         cache_from=cache_from,
         cache_to=cache_to,
