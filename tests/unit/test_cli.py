@@ -199,6 +199,16 @@ def test_unreadable_directory(
     assert list(locked.iterdir()) == []
 
 
+def test_plan_with_errors_exits_2_and_shows_brackets(
+    capsys: pytest.CaptureFixture[str], project_copy: CopyProject
+) -> None:
+    root = project_copy("flask-app")
+    _no_entrypoint(root)
+    code, out, _ = run(["plan", str(root)], capsys)
+    assert code == 2
+    assert "set [tool.uvdock] command" in out  # printed literally, not eaten as markup
+
+
 def test_json_errors_are_envelopes(
     capsys: pytest.CaptureFixture[str], project_copy: CopyProject
 ) -> None:

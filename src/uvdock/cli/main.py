@@ -9,6 +9,7 @@ import click
 
 from uvdock import __version__
 from uvdock.cli.commands.build import build_command
+from uvdock.cli.commands.doctor import doctor_command
 from uvdock.cli.commands.init import init_command
 from uvdock.cli.commands.plan import plan_command
 from uvdock.cli.output import console, emit_json
@@ -38,6 +39,7 @@ def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - click flag
       uvdock plan      what your project is and what would be built
       uvdock init      write Dockerfile, .dockerignore and a dev setup
       uvdock build     build the image with docker buildx (several platforms, push)
+      uvdock doctor    check the build environment, or look inside a built image
 
     Settings come from flags, then UVDOCK_* environment variables, then
     [tool.uvdock] in pyproject.toml, then defaults; `uvdock plan` shows which.
@@ -48,6 +50,7 @@ def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - click flag
 cli.add_command(plan_command)
 cli.add_command(init_command)
 cli.add_command(build_command)
+cli.add_command(doctor_command)
 
 
 def _wants_json(args: list[str]) -> bool:
@@ -62,7 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args
     try:
-        cli.main(args=argv, prog_name="uvdock", standalone_mode=False)
+        # Outside standalone mode click returns a command's Exit code instead of raising.
+        code = cli.main(args=argv, prog_name="uvdock", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as err:

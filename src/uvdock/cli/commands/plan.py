@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from uvdock.api import plan_project
@@ -52,7 +53,7 @@ def plan_command(path: str, output_format: str, **params: Any) -> None:
 
 
 def _src(fact: Sourced[Any] | None) -> str:
-    return f"[dim]{fact.source}[/dim]" if fact is not None else ""
+    return f"[dim]{escape(fact.source)}[/dim]" if fact is not None else ""
 
 
 Rows = list[tuple[str, str, str]]
@@ -92,12 +93,12 @@ def _entrypoint_rows(plan: BuildPlan) -> Rows:
     ]
     if entry.value.http:
         check = plan.healthcheck
-        health = "none"
+        health, why = "none", ""
         if check is not None:
             health = f"GET {check.path}" if check.path else "TCP connect"
-            health += f" [dim]({check.source})[/dim]"
+            why = f"[dim]{escape(check.source)}[/dim]"
         rows += [("port", str(plan.port), _src(plan.settings.sourced("port"))),
-                 ("healthcheck", health, "")]  # fmt: skip
+                 ("healthcheck", health, why)]  # fmt: skip
     return rows
 
 
@@ -116,11 +117,15 @@ def _needs_rows(plan: BuildPlan) -> Rows:
             for s in plan.secrets]  # fmt: skip
     if plan.ssh:
         rows.append(("ssh", "agent forwarded for git+ssh dependencies", "--ssh default"))
-    rows += [("builder apt", p.value, f"[dim]{p.source}[/dim]") for p in plan.build_packages]
-    rows += [("runtime apt", p.value, f"[dim]{p.source}[/dim]") for p in plan.runtime_packages]
+    rows += [
+        ("builder apt", p.value, f"[dim]{escape(p.source)}[/dim]") for p in plan.build_packages
+    ]
+    rows += [
+        ("runtime apt", p.value, f"[dim]{escape(p.source)}[/dim]") for p in plan.runtime_packages
+    ]
     rows += [
         ("from source", f"{n.package} {n.version or ''}".strip(),
-         f"[dim]{n.reason} ({', '.join(n.platforms)})[/dim]")
+         f"[dim]{escape(n.reason)} ({', '.join(n.platforms)})[/dim]")
         for n in plan.native_builds
     ]  # fmt: skip
     return rows
@@ -137,7 +142,10 @@ def _settings_rows(plan: BuildPlan) -> Rows:
 def print_plan(plan: BuildPlan) -> None:
     out = console()
     project = plan.project
-    out.print(f"[bold]uvdock plan[/bold] for [bold]{project.name}[/bold] ({project.root})")
+    out.print(
+        f"[bold]uvdock plan[/bold] for [bold]{escape(project.name)}[/bold] "
+        f"({escape(str(project.root))})"
+    )
     for title, rows in (
         ("Project", _project_rows(plan)),
         ("Entrypoint", _entrypoint_rows(plan)),
@@ -151,8 +159,9 @@ def print_plan(plan: BuildPlan) -> None:
         table.add_column(style="bold", overflow="fold")
         table.add_column(overflow="fold")
         table.add_column(overflow="fold")
-        for row in rows:
-            table.add_row(*row)
+        for name, value, source in rows:
+            # Values are the project's own text ([tool.uvdock], paths, commands): never markup.
+            table.add_row(escape(name), escape(value), source)
         out.print(f"\n[bold underline]{title}[/bold underline]")
         out.print(table)
     out.print("\n[bold underline]Build with[/bold underline]")
@@ -161,7 +170,7 @@ def print_plan(plan: BuildPlan) -> None:
         out.print("\n[bold underline]Problems[/bold underline]")
         for problem in plan.problems:
             style = _SEVERITY_STYLE[problem.severity]
-            out.print(f"  [{style}]{problem.severity}[/{style}]: {problem.one_line()}")
+            out.print(f"  [{style}]{problem.severity}[/{style}]: {escape(problem.one_line())}")
 
 
 def _show(value: Any) -> str:
