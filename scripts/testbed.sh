@@ -172,6 +172,8 @@ wait_for() {
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 docker_up() { timeout 20 "$DOCKER" info >/dev/null 2>&1; }
+docker_down() { ! docker_up; }
+docker_cs_down() { ! docker_cs_up; }
 docker_cs_up() { DOCKER_HOST=$DOCKERD_CS_HOST timeout 20 "$DOCKER" info >/dev/null 2>&1; }
 registry_up() { curl -fsS -m 3 -o /dev/null "$REGISTRY_URL/v2/" 2>/dev/null; }
 
@@ -303,9 +305,16 @@ step_plugins() {
 
 # ---- step: dockerd ---------------------------------------------------------------
 step_dockerd() {
-    if docker_up; then
+    if docker_up && ip link show docker0 >/dev/null 2>&1; then
         skip "dockerd answers"
         return 0
+    fi
+    if docker_up; then
+        # The engine answers but its default bridge is gone (an older version of the
+        # second engine below deleted it): containers cannot start. Restart it.
+        progress "docker0 is missing: restarting dockerd so it recreates its bridge"
+        stop_pidfile "$DOCKERD_PIDFILE" dockerd dockerd
+        wait_for 60 "dockerd to stop" docker_down || die "dockerd did not stop"
     fi
     if pid_alive "$DOCKERD_PIDFILE"; then
         progress "dockerd (pid $(cat "$DOCKERD_PIDFILE")) runs but does not answer yet; waiting"
@@ -322,10 +331,19 @@ step_dockerd() {
 
 # ---- step: optional second dockerd with the containerd image store --------------
 # Not the default engine: the tests' main engine keeps the classic image store
-# (what `apt install docker.io` gives). This one shares the host's network
-# namespace without a bridge (two daemons would fight over iptables), so its
-# containers and builds need --network host (or none).
+# (what `apt install docker.io` gives). This one gets a bridge of its own
+# (uvdock-cs0, no iptables rules: two daemons would fight over them), so its
+# containers and builds need --network host (or none). It must NOT run with
+# "bridge": "none": dockerd then deletes the default docker0 device, which the
+# main engine's containers need.
+DOCKERD_CS_BRIDGE=uvdock-cs0
+DOCKERD_CS_BRIDGE_CIDR=172.31.251.1/24
 step_dockerd_containerd() {
+    if docker_cs_up && ! grep -q "\"$DOCKERD_CS_BRIDGE\"" "$DOCKERD_CS_CONFIG" 2>/dev/null; then
+        progress "restarting the containerd-store dockerd with its own bridge"
+        stop_pidfile "$DOCKERD_CS_PIDFILE" dockerd-containerd dockerd
+        wait_for 60 "dockerd-containerd to stop" docker_cs_down || die "it did not stop"
+    fi
     if docker_cs_up; then
         skip "answers on $DOCKERD_CS_HOST"
         return 0
@@ -334,8 +352,13 @@ step_dockerd_containerd() {
         progress "dockerd (pid $(cat "$DOCKERD_CS_PIDFILE")) runs but does not answer yet; waiting"
     else
         mkdir -p "$STATE_DIR"
-        printf '{\n  "features": {"containerd-snapshotter": true},\n  "bridge": "none",\n  "iptables": false,\n  "ip6tables": false\n}\n' \
-            >"$DOCKERD_CS_CONFIG"
+        if ! ip link show "$DOCKERD_CS_BRIDGE" >/dev/null 2>&1; then
+            ip link add "$DOCKERD_CS_BRIDGE" type bridge
+            ip addr add "$DOCKERD_CS_BRIDGE_CIDR" dev "$DOCKERD_CS_BRIDGE"
+        fi
+        ip link set "$DOCKERD_CS_BRIDGE" up
+        printf '{\n  "features": {"containerd-snapshotter": true},\n  "bridge": "%s",\n  "iptables": false,\n  "ip6tables": false\n}\n' \
+            "$DOCKERD_CS_BRIDGE" >"$DOCKERD_CS_CONFIG"
         rm -f "$DOCKERD_CS_PIDFILE"
         progress "starting dockerd with the containerd image store on $DOCKERD_CS_HOST (log: $DOCKERD_CS_LOG)"
         setsid /usr/sbin/dockerd --config-file "$DOCKERD_CS_CONFIG" -H "$DOCKERD_CS_HOST" \
@@ -440,10 +463,11 @@ cmd_up() {
     mkdir -p "$STATE_DIR" "$CACHE_DIR" "$LOG_DIR"
     step apt step_apt
     step plugins step_plugins
-    step dockerd step_dockerd
     if [ "${TESTBED_CONTAINERD_STORE:-}" = 1 ]; then
         step dockerd-containerd step_dockerd_containerd
     fi
+    # After the second engine: this step also repairs a missing docker0.
+    step dockerd step_dockerd
     step registry step_registry
     step binfmt step_binfmt
     step images step_images
