@@ -66,7 +66,7 @@ PY_IMAGE=$REGISTRY/standin/library/python:$PY_MINOR-slim-$SUITE
 UV_IMAGE=$REGISTRY/standin/astral-sh/uv:$UV_VERSION
 UV_PY_IMAGE=$REGISTRY/standin/astral-sh/uv:$UV_VERSION-python$PY_MINOR-$SUITE-slim
 
-APT_HOST_PKGS="skopeo umoci debootstrap binfmt-support git docker-registry curl file xz-utils"
+APT_HOST_PKGS="skopeo umoci debootstrap binfmt-support git docker-registry curl file xz-utils apache2-utils"
 # installed as pkg/trixie (dependencies from bookworm where they do). qemu from
 # trixie (10.0, static) runs this machine's emulated arm64 work ~6x faster than
 # bookworm's 7.2 (measured: python3 -c 'import ssl, json, sysconfig' 3.3 s vs 21.9 s)

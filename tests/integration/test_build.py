@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from tests.integration.docker import (
     IMAGE_PREFIX,
     docker,
     history,
+    http_get,
     http_json,
     image_files,
     running,
@@ -26,6 +27,9 @@ from tests.unit.test_cli import snapshot
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("engine")]
 CopyProject = Callable[[str], Path]
+# The test bed's second engine: Docker with the containerd image store (OCI export,
+# rewrite-timestamp, local cache export: what the classic store's docker driver lacks).
+CONTAINERD_ENGINE = "unix:///run/uvdock-docker-containerd.sock"
 GENERATED = ("Dockerfile", "Dockerfile.official", "Dockerfile.dev", "compose.yaml", ".dockerignore")
 
 
@@ -160,9 +164,6 @@ def test_build_secret_never_lands_in_the_image(project_copy: CopyProject) -> Non
         docker("rmi", "-f", tag, check=False)
 
 
-CONTAINERD_ENGINE = "unix:///run/uvdock-docker-containerd.sock"
-
-
 def test_reproducible_builds_give_the_same_digest(
     project_copy: CopyProject, tmp_path: Path
 ) -> None:
@@ -196,3 +197,71 @@ def test_reproducible_on_the_classic_store_explains_itself(project_copy: CopyPro
     )  # fmt: skip
     assert done.returncode == 1
     assert "containerd image store" in done.stderr
+
+
+@pytest.fixture
+def auth_registry(tmp_path: Path) -> Iterator[str]:
+    """A second real registry (distribution 2.8) on 127.0.0.1:5001 that demands basic auth."""
+    htpasswd = tmp_path / "htpasswd"
+    hashed = subprocess.run(
+        ["htpasswd", "-Bbn", "uvdock", "registry-secret-77"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    htpasswd.write_text(hashed)
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\n"
+        "http:\n  addr: 127.0.0.1:5001\n"
+        f"auth:\n  htpasswd:\n    realm: uvdock-test\n    path: {htpasswd}\n"
+    )
+    with (tmp_path / "registry.log").open("w") as log:
+        server = subprocess.Popen(
+            ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        status, _ = http_get("http://127.0.0.1:5001/v2/", timeout=30)
+        assert status == 401
+        yield "localhost:5001"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_denied_push_says_to_log_in(project_copy: CopyProject, auth_registry: str) -> None:
+    root = bare_example(project_copy)
+    done = uvdock("build", str(root), "-t", f"{auth_registry}/team/app:1", "--push",
+                  "--network", "host", "--progress", "quiet")  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "pushing failed" in lines[0]
+    assert "docker login" in lines[0]
+    assert "registry-secret-77" not in done.stderr
+
+
+def test_engine_not_answering_is_one_clear_error(project_copy: CopyProject) -> None:
+    root = bare_example(project_copy)
+    done = uvdock("build", str(root), "-t", "x:y", env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert done.returncode == 1
+    assert "the Docker Engine is not answering" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_cache_to_and_from_are_passed_through(project_copy: CopyProject, tmp_path: Path) -> None:
+    """A local cache exported by one build feeds the next one after the builder is emptied."""
+    root = bare_example(project_copy)
+    cache = tmp_path / "cache"
+    env = {"DOCKER_HOST": CONTAINERD_ENGINE}
+    first = uvdock("build", str(root), "-t", "uvdock-test/cache:x", "--network", "host",
+                   "--output", f"type=oci,dest={tmp_path / 'a.tar'}",
+                   "--cache-to", f"type=local,dest={cache},mode=max", env=env)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert (cache / "index.json").is_file()
+    docker("builder", "prune", "-af", env=env)
+    second = uvdock("build", str(root), "-t", "uvdock-test/cache:x", "--network", "host",
+                    "--output", f"type=oci,dest={tmp_path / 'b.tar'}", "--progress", "plain",
+                    "--cache-from", f"type=local,src={cache}", env=env)  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    assert "importing cache manifest from local" in second.stderr
+    assert second.stderr.count("CACHED") >= 3, second.stderr[-3000:]

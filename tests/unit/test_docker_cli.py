@@ -1,0 +1,69 @@
+"""DockerCLI error paths that real parts cannot produce on demand (a missing buildx plugin)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from uvdock._proc import ProcessResult
+from uvdock.docker.cli import DockerCLI, failed_step_log
+from uvdock.errors import ToolNotFoundError
+
+
+def fake_runner(answers: dict[str, ProcessResult]) -> Callable[..., ProcessResult]:
+    def run(
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> ProcessResult:
+        del env, cwd, timeout, on_line
+        return answers[" ".join(argv[1:3])]
+
+    return run
+
+
+def result(code: int, out: str = "", err: str = "") -> ProcessResult:
+    return ProcessResult(argv=(), returncode=code, stdout=out, stderr=err)
+
+
+def test_missing_buildx_is_named_with_the_fix() -> None:
+    docker = DockerCLI(
+        binary=sys.executable,  # any existing file: the runner below answers for it
+        runner=fake_runner({
+            "version --format": result(0, "26.1.5\n"),
+            "buildx version": result(1, err="docker: 'buildx' is not a docker command."),
+        }),
+    )  # fmt: skip
+    with pytest.raises(ToolNotFoundError) as caught:
+        docker.check_engine()
+    assert caught.value.exit_code == 1
+    assert "docker buildx is not installed" in caught.value.one_line()
+    assert "docker-buildx" in caught.value.one_line()
+
+
+def test_missing_docker_binary() -> None:
+    with pytest.raises(ToolNotFoundError, match="docker not found"):
+        DockerCLI(binary="/nonexistent/docker").check_engine()
+
+
+def test_failed_step_log_keeps_the_failing_steps_lines() -> None:
+    lines = [
+        "#5 [builder 1/4] FROM python",
+        "#5 DONE 0.1s",
+        "#9 [builder 4/4] RUN uv sync --locked",
+        "#9 0.2 Resolved 3 packages",
+        "#9 0.3 error: lockfile needs to be updated",
+        "#9 ERROR: process did not complete successfully: exit code: 2",
+        "ERROR: failed to solve: exit code: 2",
+    ]
+    output = "\n".join(lines)
+    text = failed_step_log(output)
+    assert "#9 [builder 4/4] RUN uv sync --locked" in text
+    assert "lockfile needs to be updated" in text
+    assert "#5 " not in text
