@@ -1,0 +1,1 @@
+"""data-app: uvdock's heavier benchmark example (numpy, pandas and SQLAlchemy)."""
