@@ -11,16 +11,8 @@ UV_VERSION=0.13.9
 
 step() { printf '\n== %s\n' "$*"; }
 
-# The uv binary itself, not a version manager's shim (pyenv's shims resolve per
-# directory and can miss it); installed from PyPI when absent or another version.
-find_uv() { python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || true; }
-UV=$(find_uv)
-if [ -z "$UV" ] || [ "$("$UV" --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
-  step "installing uv $UV_VERSION"
-  python3 -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
-  UV=$(find_uv)
-fi
-export PATH="$(dirname "$UV"):$PATH"
+# shellcheck source=lib/uv.sh
+. scripts/lib/uv.sh
 
 step "uv sync --locked (project and dev tools)"
 "$UV" sync --locked --quiet

@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import pytest
 
-from uvdock._proc import ProcessResult
+from tests.support.fake_runner import FakeRunner
 from uvdock.docker.cli import DockerCLI, failed_step_log
 from uvdock.errors import ToolNotFoundError
-
-
-def fake_runner(answers: dict[str, ProcessResult]) -> Callable[..., ProcessResult]:
-    def run(
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
-        timeout: float | None = None,
-        on_line: Callable[[str], None] | None = None,
-    ) -> ProcessResult:
-        del env, cwd, timeout, on_line
-        return answers[" ".join(argv[1:3])]
-
-    return run
-
-
-def result(code: int, out: str = "", err: str = "") -> ProcessResult:
-    return ProcessResult(argv=(), returncode=code, stdout=out, stderr=err)
 
 
 def test_missing_buildx_is_named_with_the_fix() -> None:
     docker = DockerCLI(
         binary=sys.executable,  # any existing file: the runner below answers for it
-        runner=fake_runner({
-            "version --format": result(0, "26.1.5\n"),
-            "buildx version": result(1, err="docker: 'buildx' is not a docker command."),
+        runner=FakeRunner({
+            ("version",): (0, "26.1.5\n", ""),
+            ("buildx", "version"): (1, "", "docker: 'buildx' is not a docker command."),
         }),
     )  # fmt: skip
     with pytest.raises(ToolNotFoundError) as caught:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from tests.support.fake_runner import Answers, FakeRunner
 from uvdock._proc import ProcessResult
 from uvdock.cli.commands import doctor as doctor_cli
 from uvdock.docker.cli import DockerCLI
@@ -37,33 +38,6 @@ BUILDX_LS = json.dumps(
     }
 )
 VERSION = json.dumps({"Client": {"Version": "28.2.2"}, "Server": {"Version": "26.1.5"}})
-
-Answers = Mapping[tuple[str, ...], tuple[int, str, str]]
-
-
-class FakeRunner:
-    """Answers docker commands by their leading arguments; records every call."""
-
-    def __init__(self, answers: Answers) -> None:
-        self.answers = answers
-        self.calls: list[tuple[str, ...]] = []
-
-    def __call__(
-        self,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
-        timeout: float | None = None,
-        on_line: Callable[[str], None] | None = None,
-    ) -> ProcessResult:
-        del env, cwd, timeout, on_line
-        args = tuple(argv[1:])
-        self.calls.append(args)
-        for prefix, (code, out, err) in self.answers.items():
-            if args[: len(prefix)] == prefix:
-                return ProcessResult(argv=tuple(argv), returncode=code, stdout=out, stderr=err)
-        return ProcessResult(argv=tuple(argv), returncode=1, stdout="", stderr="unknown command")
 
 
 def healthy_engine(**extra: tuple[int, str, str]) -> Answers:
