@@ -9,9 +9,11 @@ TLS-intercepting proxy and a registry mirror would.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -122,6 +124,8 @@ def test_example_image(approach: str, project_copy: CopyProject) -> None:
                 "! command -v uv",  # uv never reaches the final stage
                 "test ! -e /app/app",  # installed non-editable: no source needed
                 "test ! -e /app/pyproject.toml",
+                # The build backend is installed in the project stage only.
+                "! /app/.venv/bin/python -c 'import hatchling'",
             ]
         for condition in absent:
             assert sh(tag, condition).returncode == 0, condition
@@ -132,6 +136,62 @@ def test_example_image(approach: str, project_copy: CopyProject) -> None:
         assert not [name for name, data in files.items() if ENV_SECRET.encode() in data]
     finally:
         remove_image(tag)
+
+
+def test_source_edit_rebuilds_only_the_project_layer(project_copy: CopyProject) -> None:
+    """A source edit reruns the project step alone and changes only the top layer."""
+    root = project_copy("fastapi-app")
+    dockerfile = generate(root)
+    tag = "uvdock-test/fastapi-app:edit"
+    try:
+        build(root, tag=tag, dockerfile=dockerfile, secrets=[ca_secret()])
+        before = json.loads(docker("image", "inspect", tag).stdout)[0]["RootFS"]["Layers"]
+        main = root / "app" / "main.py"
+        # A token unique to this run, so no earlier build of the same edit is cached.
+        token = uuid.uuid4().hex
+        main.write_text(
+            main.read_text()
+            + '\n\n@app.get("/edited")\nasync def edited() -> dict[str, str]:\n'
+            + f'    return {{"edited": "{token}"}}\n'
+        )
+        log = build(root, tag=tag, dockerfile=dockerfile, secrets=[ca_secret()]).stderr
+        assert _steps_run(log) == [
+            "project: COPY . /app",
+            "project: RUN UV_COMPILE_BYTECODE=0 uv sync --locked",
+            "final: COPY --from=project /out/ /",
+        ], log
+        after = json.loads(docker("image", "inspect", tag).stdout)[0]["RootFS"]["Layers"]
+        assert len(after) == len(before)
+        assert after[:-1] == before[:-1], "a dependency or base layer changed"
+        assert after[-1] != before[-1]
+        sizes = docker("history", "--no-trunc", "--human=false",
+                       "--format", "{{.Size}}\t{{.CreatedBy}}", tag).stdout  # fmt: skip
+        project_layer = next(line for line in sizes.splitlines() if "COPY /out/ /" in line)
+        assert int(project_layer.split("\t")[0]) < 100_000, sizes  # the app's files, not a venv
+        with running(tag) as (_, url):
+            assert http_json(url + "/edited") == (200, {"edited": token})
+    finally:
+        remove_image(tag)
+
+
+def _steps_run(plain_log: str) -> list[str]:
+    """The steps a ``--progress plain`` build ran rather than took from its cache.
+
+    Each as ``stage: INSTRUCTION`` and its first words, mounts left out
+    (``final`` for the unnamed last stage), in the order the build started them.
+    """
+    names: dict[str, str] = {}
+    cached: set[str] = set()
+    for line in plain_log.splitlines():
+        number, _, rest = line.partition(" ")
+        step = re.match(r"\[(\S+) \d+/\d+\] (\w+) (.*)", rest)
+        if step and step[2] != "FROM":
+            stage = "final" if step[1].startswith("stage-") else step[1]
+            words = [w for w in step[3].split() if not w.startswith("--mount=")]
+            names.setdefault(number, f"{stage}: {step[2]} {' '.join(words[:4])}")
+        elif rest == "CACHED":
+            cached.add(number)
+    return [name for number, name in names.items() if number not in cached]
 
 
 def _secrets_for(fixture: Fixture) -> tuple[list[str], dict[str, str]]:

@@ -75,6 +75,30 @@ def test_workspace_members() -> None:
     assert names == ["ws-core", "ws-greet"]
 
 
+def test_build_requires_collects_the_members_once() -> None:
+    result = plan_project(PROJECTS_DIR / "uv-workspace", options={}, environ={})
+    assert result.project.build_requires == ("hatchling",)
+    cli = plan_project(PROJECTS_DIR / "cli-tool", options={}, environ={})
+    assert cli.project.build_requires == ("uv_build>=0.9,<0.14",)
+
+
+def test_virtual_project_has_no_build_requires() -> None:
+    result = plan_project(PROJECTS_DIR / "flask-app", options={}, environ={})
+    assert not result.project.packaged
+    assert result.project.build_requires == ()
+
+
+def test_package_without_build_system_builds_with_setuptools(project_copy: CopyProject) -> None:
+    # uv (like pip) builds a package that declares no [build-system] with
+    # setuptools' legacy backend; the build step must install that.
+    root = project_copy("flask-app")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.uv]\npackage = true\n")
+    result = plan_project(root, options={}, environ={})
+    assert result.project.packaged
+    assert result.project.build_requires == ("setuptools>=40.8.0",)
+
+
 def test_requirements_only() -> None:
     result = plan_project(PROJECTS_DIR / "requirements-only", options={}, environ={})
     assert result.project.dependency_source.value == "requirements"

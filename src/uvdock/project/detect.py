@@ -197,8 +197,36 @@ def _workspace(root: Path, pyproject: Mapping[str, Any] | None) -> tuple[Workspa
                 continue
             data, _ = read_toml(manifest)
             name = data.get("project", {}).get("name", directory.name)
-            members.append(WorkspaceMember(name=str(name), path=directory.relative_to(root)))
+            members.append(
+                WorkspaceMember(
+                    name=str(name),
+                    path=directory.relative_to(root),
+                    build_requires=_build_requires(data, packaged=_is_packaged(data)),
+                )
+            )
     return tuple(members)
+
+
+# What uv builds a package with when it declares no [build-system] (PEP 517's
+# fallback, which uv follows).
+_LEGACY_BUILD_REQUIRES = ("setuptools>=40.8.0",)
+
+
+def _is_packaged(pyproject: Mapping[str, Any]) -> bool:
+    """A package (built and installed) rather than a virtual project, as uv decides."""
+    package = pyproject.get("tool", {}).get("uv", {}).get("package")
+    if isinstance(package, bool):
+        return package
+    return bool(pyproject.get("build-system"))
+
+
+def _build_requires(pyproject: Mapping[str, Any], *, packaged: bool) -> tuple[str, ...]:
+    if not packaged:
+        return ()
+    system = pyproject.get("build-system")
+    if not isinstance(system, dict) or "requires" not in system:
+        return _LEGACY_BUILD_REQUIRES
+    return tuple(str(r) for r in system.get("requires", ()))
 
 
 def _indexes(pyproject: Mapping[str, Any] | None, text: str | None) -> tuple[PackageIndex, ...]:
@@ -383,9 +411,7 @@ def detect_project(
     if source.value == "uv":
         lock = lock_info(root / "uv.lock", pyproject or {})
     name = str(project_table.get("name") or root.resolve().name)
-    packaged = bool((pyproject or {}).get("build-system")) and pyproject is not None
-    if isinstance(tool_uv.get("package"), bool):
-        packaged = bool(tool_uv["package"])
+    packaged = pyproject is not None and _is_packaged(pyproject)
     if source.value == "requirements":
         packaged = False
 
@@ -460,6 +486,14 @@ def detect_project(
         referenced_files=_referenced_files(pyproject),
         vcs_versioning=_vcs_versioning(pyproject),
         source_dirs=_source_dirs(root, members),
+        build_requires=tuple(
+            dict.fromkeys(
+                [
+                    *(_build_requires(pyproject or {}, packaged=packaged)),
+                    *(r for m in members for r in m.build_requires),
+                ]
+            )
+        ),
         uvdock_table=dict(table) if isinstance(table, dict) else {},
         pyproject_text=pyproject_text,
         notes=tuple(notes),

@@ -63,6 +63,7 @@ class GitSource:
 class WorkspaceMember:
     name: str
     path: Path  # relative to the project root
+    build_requires: tuple[str, ...] = ()  # [build-system] requires; () if not a package
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -133,6 +134,9 @@ class ProjectInfo:
     referenced_files: tuple[str, ...]  # readme/license files pyproject.toml points at
     vcs_versioning: bool
     source_dirs: tuple[str, ...]  # top-level directories holding the code (dev bind mounts)
+    # What building the project and its workspace members needs ([build-system]
+    # requires), in order, without duplicates.
+    build_requires: tuple[str, ...] = ()
     uvdock_table: dict[str, object]
     pyproject_text: str | None
     notes: tuple[str, ...] = ()
