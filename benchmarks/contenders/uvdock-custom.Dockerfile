@@ -29,14 +29,44 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle.pem,required=true \
     SSL_CERT_FILE=/run/secrets/ca_bundle.pem \
     uv sync --locked --no-install-project --no-dev --no-editable
-# Then the project, installed non-editable: the venv no longer needs the source.
-COPY . /app
+
+# The project, in a stage of its own: built from the source as a wheel and
+# installed non-editable (the venv does not need the source), then only its
+# own files are compiled and collected under /out. A source edit reruns the
+# last step alone; the dependency layer and its bytecode are reused as they are.
+FROM builder AS project
+# Reproducible builds: pass --build-arg SOURCE_DATE_EPOCH=<unix time>.
+ARG SOURCE_DATE_EPOCH
+# The build backend ([build-system] requires; the final stage never sees it).
 RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle.pem,required=true \
     SSL_CERT_FILE=/run/secrets/ca_bundle.pem \
-    uv sync --locked --no-dev --no-editable
+    uv pip install --python /app/.venv/bin/python hatchling
+COPY . /app
+RUN --mount=type=cache,target=/root/.cache/uv \
+    UV_COMPILE_BYTECODE=0 \
+    uv sync --locked --no-dev --no-editable --no-build-isolation \
+    && /app/.venv/bin/python -I - fastapi-app <<'PY'
+import importlib.metadata, os, py_compile, shutil, sys
+for name in sys.argv[1:]:
+    try:
+        files = importlib.metadata.distribution(name).files or ()
+    except importlib.metadata.PackageNotFoundError:
+        continue  # a workspace member this project does not depend on
+    for entry in files:
+        path = os.path.normpath(entry.locate())
+        copies = [path]
+        if path.endswith(".py") and "/site-packages/" in path:
+            copies.append(py_compile.compile(path, doraise=True))
+        for source in copies:
+            target = "/out" + source
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy2(source, target)
+PY
 
-# Final stage: the virtual environment and nothing else from the build.
+# Final stage: the dependencies, then the project's own files; nothing else
+# from the build (no uv, no source, no build tools).
 FROM localhost:5000/standin/library/python:3.13-slim-trixie
 # A numeric non-root user (Kubernetes can verify runAsNonRoot); the venv stays
 # owned by root, so the app cannot modify its own code.
@@ -44,6 +74,7 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
 WORKDIR /app
 COPY --from=builder /app/.venv /app/.venv
+COPY --from=project /out/ /
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1
 USER 10001:10001
