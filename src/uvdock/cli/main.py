@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 
 import click
 
 from uvdock import __version__
-from uvdock.cli.commands.build import build_command
-from uvdock.cli.commands.doctor import doctor_command
-from uvdock.cli.commands.init import init_command
-from uvdock.cli.commands.plan import plan_command
 from uvdock.cli.output import console, emit_json
 from uvdock.errors import UvdockError
 
@@ -24,7 +21,33 @@ Exit codes:
 """
 
 
+# Each command's module is imported only when that command runs (or for --help):
+# `uvdock lint` in a pre-commit hook should not pay for importing the build path.
+COMMANDS = {
+    "plan": "uvdock.cli.commands.plan:plan_command",
+    "init": "uvdock.cli.commands.init:init_command",
+    "build": "uvdock.cli.commands.build:build_command",
+    "doctor": "uvdock.cli.commands.doctor:doctor_command",
+    "lint": "uvdock.cli.commands.lint:lint_command",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002 - click's API
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:  # noqa: ARG002
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)  # noqa: S101 - a programming error
+        return command
+
+
 @click.group(
+    cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_CODES,
 )
@@ -40,17 +63,12 @@ def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - click flag
       uvdock init      write Dockerfile, .dockerignore and a dev setup
       uvdock build     build the image with docker buildx (several platforms, push)
       uvdock doctor    check the build environment, or look inside a built image
+      uvdock lint      find (and fix) what is wrong in Dockerfiles for Python and uv
 
     Settings come from flags, then UVDOCK_* environment variables, then
     [tool.uvdock] in pyproject.toml, then defaults; `uvdock plan` shows which.
     """
     ctx.obj = {"debug": debug}
-
-
-cli.add_command(plan_command)
-cli.add_command(init_command)
-cli.add_command(build_command)
-cli.add_command(doctor_command)
 
 
 def _wants_json(args: list[str]) -> bool:
@@ -82,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         console(stderr=True).print(f"uvdock: error: {err.one_line()}", markup=False)
         if _wants_json(args):
-            command = next((a for a in args if a in cli.commands), None)
+            command = next((a for a in args if a in COMMANDS), None)
             emit_json(
                 command or "uvdock",
                 status="error",

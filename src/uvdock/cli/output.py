@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 RESULT_VERSION = "1"
 
 
 def console(*, stderr: bool = False) -> Console:
+    # Imported here: rich costs ~60 ms, which `uvdock lint` on one file should not pay.
+    from rich.console import Console  # noqa: PLC0415
+
     # rich reads NO_COLOR and TERM itself; highlight=False keeps output literal.
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 

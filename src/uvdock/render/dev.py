@@ -28,6 +28,7 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
     blocks = [
         header("#", regenerate),
         "# Development image: used by compose.yaml; the source is bind-mounted at /app.",
+        "# uvdock: global ignore=UV107 (a development image keeps the dev dependencies)",
         "",
         f"FROM {plan.uv_image.value} AS uv",
         "",

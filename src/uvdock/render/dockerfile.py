@@ -207,7 +207,11 @@ def _project_stage(plan: BuildPlan) -> list[str]:
     requires = plan.project.build_requires
     if requires:
         steps += [
-            "# The build backend ([build-system] requires; the final stage never sees it).",
+            (
+                "# The build backend ([build-system] requires; the final stage never sees it),\n"
+                "# resolved as any build of the project resolves it.\n"
+                "# uvdock: ignore=UV112"
+            ),
             run(
                 [
                     with_env(

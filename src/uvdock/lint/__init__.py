@@ -1,0 +1,1 @@
+"""``uvdock lint``: a Dockerfile linter that knows Python and uv."""

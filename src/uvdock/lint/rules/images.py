@@ -1,0 +1,192 @@
+"""Rules about the images a Dockerfile starts from or copies from: pins and Python versions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from uvdock.lint.findings import Edit
+from uvdock.lint.rules.base import Analysis, Hit, image_python, rule, split_image
+from uvdock.lint.syntax import Instruction, Span
+
+UV_IMAGE = "ghcr.io/astral-sh/uv"
+# Tags that move with every release: an image is pinned by a version-like tag or a digest.
+VERSION_TAG = re.compile(r"^v?\d+(\.\d+)+")
+
+
+def _image_refs(analysis: Analysis) -> Iterator[tuple[Instruction, str, str]]:
+    """(instruction, reference as written, reference with ARGs resolved) of every image used."""
+    for stage in analysis.stages:
+        item = stage.from_instruction
+        if stage.base_stage is None and stage.base.lower() != "scratch":
+            yield item, stage.base, stage.base_resolved
+        for copy in stage.instructions:
+            source = copy.flag("from")
+            if copy.keyword not in ("COPY", "ADD") or source is None or not source.value:
+                continue
+            if analysis.dockerfile.stage_named(source.value) is None:
+                resolved = source.value
+                if "$" in resolved:
+                    from uvdock.lint.parser import expand  # noqa: PLC0415
+
+                    resolved = expand(resolved, analysis.env_before(stage, copy))
+                yield copy, source.value, resolved
+
+
+def _ref_span(analysis: Analysis, item: Instruction, written: str) -> Span:
+    return analysis.find_in(item, written) or analysis.keyword_span(item)
+
+
+def _uv_version_for_fix(analysis: Analysis) -> str | None:
+    """The uv version the project pins (``[tool.uv] required-version = "==X.Y.Z"``)."""
+    required = (analysis.context.pyproject or {}).get("tool", {}).get("uv", {})
+    value = required.get("required-version") if isinstance(required, dict) else None
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*==\s*(\d+\.\d+\.\d+)\s*", value)
+        if match:
+            return match.group(1)
+    from uvdock.config import DEFAULT_UV_VERSION  # noqa: PLC0415 - lint needs config only here
+
+    return DEFAULT_UV_VERSION
+
+
+@rule(
+    "UV101",
+    "uv-image-unpinned",
+    "warning",
+    summary="uv's image (or installer) used without a version",
+    why="""
+`ghcr.io/astral-sh/uv:latest`, an untagged uv image, or a tag that names only the Python
+(`python3.13-bookworm-slim`) moves with every uv release: the same Dockerfile builds with
+a different uv tomorrow, which may resolve, install or even lock differently. Pin uv's
+version (`ghcr.io/astral-sh/uv:0.13.9`, or add the digest), the same one the project
+uses (`[tool.uv] required-version`).
+""",
+    bad="COPY --from=ghcr.io/astral-sh/uv:latest /uv /uvx /bin/",
+    good="COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /bin/",
+    source='uv\'s Docker guide ("Installing uv": "pin a specific version")',
+    fixable=True,
+)
+def uv_image_unpinned(analysis: Analysis) -> Iterator[Hit]:
+    for item, written, resolved in _image_refs(analysis):
+        repo, tag, digest = split_image(resolved)
+        if repo != UV_IMAGE or digest or (tag and VERSION_TAG.match(tag)):
+            continue
+        span = _ref_span(analysis, item, written)
+        fix: tuple[Edit, ...] = ()
+        version = _uv_version_for_fix(analysis)
+        if version and written == resolved:  # an ARG-built reference is fixed at the ARG
+            new_tag = version if tag in (None, "latest") else f"{version}-{tag}"
+            fix = (Edit(span=span, text=f"{UV_IMAGE}:{new_tag}"),) if span != item.span else ()
+        yield Hit(
+            span=span,
+            message=f"{written} is not pinned to a uv version; use "
+            f"{UV_IMAGE}:{version or 'X.Y.Z'} (the version the project uses)",
+            fix=fix,
+        )
+    for _, command in analysis.commands:
+        argv = command.argv
+        text = " ".join(argv)
+        if "astral.sh/uv/install.sh" in text:
+            yield Hit(
+                span=analysis.keyword_span(command.instruction),
+                message="uv's installer without a version installs the newest uv; use "
+                "https://astral.sh/uv/X.Y.Z/install.sh or COPY --from=ghcr.io/astral-sh/uv:X.Y.Z",
+            )
+        elif argv[:1] and argv[0].rsplit("/", 1)[-1] in ("pip", "pip3") and "uv" in argv[2:]:
+            yield Hit(
+                span=analysis.keyword_span(command.instruction),
+                message="`pip install uv` without a version installs the newest uv; "
+                "pin it (uv==X.Y.Z) or COPY it from ghcr.io/astral-sh/uv:X.Y.Z",
+            )
+
+
+@rule(
+    "PY209",
+    "image-unpinned",
+    "warning",
+    summary="a base image without a tag, or with `:latest`",
+    why="""
+An image without a tag means `:latest`, which changes whenever its maintainers push:
+the next build can get another Python, another Debian, another everything. Use a tag
+that names the versions you depend on (`python:3.13-slim-trixie`), and pin the digest
+where you want bit-for-bit rebuilds. ARG defaults are resolved first, so
+`FROM python:${PY}` with `ARG PY=latest` is found too.
+""",
+    bad="FROM python",
+    good="FROM python:3.13-slim-trixie",
+    source="hadolint DL3006, DL3007",
+    aliases=("DL3006", "DL3007"),
+)
+def image_unpinned(analysis: Analysis) -> Iterator[Hit]:
+    for item, written, resolved in _image_refs(analysis):
+        repo, tag, digest = split_image(resolved)
+        if repo == UV_IMAGE or digest or "$" in resolved:
+            continue  # uv's image has its own rule; an unresolved ARG is unknown
+        if tag is None or tag == "latest":
+            yield Hit(
+                span=_ref_span(analysis, item, written),
+                message=f"{resolved} is "
+                + ("untagged (:latest)" if tag is None else "tagged :latest")
+                + ": it changes under you; use a version tag (and a digest to pin it)",
+            )
+
+
+def _python_requirement(analysis: Analysis) -> tuple[str, str] | None:
+    """(X.Y the project wants, where that comes from), from .python-version or requires-python."""
+    pin = analysis.context.python_version_pin
+    if pin:
+        match = re.match(r"(?:cpython-)?(3\.\d+)", pin)
+        if match:
+            return match.group(1), ".python-version"
+    return None
+
+
+@rule(
+    "UV116",
+    "python-version-mismatch",
+    "warning",
+    summary="the base image's Python contradicts `.python-version` or `requires-python`",
+    why="""
+The project says which Python it runs on: `.python-version` for uv and for developers,
+`requires-python` for installers. An image whose Python differs runs code on a version
+nobody tested, or fails at `uv sync` ("the requested interpreter does not satisfy
+requires-python"). Take the base image's Python from the project.
+""",
+    bad="FROM python:3.11-slim   # .python-version says 3.13",
+    good="FROM python:3.13-slim",
+    source='uv docs, "Python versions" (.python-version, requires-python)',
+)
+def python_version_mismatch(analysis: Analysis) -> Iterator[Hit]:
+    final = analysis.final
+    if final is None:
+        return
+    image = analysis.root_image(final)
+    runs = image_python(image)
+    if runs is None:
+        return
+    item = analysis.lineage(final)[-1].from_instruction
+    wanted = _python_requirement(analysis)
+    if wanted and wanted[0] != runs:
+        yield Hit(
+            span=analysis.keyword_span(item),
+            message=f"{image} runs Python {runs}, but {wanted[1]} says {wanted[0]}",
+        )
+        return
+    requires = analysis.context.requires_python
+    if requires:
+        # Imported here: packaging costs ~30 ms, and most Dockerfiles never get here.
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
+
+        try:
+            allowed = SpecifierSet(requires)
+        except InvalidSpecifier:
+            return
+        if not allowed.contains(f"{runs}.0", prereleases=True) and not allowed.contains(
+            f"{runs}.99", prereleases=True
+        ):
+            yield Hit(
+                span=analysis.keyword_span(item),
+                message=f"{image} runs Python {runs}, outside requires-python {requires!r} "
+                "in pyproject.toml",
+            )

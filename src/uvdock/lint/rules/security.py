@@ -1,0 +1,250 @@
+"""Rules about secrets and privileges: what ends up readable in an image, and who runs it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from uvdock.lint.rules.base import Analysis, Hit, program, rule
+from uvdock.lint.syntax import Stage
+
+# BuildKit's SecretsUsedInArgOrEnv (dockerfile2llb/validations.go), plus PASS/PAT/DSN.
+SECRET_NAME = re.compile(
+    r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|pass|pat|"
+    r"secret|token|dsn)(?:_|$)"
+)
+NOT_SECRET = re.compile(r"(?i)(?:_|^)(?:public|file|version|path|url_?public|id)(?:_|$)")
+# Values that are credentials whatever their variable is called.
+SECRET_VALUE = re.compile(
+    r"ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|"
+    r"xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{20,}|"
+    r"hf_[A-Za-z0-9]{20,}|pypi-[A-Za-z0-9_-]{20,}|"
+    r"[a-z][a-z0-9+.-]*://[^/\s:@$]+:[^/\s@$]+@"
+)
+
+
+def _secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name)) and not NOT_SECRET.search(name)
+
+
+def _declared(analysis: Analysis) -> Iterator[tuple[Stage | None, str, str, int]]:
+    """(stage, name, value, line) of every ARG and ENV."""
+    from uvdock.lint.rules.base import _variables  # noqa: PLC0415 - shared parser of KEY=value
+
+    for item in analysis.dockerfile.instructions:
+        if item.keyword not in ("ARG", "ENV"):
+            continue
+        stage = analysis.stages[item.stage] if item.stage is not None else None
+        for name, value in _variables(item.args):
+            yield stage, name, value, item.span.start_line
+
+
+@rule(
+    "PY208",
+    "secret-in-arg-or-env",
+    "error",
+    summary="a secret in an `ARG` or `ENV` (by its name or its value)",
+    why="""
+Build arguments and environment variables are stored in the image: `ENV` in its config,
+and `ARG` values in the history of every `RUN` that uses them (`docker history`,
+`docker inspect`, any registry that serves the image). A token passed that way is
+published with the image. Pass it as a BuildKit secret instead
+(`RUN --mount=type=secret,id=token,env=UV_INDEX_PRIVATE_PASSWORD ...`).
+""",
+    bad="""
+ARG UV_INDEX_PRIVATE_PASSWORD
+RUN uv sync --locked
+""",
+    good="""
+RUN --mount=type=secret,id=index_password,env=UV_INDEX_PRIVATE_PASSWORD \\
+    uv sync --locked
+""",
+    source='BuildKit check SecretsUsedInArgOrEnv; Docker docs, "Build secrets"',
+    aliases=("SecretsUsedInArgOrEnv", "DL3064"),
+)
+def secret_in_arg_or_env(analysis: Analysis) -> Iterator[Hit]:
+    for item in analysis.dockerfile.instructions:
+        if item.keyword not in ("ARG", "ENV"):
+            continue
+        from uvdock.lint.rules.base import _variables  # noqa: PLC0415
+
+        for name, value in _variables(item.args):
+            if SECRET_VALUE.search(value):
+                yield Hit(
+                    span=analysis.find_in(item, name) or analysis.keyword_span(item),
+                    message=f"{item.keyword} {name} holds a credential: it is stored in the "
+                    "image; pass it with --secret and RUN --mount=type=secret",
+                )
+            elif _secret_name(name):
+                yield Hit(
+                    span=analysis.find_in(item, name) or analysis.keyword_span(item),
+                    message=f"{item.keyword} {name} looks like a secret: {item.keyword} values "
+                    "are stored in the image; use RUN --mount=type=secret,id=...,env=" + name,
+                )
+
+
+@rule(
+    "PY220",
+    "secret-used-in-run",
+    "warning",
+    summary="a `RUN` consumes a secret-looking `ARG`/`ENV` instead of a secret mount",
+    why="""
+A `RUN` that reads `$TOKEN` from an `ARG` or `ENV` records the value in the image's
+history (for `ARG`) or config (for `ENV`). The same command with
+`--mount=type=secret,id=token,env=TOKEN` gets the value only while it runs.
+""",
+    bad="""
+ARG GITHUB_TOKEN
+RUN git clone https://$GITHUB_TOKEN@github.com/org/private.git
+""",
+    good="""
+RUN --mount=type=secret,id=github_token,env=GITHUB_TOKEN \\
+    git clone https://$GITHUB_TOKEN@github.com/org/private.git
+""",
+    source='Docker docs, "Build secrets"',
+)
+def secret_used_in_run(analysis: Analysis) -> Iterator[Hit]:
+    secrets = {name for _, name, _, _ in _declared(analysis) if _secret_name(name)}
+    if not secrets:
+        return
+    for stage in analysis.stages:
+        for item in stage.instructions:
+            if item.keyword != "RUN":
+                continue
+            mounted = {m.fields.get("env") for m in item.mounts if m.type == "secret"}
+            text = item.args + "".join(h.content for h in item.heredocs)
+            used = sorted(
+                name for name in secrets - mounted if re.search(rf"\$\{{?{re.escape(name)}\b", text)
+            )
+            if used:
+                yield Hit(
+                    span=analysis.keyword_span(item),
+                    message=f"this RUN reads {', '.join('$' + u for u in used)} from ARG/ENV, "
+                    "which the image records; mount it with --mount=type=secret,env=...",
+                )
+
+
+@rule(
+    "PY221",
+    "credentials-written-to-layer",
+    "error",
+    summary="credentials written into a layer (git config with a token, .netrc, .git-credentials)",
+    why="""
+A file written in a `RUN` stays in that layer even if a later step deletes it: anyone
+who pulls the image can read it with `docker save`. `git config url."https://TOKEN@..."`,
+`git config credential.helper store`, or writing `~/.netrc` / `~/.git-credentials`
+leaves the credential there. Use a secret mount for the one step that needs it.
+""",
+    bad='RUN git config --global url."https://${TOKEN}@github.com/".insteadOf "https://github.com/"',
+    good="""
+RUN --mount=type=secret,id=netrc,target=/root/.netrc \\
+    uv sync --locked
+""",
+    source='Docker docs, "Build secrets"; uv docs, "Authentication" (netrc)',
+)
+def credentials_written_to_layer(analysis: Analysis) -> Iterator[Hit]:
+    for _, command in analysis.commands:
+        argv = command.argv
+        text = command.shell.text
+        if program(argv) == "git" and "config" in argv:
+            joined = " ".join(argv)
+            if re.search(r"url\.[^ ]*://[^/ ]*@", joined) or "credential.helper" in joined:
+                yield Hit(
+                    span=analysis.keyword_span(command.instruction),
+                    message="git config stores a credential in this layer; use a secret mount "
+                    "(--mount=type=secret) for the step that needs it",
+                )
+                continue
+        if re.search(r">>?\s*\S*(\.netrc|\.git-credentials|\.pypirc)\b", text):
+            yield Hit(
+                span=analysis.keyword_span(command.instruction),
+                message="credentials written to a file stay in this layer even if deleted "
+                "later; mount the file as a secret (--mount=type=secret,target=...)",
+            )
+
+
+def _last_user(analysis: Analysis, stage: Stage) -> tuple[str | None, int | None]:
+    """The effective USER of a stage (following FROM <stage>), and the line that sets it."""
+    for member in analysis.lineage(stage):
+        for item in reversed(member.instructions):
+            if item.keyword == "USER":
+                return item.args.strip().split(":", 1)[0], item.span.start_line
+    return None, None
+
+
+@rule(
+    "PY203",
+    "runs-as-root",
+    "warning",
+    summary="the final stage runs as root (no `USER`, or a last `USER root`/`0`)",
+    why="""
+Without a `USER`, the container's process runs as root: a bug in the app or one of its
+dependencies then has root's power over everything in the container and any mounted
+volume, and a container escape starts as root on the host. Create a user with a fixed
+numeric UID and switch to it (`USER 10001`), so Kubernetes can also verify
+`runAsNonRoot`. hadolint's DL3002 only flags an explicit `USER root`, not a missing one.
+""",
+    bad="""
+FROM python:3.13-slim
+COPY --from=builder /app/.venv /app/.venv
+CMD ["python", "-m", "app"]
+""",
+    good="""
+FROM python:3.13-slim
+RUN useradd --system --uid 10001 --no-create-home app
+COPY --from=builder /app/.venv /app/.venv
+USER 10001
+CMD ["python", "-m", "app"]
+""",
+    source='Docker docs, "Best practices: USER"; docker init\'s Python template; hadolint DL3002',
+    aliases=("DL3002",),
+)
+def runs_as_root(analysis: Analysis) -> Iterator[Hit]:
+    final = analysis.final
+    if final is None:
+        return
+    user, line = _last_user(analysis, final)
+    if user is None:
+        image = analysis.root_image(final)
+        if "distroless" in image and ":nonroot" in image:
+            return
+        yield Hit(
+            span=analysis.keyword_span(final.from_instruction),
+            message="the final stage has no USER, so the app runs as root; add a user with a "
+            "numeric UID and `USER 10001`",
+        )
+    elif user in ("root", "0"):
+        item = next(i for i in analysis.dockerfile.instructions if i.span.start_line == line)
+        yield Hit(
+            span=analysis.keyword_span(item),
+            message="the final stage's last USER is root; switch to a non-root user with a "
+            "numeric UID",
+        )
+
+
+@rule(
+    "PY222",
+    "world-writable",
+    "warning",
+    summary="`chmod 777` / `a+rwx` / `o+w` in the image",
+    why="""
+Making a directory writable by everyone (often a cache or the venv, to get around a
+permission error) lets any process in the container, whatever its user, replace code
+the app imports. Give the directory to the user that needs it (`--chown=`, `chown`), or
+better, keep code read-only and write only to a dedicated data directory.
+""",
+    bad="RUN chmod -R 777 /app",
+    good="COPY --chown=10001:10001 data/ /app/data/",
+    source="CIS Docker Benchmark 4.x (file permissions); uv-docker-example#82",
+)
+def world_writable(analysis: Analysis) -> Iterator[Hit]:
+    for _, command in analysis.commands:
+        if program(command.argv) != "chmod":
+            continue
+        modes = [w for w in command.argv[1:] if not w.startswith("-")][:1]
+        if modes and re.fullmatch(r"[0-7]?[0-7][0-7][2367]|.*(?:a|o)\+[rx]*w.*", modes[0]):
+            yield Hit(
+                span=analysis.keyword_span(command.instruction),
+                message=f"chmod {modes[0]} makes files writable by every user; chown them to "
+                "the user that needs them instead",
+            )
