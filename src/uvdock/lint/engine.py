@@ -45,6 +45,8 @@ class LintConfig:
     select: tuple[str, ...] = ()  # codes or prefixes ("UV", "PY2"); empty: all
     ignore: tuple[str, ...] = ()
     severity: Mapping[str, Severity] = dataclasses.field(default_factory=dict)
+    # Registries images may come from (PY217); empty: any.
+    trusted_registries: tuple[str, ...] = ()
 
     def enabled(self, info: RuleInfo) -> bool:
         names = (info.code, info.slug)
@@ -61,12 +63,13 @@ class LintConfig:
             select=other.select or self.select,
             ignore=(*self.ignore, *other.ignore),
             severity={**self.severity, **other.severity},
+            trusted_registries=other.trusted_registries or self.trusted_registries,
         )
 
 
 def config_from_table(table: Mapping[str, object], *, where: str) -> LintConfig:
     """``[tool.uvdock.lint]`` -> LintConfig; unknown keys and bad values are ConfigErrors."""
-    known = {"select", "ignore", "severity"}
+    known = {"select", "ignore", "severity", "trusted-registries"}
     for key in table:
         if key not in known:
             raise ConfigError(
@@ -98,7 +101,12 @@ def config_from_table(table: Mapping[str, object], *, where: str) -> LintConfig:
                 hint="use error, warning or info",
             )
         levels[code] = level
-    return LintConfig(select=code_list("select"), ignore=code_list("ignore"), severity=levels)
+    return LintConfig(
+        select=code_list("select"),
+        ignore=code_list("ignore"),
+        severity=levels,
+        trusted_registries=code_list("trusted-registries"),
+    )
 
 
 def _codes(text: str) -> set[str]:
@@ -169,7 +177,7 @@ def lint_dockerfile(
         )
         for d in dockerfile.diagnostics
     ]
-    analysis = Analysis(dockerfile, context)
+    analysis = Analysis(dockerfile, context, trusted_registries=config.trusted_registries)
     suppressions = _Suppressions(dockerfile)
     for current in rules:
         if not config.enabled(current.info):

@@ -114,11 +114,13 @@ def test_config_in_pyproject(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\nversion = "1"\n\n'
         '[tool.uvdock.lint]\nignore = ["UV101"]\nseverity = {PY211 = "error"}\n'
+        'trusted-registries = ["registry.example.com"]\n'
     )
     _, out, _ = run(["lint", str(path), "--format", "json"], capsys)
     found = {f["code"]: f["severity"] for f in json.loads(out)["data"]["findings"]}
     assert "UV101" not in found
     assert found["PY211"] == "error"
+    assert found["PY217"] == "warning"  # ghcr.io and docker.io are not trusted
     (tmp_path / "pyproject.toml").write_text('[tool.uvdock.lint]\nseverity = {UV999 = "error"}\n')
     code, _, err = run(["lint", str(path)], capsys)
     assert code == 2
@@ -234,3 +236,21 @@ def test_binary_and_broken_input_do_not_crash(
     assert code == 1
     assert "UV000" in out
     assert "Traceback" not in err
+
+
+def test_pre_commit_hook_definition() -> None:
+    import re  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    from tests.support.paths import REPO_ROOT  # noqa: PLC0415
+
+    [hook] = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "uvdock-lint"
+    assert hook["entry"] == "uvdock lint"
+    assert hook["language"] == "python"
+    pattern = re.compile(hook["files"])
+    for name in ("Dockerfile", "docker/Dockerfile.prod", "api.Dockerfile", "x/web.dockerfile"):
+        assert pattern.search(name), name
+    for name in ("Dockerfile.py/x.txt", "README.md", "dockerfiles/notes.txt"):
+        assert not pattern.search(name), name

@@ -13,8 +13,9 @@ from uvdock.lint.engine import LintConfig, lint_text
 from uvdock.lint.rules import RULES, Rule
 
 GUIDE = Path("/work/shared/seed/000_03018ef736a4bf5c.txt")
-# Rules whose examples need a build context (files next to the Dockerfile): tested below.
-CONTEXT_RULES = {"UV111", "UV113", "UV116", "PY210"}
+# Rules whose examples need a build context (files next to the Dockerfile) or a
+# setting: tested below.
+CONTEXT_RULES = {"UV111", "UV113", "UV116", "PY210", "PY217"}
 PREFIX = "FROM python:3.13-slim-trixie\nWORKDIR /app\n"
 
 
@@ -202,3 +203,41 @@ def test_rule_pages_are_current() -> None:
     docs = REPO_ROOT / "docs" / "rules"
     committed = {p.name: p.read_text() for p in docs.glob("*.md")}
     assert committed == rule_pages(), "run: uv run python scripts/gen_rule_docs.py"
+
+
+def test_uv_pin_fix_uses_the_projects_required_version(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.uv]\nrequired-version = "==0.9.2"\n')
+    text = "FROM python:3.13-slim\nCOPY --from=ghcr.io/astral-sh/uv:latest /uv /bin/\n"
+    [finding] = [f for f in lint_text(text, context_dir=tmp_path) if f.code == "UV101"]
+    assert (
+        "ghcr.io/astral-sh/uv:0.9.2 (the project's [tool.uv] required-version)" in finding.message
+    )
+    assert [e.text for e in finding.fix] == ["ghcr.io/astral-sh/uv:0.9.2"]
+
+
+def test_trusted_registries() -> None:
+    text = (
+        "FROM registry.example.com/library/python:3.13-slim AS b\n"
+        "COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /bin/\nFROM python:3.13-slim\n"
+    )
+    assert "PY217" not in codes(text)  # not configured: silent
+    config = LintConfig(trusted_registries=("registry.example.com",))
+    found = [f for f in lint_text(text, config=config) if f.code == "PY217"]
+    assert [(f.span.start_line, "docker.io" in f.message) for f in found] == [
+        (2, False),
+        (3, True),
+    ]
+
+
+@pytest.mark.parametrize("rule", SIMPLE_RULES, ids=_rule_id)
+def test_golden_text_output(rule: Rule, update_golden: bool) -> None:
+    from uvdock.lint.report import render_text  # noqa: PLC0415
+
+    text = as_dockerfile(rule.info.bad)
+    findings = lint_text(text, config=LintConfig(select=(rule.info.code,)))
+    output = render_text(findings, texts={"Dockerfile": text})
+    golden = REPO_ROOT / "tests" / "golden" / "lint" / f"{rule.info.code}.txt"
+    if update_golden:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(output)
+    assert output == golden.read_text(), f"{golden.name} differs; --update-golden"

@@ -110,9 +110,16 @@ def _variables(text: str) -> list[tuple[str, str]]:
 class Analysis:
     """A parsed Dockerfile with its build context, and facts several rules need."""
 
-    def __init__(self, dockerfile: Dockerfile, context: BuildContext) -> None:
+    def __init__(
+        self,
+        dockerfile: Dockerfile,
+        context: BuildContext,
+        *,
+        trusted_registries: tuple[str, ...] = (),
+    ) -> None:
         self.dockerfile = dockerfile
         self.context = context
+        self.trusted_registries = trusted_registries
 
     @property
     def stages(self) -> tuple[Stage, ...]:

@@ -37,17 +37,17 @@ def _ref_span(analysis: Analysis, item: Instruction, written: str) -> Span:
     return analysis.find_in(item, written) or analysis.keyword_span(item)
 
 
-def _uv_version_for_fix(analysis: Analysis) -> str | None:
-    """The uv version the project pins (``[tool.uv] required-version = "==X.Y.Z"``)."""
+def _uv_version_for_fix(analysis: Analysis) -> tuple[str, str]:
+    """(uv version to pin, where it comes from): the project's pin, else uvdock's default."""
     required = (analysis.context.pyproject or {}).get("tool", {}).get("uv", {})
     value = required.get("required-version") if isinstance(required, dict) else None
     if isinstance(value, str):
         match = re.fullmatch(r"\s*==\s*(\d+\.\d+\.\d+)\s*", value)
         if match:
-            return match.group(1)
+            return match.group(1), "the project's [tool.uv] required-version"
     from uvdock.config import DEFAULT_UV_VERSION  # noqa: PLC0415 - lint needs config only here
 
-    return DEFAULT_UV_VERSION
+    return DEFAULT_UV_VERSION, "uvdock's default; use the uv version you develop with"
 
 
 @rule(
@@ -74,14 +74,13 @@ def uv_image_unpinned(analysis: Analysis) -> Iterator[Hit]:
             continue
         span = _ref_span(analysis, item, written)
         fix: tuple[Edit, ...] = ()
-        version = _uv_version_for_fix(analysis)
-        if version and written == resolved:  # an ARG-built reference is fixed at the ARG
+        version, origin = _uv_version_for_fix(analysis)
+        if written == resolved:  # an ARG-built reference is fixed at the ARG
             new_tag = version if tag in (None, "latest") else f"{version}-{tag}"
             fix = (Edit(span=span, text=f"{UV_IMAGE}:{new_tag}"),) if span != item.span else ()
         yield Hit(
             span=span,
-            message=f"{written} is not pinned to a uv version; use "
-            f"{UV_IMAGE}:{version or 'X.Y.Z'} (the version the project uses)",
+            message=f"{written} is not pinned to a uv version; use {UV_IMAGE}:{version} ({origin})",
             fix=fix,
         )
     for _, command in analysis.commands:
@@ -189,4 +188,50 @@ def python_version_mismatch(analysis: Analysis) -> Iterator[Hit]:
                 span=analysis.keyword_span(item),
                 message=f"{image} runs Python {runs}, outside requires-python {requires!r} "
                 "in pyproject.toml",
+            )
+
+
+def registry_of(ref: str) -> str:
+    """The registry host of an image reference (Docker Hub is ``docker.io``)."""
+    first = ref.split("/", 1)[0]
+    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+@rule(
+    "PY217",
+    "untrusted-registry",
+    "warning",
+    summary="an image from a registry that `[tool.uvdock.lint] trusted-registries` does not list",
+    why="""
+Organisations often allow images only from registries they control or mirror (for
+licensing, scanning, availability or rate limits). With `trusted-registries` set, every
+`FROM` and `COPY --from=` image must come from one of them; Docker Hub images count as
+`docker.io`. Without the setting, this rule says nothing.
+""",
+    bad="""
+# [tool.uvdock.lint] trusted-registries = ["registry.example.com"]
+FROM python:3.13-slim
+""",
+    good="""
+# [tool.uvdock.lint] trusted-registries = ["registry.example.com"]
+FROM registry.example.com/library/python:3.13-slim
+""",
+    source="hadolint DL3026 (--trusted-registry)",
+    aliases=("DL3026",),
+)
+def untrusted_registry(analysis: Analysis) -> Iterator[Hit]:
+    trusted = analysis.trusted_registries
+    if not trusted:
+        return
+    for item, written, resolved in _image_refs(analysis):
+        registry = registry_of(resolved)
+        if registry not in trusted and not (
+            registry == "docker.io" and "hub.docker.com" in trusted
+        ):
+            yield Hit(
+                span=_ref_span(analysis, item, written),
+                message=f"{resolved} comes from {registry}, which is not in trusted-registries "
+                f"({', '.join(trusted)}); use a mirror in one of them",
             )
