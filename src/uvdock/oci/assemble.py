@@ -1,0 +1,136 @@
+"""Stage what each platform's image adds to its base: the dependency venv, the project.
+
+Each stage is a directory tree mirroring image paths (``<stage>/app/.venv/...``),
+which the layer writer turns into a deterministic tar. Nothing here runs on, or
+emulates, the target platform: uv installs the target's wheels, and bytecode is
+compiled by a host interpreter of the target's Python version when there is one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+from uvdock._proc import Runner, run
+from uvdock.oci.pyenv import (
+    UV_ENV,
+    TargetPython,
+    install_for_platform,
+    make_venv,
+    rewrite_shebang,
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PlatformStage:
+    architecture: str
+    target: TargetPython
+    python_platform: str
+    deps: Path  # tree: the venv with the locked dependencies
+    project: Path  # tree: the project's own files inside the venv
+    compiled: bool  # bytecode written
+
+
+def site_packages(root: Path, venv_path: str, target: TargetPython) -> Path:
+    return root / venv_path.lstrip("/") / "lib" / f"python{target.version}" / "site-packages"
+
+
+def find_host_python(version: str, *, uv: str, runner: Runner = run) -> str | None:
+    """A Python ``version`` (X.Y) on this machine, to compile bytecode for the target."""
+    done = runner([uv, "python", "find", version, "--no-project"], env=UV_ENV)
+    path = done.stdout.strip()
+    if done.returncode == 0 and path:
+        return path
+    # uv stops at the first broken interpreter on PATH (a pyenv shim for a version
+    # that is not selected); look at the usual places directly.
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [
+        Path(d) / f"python{version}"
+        for d in os.environ.get("PATH", "").split(os.pathsep)
+        if d and "shims" not in d
+    ]
+    candidates += sorted(pyenv_root.glob(f"versions/{version}*/bin/python{version}"), reverse=True)
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            check = runner([str(candidate), "-c", "import sys; print(sys.version_info[:2])"])
+            if check.returncode == 0:
+                return str(candidate)
+    return None
+
+
+def compile_tree(root: Path, directory: Path, *, python: str, runner: Runner = run) -> bool:
+    """Compile ``directory`` (inside ``root``) as it will be in the image: unchecked-hash pycs.
+
+    ``-s root -p /`` records the in-image path in each .pyc; unchecked-hash pycs
+    do not depend on file times (PEP 552), so they are reproducible.
+    """
+    done = runner(
+        [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+         "-s", str(root), "-p", "/", str(directory)],
+        env={"PYTHONHASHSEED": "0"},
+    )  # fmt: skip
+    return done.returncode == 0
+
+
+def stage_platform(
+    work: Path,
+    *,
+    architecture: str,
+    target: TargetPython,
+    python_platform: str,
+    requirements: Path,
+    wheel: Path | None,
+    venv_path: str,
+    uv: str,
+    host_python: str | None,
+    runner: Runner = run,
+) -> PlatformStage:
+    """Install the locked dependencies and the project wheel for one platform."""
+    deps = work / architecture / "deps"
+    project = work / architecture / "project"
+    for tree in (deps, project):
+        if tree.exists():
+            shutil.rmtree(tree)
+    deps_site = site_packages(deps, venv_path, target)
+    install_for_platform(
+        requirements, deps_site, uv=uv, platform=python_platform,
+        python_version=target.version, runner=runner,
+    )  # fmt: skip
+    make_venv(
+        deps / venv_path.lstrip("/"), venv_path=venv_path, target=target, site_packages=deps_site
+    )
+    project_site = site_packages(project, venv_path, target)
+    if wheel is not None:
+        wheel_req = work / architecture / "project.txt"
+        wheel_req.write_text(f"{wheel}\n")
+        install_for_platform(
+            wheel_req, project_site, uv=uv, platform=python_platform,
+            python_version=target.version, runner=runner,
+        )  # fmt: skip
+        scripts = project_site / "bin"
+        if scripts.is_dir():
+            bin_dir = project / venv_path.lstrip("/") / "bin"
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            for script in sorted(scripts.iterdir()):
+                shutil.move(str(script), bin_dir / script.name)
+                rewrite_shebang(bin_dir / script.name, f"{venv_path}/bin/python")
+            scripts.rmdir()
+    for lock in (deps_site / ".lock", project_site / ".lock"):  # uv's --target lock file
+        lock.unlink(missing_ok=True)
+    compiled = False
+    if host_python is not None:
+        compiled = compile_tree(deps, deps_site, python=host_python, runner=runner)
+        if project_site.is_dir():
+            compiled = (
+                compile_tree(project, project_site, python=host_python, runner=runner) and compiled
+            )
+    return PlatformStage(
+        architecture=architecture,
+        target=target,
+        python_platform=python_platform,
+        deps=deps,
+        project=project,
+        compiled=compiled,
+    )

@@ -1,0 +1,198 @@
+"""A virtual environment for another platform, built on this machine without emulating it.
+
+uv installs wheels for a target platform and Python version it does not run on
+(``--python-platform``, ``--python-version``, binary wheels only), into a plain
+directory. This module turns that into a venv that works at its place in the
+image: ``lib/pythonX.Y/site-packages``, ``bin/python`` pointing at the base
+image's interpreter, ``pyvenv.cfg``, and console scripts whose shebang is the
+venv's python (uv writes the host interpreter there; astral-sh/uv#1517).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+from pathlib import Path
+
+from uvdock._proc import ProcessResult, Runner, run
+from uvdock.errors import UvdockError
+
+# The manylinux levels `uv pip install --python-platform` accepts (uv 0.13).
+MANYLINUX_LEVELS = (17, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)
+UV_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TargetPython:
+    """The base image's Python, as found in its config and files."""
+
+    version: str  # "3.13"
+    full_version: str | None  # "3.13.5", when the image says
+    executable: str  # the interpreter's path in the image, e.g. /usr/local/bin/python3.13
+    glibc: tuple[int, int] | None  # None: unknown (or musl)
+    musl: bool = False
+
+
+class NoWheelError(UvdockError):
+    """A locked package has no wheel for a target platform."""
+
+
+def python_platform(architecture: str, target: TargetPython) -> str:
+    """uv's ``--python-platform`` for an image architecture and the base's C library."""
+    arch = UV_ARCH.get(architecture)
+    if arch is None:
+        raise UvdockError(
+            f"the daemonless engine cannot build for linux/{architecture} yet",
+            hint="use linux/amd64 or linux/arm64, or --engine docker",
+        )
+    if target.musl:
+        return f"{arch}-unknown-linux-musl"
+    if target.glibc is None:
+        return f"{arch}-manylinux_2_17"  # the conservative default (what -gnu means to uv)
+    major, minor = target.glibc
+    level = max((lv for lv in MANYLINUX_LEVELS if major > 2 or lv <= minor), default=17)  # noqa: PLR2004
+    return f"{arch}-manylinux_2_{level}"
+
+
+# No install-time metadata (INSTALLER, direct_url.json: they vary between machines),
+# never a downloaded Python (the image's own interpreter is the target).
+UV_ENV = {"UV_NO_INSTALLER_METADATA": "1", "UV_PYTHON_DOWNLOADS": "never"}
+
+
+def _uv(runner: Runner, uv: str, args: list[str], *, cwd: Path | None = None) -> ProcessResult:
+    return runner([uv, *args], cwd=cwd, env=UV_ENV)
+
+
+def export_requirements(project: Path, dest: Path, *, uv: str, runner: Runner = run) -> Path:
+    """``uv export`` of the locked dependencies (hashes kept; project and dev group left out)."""
+    out = dest / "requirements.txt"
+    done = _uv(
+        runner,
+        uv,
+        ["export", "--frozen", "--no-dev", "--no-emit-project", "--no-emit-workspace",
+         "--format", "requirements-txt", "--no-header", "-q", "-o", str(out)],
+        cwd=project,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise UvdockError(
+            f"uv export failed in {project}: {done.stderr.strip().splitlines()[-1:]}",
+            hint="check that uv.lock is current (uv lock --check)",
+        )
+    return out
+
+
+# uv: "Because docopt==0.6.2 has no usable wheels and you require ..." (also "has no
+# wheels with a matching platform tag").
+_NO_WHEEL = re.compile(r"[Bb]ecause ([\w.-]+==[\w.+!-]+) has no (?:usable )?wheels")
+
+
+def install_for_platform(
+    requirements: Path,
+    site_packages: Path,
+    *,
+    uv: str,
+    platform: str,
+    python_version: str,
+    runner: Runner = run,
+    extra: tuple[str, ...] = (),
+) -> None:
+    """Install exactly ``requirements`` (hashed, binary wheels only) for a target platform."""
+    site_packages.mkdir(parents=True, exist_ok=True)
+    done = _uv(
+        runner,
+        uv,
+        ["pip", "install", "--target", str(site_packages), "--python-platform", platform,
+         "--python-version", python_version, "--only-binary", ":all:", "--no-deps",
+         "--link-mode", "copy", "--no-progress", *extra, "-r", str(requirements)],
+    )  # fmt: skip
+    if done.returncode != 0:
+        text = done.stderr
+        match = _NO_WHEEL.search(text)
+        if match:
+            name = match.group(1)
+            raise NoWheelError(
+                f"{name} has no wheel for {platform} (Python {python_version}): the daemonless "
+                "engine installs binary wheels only",
+                hint="build this platform with --engine docker, which can compile it",
+            )
+        last = [line for line in text.strip().splitlines() if line.strip()][-3:]
+        raise UvdockError(
+            f"uv could not install the dependencies for {platform}: {' '.join(last)}",
+            hint="run the same with --debug, or use --engine docker",
+        )
+
+
+def build_project_wheel(project: Path, dest: Path, *, uv: str, runner: Runner = run) -> Path:
+    """Build the project's wheel once (pure Python; the same wheel serves every platform)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    done = _uv(runner, uv, ["build", "--wheel", "--out-dir", str(dest), "-q", "."], cwd=project)
+    wheels = sorted(dest.glob("*.whl"))
+    if done.returncode != 0 or not wheels:
+        raise UvdockError(
+            f"building the project's wheel failed: {done.stderr.strip().splitlines()[-1:]}",
+            hint="check that `uv build --wheel` works in the project",
+        )
+    wheel = wheels[-1]
+    if not wheel.name.endswith("-none-any.whl"):
+        raise UvdockError(
+            f"{wheel.name} is platform-specific: the daemonless engine cannot compile the "
+            "project for another platform",
+            hint="use --engine docker for projects with compiled extensions",
+        )
+    return wheel
+
+
+def make_venv(
+    staging: Path,
+    *,
+    venv_path: str,
+    target: TargetPython,
+    site_packages: Path,
+) -> None:
+    """Turn ``staging`` (holding ``lib/pythonX.Y/site-packages``) into a venv for ``venv_path``.
+
+    ``uv pip install --target`` puts console scripts in ``site-packages/bin``;
+    they move to ``bin/`` with the venv's python as their interpreter.
+    """
+    bin_dir = staging / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    python = f"{venv_path}/bin/python"
+    scripts = site_packages / "bin"
+    if scripts.is_dir():
+        for script in sorted(scripts.iterdir()):
+            target_path = bin_dir / script.name
+            shutil.move(str(script), target_path)
+            rewrite_shebang(target_path, python)
+        scripts.rmdir()
+    for name in ("python", "python3", f"python{target.version}"):
+        link = bin_dir / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target.executable if name == "python" else "python")
+    home = target.executable.rsplit("/", 1)[0]
+    cfg = [
+        f"home = {home}",
+        "include-system-site-packages = false",
+        f"version = {target.full_version or target.version}",
+        f"executable = {target.executable}",
+    ]
+    (staging / "pyvenv.cfg").write_text("\n".join(cfg) + "\n")
+
+
+def rewrite_shebang(script: Path, python: str) -> None:
+    """Point a console script at ``python`` (both plain and ``/bin/sh`` trampoline forms)."""
+    try:
+        data = script.read_bytes()
+    except OSError:
+        return
+    if not data.startswith(b"#!"):
+        return
+    first, _, rest = data.partition(b"\n")
+    if first.startswith(b"#!/bin/sh") and rest.startswith(b"'''exec'"):
+        line, _, tail = rest.partition(b"\n")
+        rest = re.sub(rb"'''exec' \S+", b"'''exec' " + python.encode(), line) + b"\n" + tail
+        script.write_bytes(first + b"\n" + rest)
+    elif b"python" in first:
+        script.write_bytes(b"#!" + python.encode() + b"\n" + rest)
+    script.chmod(0o755)
