@@ -8,7 +8,6 @@ compiled by a host interpreter of the target's Python version when there is one.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -21,16 +20,6 @@ from uvdock.oci.pyenv import (
     make_venv,
     rewrite_shebang,
 )
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PlatformStage:
-    architecture: str
-    target: TargetPython
-    python_platform: str
-    deps: Path  # tree: the venv with the locked dependencies
-    project: Path  # tree: the project's own files inside the venv
-    compiled: bool  # bytecode written
 
 
 def site_packages(root: Path, venv_path: str, target: TargetPython) -> Path:
@@ -74,63 +63,71 @@ def compile_tree(root: Path, directory: Path, *, python: str, runner: Runner = r
     return done.returncode == 0
 
 
-def stage_platform(
+def stage_dependencies(
     work: Path,
     *,
     architecture: str,
     target: TargetPython,
     python_platform: str,
     requirements: Path,
-    wheel: Path | None,
     venv_path: str,
     uv: str,
     host_python: str | None,
     runner: Runner = run,
-) -> PlatformStage:
-    """Install the locked dependencies and the project wheel for one platform."""
+) -> tuple[Path, bool]:
+    """The venv with the locked dependencies for one platform: (tree, bytecode compiled)."""
     deps = work / architecture / "deps"
-    project = work / architecture / "project"
-    for tree in (deps, project):
-        if tree.exists():
-            shutil.rmtree(tree)
-    deps_site = site_packages(deps, venv_path, target)
+    if deps.exists():
+        shutil.rmtree(deps)
+    site = site_packages(deps, venv_path, target)
     install_for_platform(
-        requirements, deps_site, uv=uv, platform=python_platform,
+        requirements, site, uv=uv, platform=python_platform,
         python_version=target.version, runner=runner,
     )  # fmt: skip
-    make_venv(
-        deps / venv_path.lstrip("/"), venv_path=venv_path, target=target, site_packages=deps_site
+    make_venv(deps / venv_path.lstrip("/"), venv_path=venv_path, target=target, site_packages=site)
+    (site / ".lock").unlink(missing_ok=True)  # uv's --target lock file
+    compiled = host_python is not None and compile_tree(
+        deps, site, python=host_python, runner=runner
     )
-    project_site = site_packages(project, venv_path, target)
-    if wheel is not None:
-        wheel_req = work / architecture / "project.txt"
-        wheel_req.write_text(f"{wheel}\n")
-        install_for_platform(
-            wheel_req, project_site, uv=uv, platform=python_platform,
-            python_version=target.version, runner=runner,
-        )  # fmt: skip
-        scripts = project_site / "bin"
-        if scripts.is_dir():
-            bin_dir = project / venv_path.lstrip("/") / "bin"
-            bin_dir.mkdir(parents=True, exist_ok=True)
-            for script in sorted(scripts.iterdir()):
-                shutil.move(str(script), bin_dir / script.name)
-                rewrite_shebang(bin_dir / script.name, f"{venv_path}/bin/python")
-            scripts.rmdir()
-    for lock in (deps_site / ".lock", project_site / ".lock"):  # uv's --target lock file
-        lock.unlink(missing_ok=True)
-    compiled = False
-    if host_python is not None:
-        compiled = compile_tree(deps, deps_site, python=host_python, runner=runner)
-        if project_site.is_dir():
-            compiled = (
-                compile_tree(project, project_site, python=host_python, runner=runner) and compiled
-            )
-    return PlatformStage(
-        architecture=architecture,
-        target=target,
-        python_platform=python_platform,
-        deps=deps,
-        project=project,
-        compiled=compiled,
+    return deps, compiled
+
+
+def stage_project(
+    work: Path,
+    *,
+    target: TargetPython,
+    python_platform: str,
+    wheel: Path,
+    venv_path: str,
+    uv: str,
+    host_python: str | None,
+    runner: Runner = run,
+) -> tuple[Path, bool]:
+    """The project's own files in the venv: (tree, bytecode compiled).
+
+    A pure-Python wheel installs the same files for every platform of one
+    Python version, so callers stage it once per version.
+    """
+    project = work / f"project-{target.version}"
+    if project.exists():
+        shutil.rmtree(project)
+    site = site_packages(project, venv_path, target)
+    wheel_req = work / f"project-{target.version}.txt"
+    wheel_req.write_text(f"{wheel}\n")
+    install_for_platform(
+        wheel_req, site, uv=uv, platform=python_platform,
+        python_version=target.version, runner=runner,
+    )  # fmt: skip
+    scripts = site / "bin"
+    if scripts.is_dir():
+        bin_dir = project / venv_path.lstrip("/") / "bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        for script in sorted(scripts.iterdir()):
+            shutil.move(str(script), bin_dir / script.name)
+            rewrite_shebang(bin_dir / script.name, f"{venv_path}/bin/python")
+        scripts.rmdir()
+    (site / ".lock").unlink(missing_ok=True)
+    compiled = host_python is not None and compile_tree(
+        project, site, python=host_python, runner=runner
     )
+    return project, compiled

@@ -71,7 +71,7 @@ def export_requirements(project: Path, dest: Path, *, uv: str, runner: Runner = 
         runner,
         uv,
         ["export", "--frozen", "--no-dev", "--no-emit-project", "--no-emit-workspace",
-         "--format", "requirements-txt", "--no-header", "-q", "-o", str(out)],
+         "--emit-index-url", "--format", "requirements-txt", "--no-header", "-q", "-o", str(out)],
         cwd=project,
     )  # fmt: skip
     if done.returncode != 0:

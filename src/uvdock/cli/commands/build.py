@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from uvdock.builders.buildx import source_date_epoch as default_epoch
 from uvdock.cli.options import given_settings, setting_options
 from uvdock.cli.output import console, emit_json
 from uvdock.docker.cli import DockerCLI
+from uvdock.errors import UvdockError
+from uvdock.plan.model import BuildPlan
 
 
 @click.command(name="build")
@@ -70,6 +73,14 @@ from uvdock.docker.cli import DockerCLI
     help="build progress output.",
 )
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--engine",
+    type=click.Choice(["docker", "oci"]),
+    default="docker",
+    show_default=True,
+    help="docker: docker buildx on the generated Dockerfile. oci: no daemon and no emulation; "
+    "the image is assembled from the base image and uv.lock (binary wheels only).",
+)
 @setting_options
 def build_command(  # click passes every option by name
     *,
@@ -89,6 +100,7 @@ def build_command(  # click passes every option by name
     network: str | None,
     progress: str,
     output_format: str,
+    engine: str,
     **params: Any,
 ) -> None:
     """Build the image for the project at PATH with docker buildx.
@@ -113,6 +125,12 @@ def build_command(  # click passes every option by name
     if reproducible and epoch is None:
         raise click.UsageError("--reproducible needs --source-date-epoch (or a git checkout)")
     wanted = tuple(p for value in platforms for p in value.split(",") if p)
+    if engine == "oci":
+        _build_daemonless(
+            plan, tag=tag, platforms=wanted, push=push, output_spec=output_spec, epoch=epoch,
+            quiet=output_format == "json" or progress == "quiet", output_format=output_format,
+        )  # fmt: skip
+        return
     request = BuildRequest(
         tag=tag,
         platforms=wanted,
@@ -145,3 +163,83 @@ def build_command(  # click passes every option by name
         out.print(f"  {image.platform}  {image.digest or ''}".rstrip())
     if result.size is not None:
         out.print(f"  size    {result.size / 1e6:.1f} MB")
+
+
+def _build_daemonless(
+    plan: BuildPlan,
+    *,
+    tag: str,
+    platforms: tuple[str, ...],
+    push: bool,
+    output_spec: str | None,
+    epoch: int | None,
+    quiet: bool,
+    output_format: str,
+) -> None:
+    """``--engine oci``: the daemonless engine (imported only when asked for)."""
+    from uvdock.oci.engine import OciRequest, build_oci  # noqa: PLC0415
+    from uvdock.oci.registry import RegistryClient  # noqa: PLC0415
+
+    output, dest = "load", None
+    if push:
+        output = "push"
+    elif output_spec:
+        fields = dict(f.split("=", 1) for f in output_spec.split(",") if "=" in f)
+        kind = fields.get("type", "")
+        if kind not in ("oci", "docker") or "dest" not in fields:
+            raise click.UsageError(
+                "--engine oci writes --output type=oci,dest=DIR or type=docker,dest=FILE"
+            )
+        output, dest = kind, Path(fields["dest"])
+    request = OciRequest(
+        tag=tag,
+        platforms=platforms,
+        output=output,  # type: ignore[arg-type]
+        dest=dest,
+        source_date_epoch=epoch or 0,
+        uv=uv_binary(),
+    )
+
+    def echo(line: str) -> None:
+        if not quiet:
+            sys.stderr.write(line + "\n")
+
+    clients: dict[str, RegistryClient] = {}
+
+    def client_for(host: str) -> RegistryClient:
+        if host not in clients:
+            clients[host] = RegistryClient(host, ca_bundle=request.ca_bundle)
+        return clients[host]
+
+    try:
+        result = build_oci(plan, request, on_event=echo, client_for=client_for)
+    finally:
+        for client in clients.values():
+            client.close()
+    if output_format == "json":
+        emit_json("build", status="ok", data=result.to_data(), errors=[])
+        return
+    out = console()
+    out.print(
+        f"\n[bold]built[/bold] {result.tag} in {result.seconds:.1f}s ({result.output}, daemonless)"
+    )
+    out.print(f"  digest  {result.digest}")
+    for image in result.platforms:
+        reused = ", dependencies reused" if image.reused_dependencies else ""
+        compiled = "" if image.compiled else ", no bytecode"
+        out.print(
+            f"  {image.platform}  {image.digest}  {image.size / 1e6:.1f} MB{reused}{compiled}"
+        )
+    for note in result.notes:
+        out.print(f"  note: {note}")
+
+
+def uv_binary() -> str:
+    """The uv to run: $UV, else uv on PATH (the daemonless engine needs uv on this machine)."""
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
+        raise UvdockError(
+            "the daemonless engine needs uv on this machine, and none was found",
+            hint="install uv (https://docs.astral.sh/uv/) or set UV=/path/to/uv",
+        )
+    return found

@@ -1,0 +1,526 @@
+"""``uvdock build --engine oci``: an image per platform from the base image and uv.lock.
+
+No Docker daemon and no emulation: the base image comes from its registry (or
+an OCI layout), each platform's dependencies are the target's wheels installed
+by uv on this machine, and the image is written as deterministic layers,
+config, manifests and an index. The flow:
+
+1. resolve the base per platform (index entries for other platforms and
+   attestations skipped) and read its Python from its config and layers;
+2. export uv.lock (hashes, no dev group) once and build the project's wheel
+   once (pure Python);
+3. per platform, install the wheels into a venv staged at its image path;
+   the dependency layer is keyed by everything that defines it (a selector),
+   so an unchanged lock reuses it without installing anything;
+4. write the layers (dependencies, then the project), config, manifests,
+   index; then push (blobs, manifests, the tagged index last), write an OCI
+   layout, or a ``docker load`` archive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import platform as host_platform
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from uvdock.errors import UvdockError
+from uvdock.oci.assemble import find_host_python, stage_dependencies, stage_project
+from uvdock.oci.basepython import describe, detect_python, scan_layers
+from uvdock.oci.blobs import BlobStore
+from uvdock.oci.model import (
+    INDEX_MEDIA_TYPES,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    History,
+    JSONBlob,
+    LayerInfo,
+    Platform,
+    build_config,
+    build_index,
+    build_manifest,
+    config_env,
+    convert_media_type,
+    rfc3339,
+)
+from uvdock.oci.pyenv import (
+    TargetPython,
+    build_project_wheel,
+    export_requirements,
+    python_platform,
+)
+from uvdock.oci.tarlayer import entries_from_directory, layer_selector, write_layer
+from uvdock.plan.model import BuildPlan
+
+VENV = "/app/.venv"
+Output = Literal["push", "oci", "docker", "load"]
+Event = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OciRequest:
+    tag: str
+    platforms: tuple[str, ...]
+    output: Output
+    dest: Path | None = None  # the layout directory or archive file
+    source_date_epoch: int = 0
+    ca_bundle: Path | None = None
+    insecure_registries: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+    uv: str = "uv"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PlatformImage:
+    platform: str
+    digest: str  # the manifest's
+    size: int  # compressed bytes of all layers and the config
+    python: str
+    compiled: bool
+    reused_dependencies: bool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OciResult:
+    tag: str
+    digest: str  # the index's (several platforms) or the manifest's (one)
+    output: str
+    seconds: float
+    platforms: tuple[PlatformImage, ...]
+    notes: tuple[str, ...] = ()
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "engine": "oci",
+            "tag": self.tag,
+            "digest": self.digest,
+            "output": self.output,
+            "seconds": round(self.seconds, 3),
+            "platforms": [dataclasses.asdict(p) for p in self.platforms],
+            "notes": list(self.notes),
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BaseImage:
+    """One platform of the base: its manifest, config and layers (blobs in the store)."""
+
+    reference: str
+    platform: Platform
+    manifest_digest: str
+    config: dict[str, Any]
+    layers: tuple[Descriptor, ...]
+
+
+def host_architecture() -> str:
+    machine = host_platform.machine().lower()
+    return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+
+
+def resolve_base(
+    reference: str,
+    platforms: Sequence[Platform],
+    store: BlobStore,
+    *,
+    client_for: Callable[[str], Any],
+    on_event: Event,
+) -> list[BaseImage]:
+    """Each requested platform's base image, every blob verified and cached in ``store``."""
+    from uvdock.oci.registry import parse_reference  # noqa: PLC0415 - HTTP only when needed
+
+    host, repo, ref = parse_reference(reference)
+    client = client_for(host)
+    body, media_type, _ = client.get_manifest(repo, ref)
+    document = json.loads(body)
+    by_platform: dict[Platform, str] = {}
+    if media_type in INDEX_MEDIA_TYPES or document.get("manifests"):
+        for entry in document.get("manifests", []):
+            plat = entry.get("platform") or {}
+            annotations = entry.get("annotations") or {}
+            if plat.get("os") == "unknown" or "vnd.docker.reference.type" in annotations:
+                continue  # attestations
+            by_platform.setdefault(Platform.from_json(plat), entry["digest"])
+    images = []
+    for wanted in platforms:
+        if by_platform:
+            digest = by_platform.get(wanted)
+            if digest is None:
+                have = ", ".join(str(p) for p in by_platform)
+                raise UvdockError(
+                    f"{reference} has no {wanted} image (it has {have})",
+                    hint="choose another --platform or a base image that has it",
+                )
+            body, _, digest = client.get_manifest(repo, digest)
+            manifest = json.loads(body)
+        else:
+            manifest, digest = document, hashlib.sha256(body).hexdigest()
+            digest = f"sha256:{digest}"
+        _fetch(client, repo, manifest["config"]["digest"], store)
+        config = json.loads(store.read_bytes(manifest["config"]["digest"]))
+        actual = Platform(os=config.get("os", "linux"), architecture=config.get("architecture", ""))
+        if not by_platform and actual != wanted:
+            raise UvdockError(
+                f"{reference} is a single {actual} image, not {wanted}",
+                hint="use a multi-platform base image, or build only for " + str(actual),
+            )
+        layers = tuple(Descriptor.from_json(layer) for layer in manifest.get("layers", []))
+        for layer in layers:
+            if not store.has(layer.digest):
+                size = f"{layer.size / 1e6:.1f} MB"
+                on_event(f"pull  {reference} {wanted} layer {layer.digest[7:19]} ({size})")
+                _fetch(client, repo, layer.digest, store)
+        images.append(
+            BaseImage(
+                reference=reference,
+                platform=wanted,
+                manifest_digest=digest,
+                config=config,
+                layers=layers,
+            )
+        )
+    return images
+
+
+def _fetch(client: Any, repo: str, digest: str, store: BlobStore) -> None:
+    """Download a blob into the store unless it is there (verified against its digest)."""
+    if not store.has(digest):
+        store.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=store.tmp_dir) as download:
+            client.get_blob(repo, digest, download)
+            download.seek(0)
+            store.put_file(download, expected_digest=digest)
+
+
+def _selector_inputs(
+    requirements: str, arch: str, target: TargetPython, epoch: int, *, compiled: bool
+) -> dict[str, Any]:
+    return {
+        "kind": "dependencies",
+        "requirements": hashlib.sha256(requirements.encode()).hexdigest(),
+        "architecture": arch,
+        "python": dataclasses.asdict(target),
+        "epoch": epoch,
+        "venv": VENV,
+        "compiled": compiled,
+    }
+
+
+def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
+    plan: BuildPlan, request: OciRequest, *, on_event: Event, client_for: Callable[[str], Any]
+) -> OciResult:
+    started = time.monotonic()
+    project = plan.project
+    if project.lock is None:
+        raise UvdockError(
+            "the daemonless engine installs exactly what uv.lock says, and there is no uv.lock",
+            hint="run `uv lock`, or use --engine docker",
+        )
+    entry = plan.entrypoint
+    if entry is None:
+        raise UvdockError("no command to start", hint="set [tool.uvdock] command")
+    store = BlobStore(request.cache_dir)
+    platforms = [Platform.parse(p) for p in request.platforms] or [
+        Platform(os="linux", architecture=host_architecture())
+    ]
+    notes: list[str] = []
+    epoch = request.source_date_epoch
+    created = rfc3339(epoch)
+    on_event(f"base  {plan.base_image.value} ({', '.join(str(p) for p in platforms)})")
+    bases = resolve_base(
+        plan.base_image.value, platforms, store, client_for=client_for, on_event=on_event
+    )
+    with tempfile.TemporaryDirectory(prefix="uvdock-oci-") as tmp:
+        work = Path(tmp)
+        requirements = export_requirements(project.root, work, uv=request.uv)
+        requirements_text = requirements.read_text()
+        wheel = (
+            build_project_wheel(project.root, work / "dist", uv=request.uv)
+            if project.packaged
+            else None
+        )
+        hosts: dict[str, str | None] = {}
+        project_layers: dict[str, LayerInfo] = {}
+        images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]] = []
+        for base in bases:
+            arch = base.platform.architecture
+            target = _base_python(store, base)
+            tag = python_platform(arch, target)
+            on_event(f"python {base.platform}: {describe(target)} -> {tag}")
+            if target.version not in hosts:
+                hosts[target.version] = find_host_python(target.version, uv=request.uv)
+                if hosts[target.version] is None:
+                    notes.append(
+                        f"no Python {target.version} on this machine: bytecode not compiled "
+                        "(the app compiles at start-up instead)"
+                    )
+            host_python = hosts[target.version]
+            key = layer_selector(
+                _selector_inputs(
+                    requirements_text, arch, target, epoch, compiled=host_python is not None
+                )
+            )
+            cached = store.get_selector(key)
+            compiled = host_python is not None
+            if cached is None:
+                deps_tree, compiled = stage_dependencies(
+                    work,
+                    architecture=arch,
+                    target=target,
+                    python_platform=tag,
+                    requirements=requirements,
+                    venv_path=VENV,
+                    uv=request.uv,
+                    host_python=host_python,
+                )
+                deps_layer = write_layer(
+                    entries_from_directory(deps_tree, prefix="/"), store, epoch=epoch
+                )
+                store.put_selector(key, deps_layer)
+                on_event(f"layer {base.platform} dependencies {deps_layer.size / 1e6:.1f} MB")
+            else:
+                deps_layer = cached
+                on_event(f"layer {base.platform} dependencies reused (uv.lock unchanged)")
+            if target.version not in project_layers:
+                project_layers[target.version] = _project_layer(
+                    work, store, target=target, python_platform=tag, wheel=wheel,
+                    uv=request.uv, host_python=host_python, epoch=epoch,
+                )  # fmt: skip
+            project_layer = project_layers[target.version]
+            history = [
+                History(
+                    created_by=f"uvdock: dependencies from uv.lock for {tag}",
+                    comment="uvdock oci engine",
+                ),
+                History(
+                    created_by=f"uvdock: {project.name} {project.version or ''}".rstrip(),
+                    comment="uvdock oci engine",
+                ),
+            ]
+            base_env = config_env(base.config)
+            config = build_config(
+                base.config,
+                diff_ids=[deps_layer.diff_id, project_layer.diff_id],
+                history=history,
+                created=created,
+                platform=base.platform,
+                env={
+                    "PATH": f"{VENV}/bin:" + base_env.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+                    "VIRTUAL_ENV": VENV,
+                    "PYTHONUNBUFFERED": "1",
+                    **dict(entry.value.env),
+                },
+                user=f"{plan.uid}:{plan.uid}",
+                working_dir="/app",
+                entrypoint=[],
+                cmd=list(entry.value.argv),
+                labels=_labels(plan, base),
+            )
+            config_blob = JSONBlob.encode(config, media_type=OCI_CONFIG)
+            store.put_bytes(config_blob.data, expected_digest=config_blob.descriptor.digest)
+            layers = [
+                *(
+                    layer.replace(media_type=convert_media_type(layer.media_type, "oci"))
+                    for layer in base.layers
+                ),
+                deps_layer.descriptor(),
+                project_layer.descriptor(),
+            ]
+            manifest = build_manifest(
+                config=config_blob.descriptor,
+                layers=layers,
+                annotations={
+                    "org.opencontainers.image.base.name": base.reference,
+                    "org.opencontainers.image.base.digest": base.manifest_digest,
+                    "org.opencontainers.image.created": created,
+                },
+            )
+            manifest_blob = JSONBlob.encode(
+                manifest, media_type=OCI_MANIFEST, platform=base.platform
+            )
+            store.put_bytes(manifest_blob.data, expected_digest=manifest_blob.descriptor.digest)
+            size = config_blob.descriptor.size + sum(layer.size for layer in layers)
+            images.append(
+                (
+                    base,
+                    manifest_blob,
+                    config_blob,
+                    [deps_layer, project_layer],
+                    PlatformImage(
+                        platform=str(base.platform),
+                        digest=manifest_blob.descriptor.digest,
+                        size=size,
+                        python=describe(target),
+                        compiled=compiled,
+                        reused_dependencies=cached is not None,
+                    ),
+                )
+            )
+    index = build_index(
+        [blob.descriptor for _, blob, _, _, _ in images],
+        annotations={"org.opencontainers.image.created": created},
+    )
+    index_blob = JSONBlob.encode(index, media_type=OCI_INDEX)
+    store.put_bytes(index_blob.data, expected_digest=index_blob.descriptor.digest)
+    top = index_blob if len(images) > 1 else images[0][1]
+    _write_output(request, store, top, images, client_for=client_for, on_event=on_event)
+    return OciResult(
+        tag=request.tag,
+        digest=top.descriptor.digest,
+        output=request.output,
+        seconds=time.monotonic() - started,
+        platforms=tuple(image for *_, image in images),
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _base_python(store: BlobStore, base: BaseImage) -> TargetPython:
+    """The base's Python, remembered per base manifest (reading 50 MB of layers takes seconds)."""
+    key = f"python-of-{base.manifest_digest}"
+    remembered = store.root / "facts" / f"{key.replace(':', '-')}.json"
+    if remembered.is_file():
+        try:
+            return TargetPython(**json.loads(remembered.read_text()))
+        except (ValueError, TypeError):
+            remembered.unlink(missing_ok=True)
+    files, status = scan_layers([store.path(layer.digest) for layer in base.layers])
+    target = detect_python(base.config, files, status)
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    temporary = remembered.with_suffix(".tmp")
+    temporary.write_text(json.dumps(dataclasses.asdict(target)))
+    temporary.replace(remembered)
+    return target
+
+
+def _project_layer(
+    work: Path,
+    store: BlobStore,
+    *,
+    target: TargetPython,
+    python_platform: str,
+    wheel: Path | None,
+    uv: str,
+    host_python: str | None,
+    epoch: int,
+) -> LayerInfo:
+    if wheel is None:
+        raise UvdockError(
+            "the daemonless engine installs the project as a package, and this one has no "
+            "[build-system]",
+            hint="add a build system (e.g. uv_build) to pyproject.toml, or use --engine docker",
+        )
+    tree, _ = stage_project(
+        work, target=target, python_platform=python_platform, wheel=wheel, venv_path=VENV,
+        uv=uv, host_python=host_python,
+    )  # fmt: skip
+    return write_layer(entries_from_directory(tree, prefix="/"), store, epoch=epoch)
+
+
+def _labels(plan: BuildPlan, base: BaseImage) -> dict[str, str]:
+    project = plan.project
+    labels = {"org.opencontainers.image.title": project.name}
+    for key, value in (
+        ("version", project.version),
+        ("description", project.description),
+        ("licenses", project.license),
+        ("source", project.source_url),
+    ):
+        if value:
+            labels[f"org.opencontainers.image.{key}"] = value
+    labels["org.opencontainers.image.base.name"] = base.reference
+    return labels
+
+
+def _write_output(
+    request: OciRequest,
+    store: BlobStore,
+    top: JSONBlob,
+    images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]],
+    *,
+    client_for: Callable[[str], Any],
+    on_event: Event,
+) -> None:
+    from uvdock.oci.layout import write_docker_archive, write_layout  # noqa: PLC0415
+
+    if request.output == "push":
+        _push(request, store, top, images, client_for=client_for, on_event=on_event)
+    elif request.output == "oci":
+        dest = request.dest or Path("oci-layout")
+        write_layout(dest, store=store, image=top.descriptor, ref_name=_tag_of(request.tag))
+        on_event(f"wrote OCI layout {dest} ({_tag_of(request.tag)})")
+    else:
+        host = Platform(os="linux", architecture=host_architecture())
+        chosen = next((base.platform for base, *_ in images if base.platform == host), None)
+        if chosen is None:
+            if request.output == "load" or len(images) > 1:
+                raise UvdockError(
+                    f"a docker archive or --load holds one platform, and {host} was not built",
+                    hint=f"add --platform {host}, or push the index instead (--push)",
+                )
+            chosen = images[0][0].platform
+        archive = request.dest or Path(tempfile.gettempdir()) / "uvdock-image.tar"
+        write_docker_archive(
+            archive, store=store, image=top.descriptor, tags=[request.tag],
+            platform=chosen, epoch=request.source_date_epoch,
+        )  # fmt: skip
+        if request.output == "load":
+            from uvdock._proc import run  # noqa: PLC0415
+
+            done = run(["docker", "load", "-i", str(archive)])
+            if request.dest is None:
+                archive.unlink(missing_ok=True)
+            if done.returncode != 0:
+                raise UvdockError(
+                    f"docker load failed: {done.stderr.strip()}",
+                    hint="is the Docker Engine running? (uvdock doctor); or use --push or "
+                    "--output type=oci,dest=DIR, which need no engine",
+                )
+            on_event(f"loaded {request.tag} ({chosen}) into the local engine")
+        else:
+            on_event(f"wrote docker archive {archive} ({chosen})")
+
+
+def _tag_of(reference: str) -> str:
+    """The tag of a reference (``latest`` when none), for an OCI layout's ref.name."""
+    name = reference.rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else "latest"
+
+
+def _push(
+    request: OciRequest,
+    store: BlobStore,
+    top: JSONBlob,
+    images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]],
+    *,
+    client_for: Callable[[str], Any],
+    on_event: Event,
+) -> None:
+    """Blobs first, then each platform's manifest by digest, then the tag (so no half image)."""
+    from uvdock.oci.registry import parse_reference  # noqa: PLC0415
+
+    host, repo, tag = parse_reference(request.tag)
+    client = client_for(host)
+    for base, manifest, config, _, _ in images:
+        base_host, base_repo, _ = parse_reference(base.reference)
+        document = json.loads(manifest.data)
+        for layer in [config.descriptor.to_json(), *document["layers"]]:
+            digest, size = layer["digest"], int(layer["size"])
+            client.push_blob(
+                repo,
+                digest,
+                size,
+                functools.partial(store.open, digest),
+                mount_from=base_repo if base_host == host else None,
+            )
+        client.put_manifest(repo, manifest.descriptor.digest, manifest.data, OCI_MANIFEST)
+        on_event(f"push  {base.platform} {manifest.descriptor.digest}")
+    media = OCI_INDEX if top.descriptor.media_type == OCI_INDEX else OCI_MANIFEST
+    client.put_manifest(repo, tag, top.data, media)
+    on_event(f"push  {request.tag} -> {top.descriptor.digest}")

@@ -1,0 +1,553 @@
+"""The OCI image model: media types, descriptors, platforms, config/manifest/index JSON.
+
+Why hand-written: the image, manifest and index documents are small JSON
+objects with a handful of rules that decide whether Docker, containerd,
+skopeo and registries accept an image (image-spec ``config.md``,
+``manifest.md``, ``image-index.md``). The Python libraries that model them
+are either unmaintained or pull in a registry client; uvdock needs only the
+rules below, kept in one place so they can be tested:
+
+- one media-type family per manifest: a Docker schema2 base is rewritten to
+  OCI types (the blob bytes, and so the digests, do not change);
+- ``diff_ids`` are digests of *uncompressed* layers, manifests list
+  *compressed* ones, and the non-empty ``history`` entries, ``diff_ids`` and
+  manifest layers must be equally many (jib#991, image-spec#872);
+- every JSON document is serialised canonically (sorted keys, no spaces, no
+  trailing newline) so the same inputs always give the same digest.
+
+Documents are plain ``dict`` values at this edge (they are JSON, and a base
+image's config carries fields uvdock does not know about and must keep);
+descriptors and platforms are frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from uvdock.errors import UvdockError
+
+__all__ = [
+    "ANNOTATION_BASE_DIGEST",
+    "ANNOTATION_BASE_NAME",
+    "ANNOTATION_CREATED",
+    "ANNOTATION_REF_NAME",
+    "DOCKER_CONFIG",
+    "DOCKER_FOREIGN_LAYER_GZIP",
+    "DOCKER_LAYER_GZIP",
+    "DOCKER_MANIFEST",
+    "DOCKER_MANIFEST_LIST",
+    "INDEX_MEDIA_TYPES",
+    "MANIFEST_MEDIA_TYPES",
+    "OCI_CONFIG",
+    "OCI_INDEX",
+    "OCI_LAYER_GZIP",
+    "OCI_LAYER_NONDISTRIBUTABLE_GZIP",
+    "OCI_LAYER_TAR",
+    "OCI_LAYER_ZSTD",
+    "OCI_MANIFEST",
+    "Descriptor",
+    "DigestError",
+    "Family",
+    "History",
+    "ImageError",
+    "JSONBlob",
+    "JSONObject",
+    "LayerInfo",
+    "Platform",
+    "build_config",
+    "build_index",
+    "build_manifest",
+    "canonical_json",
+    "config_env",
+    "convert_media_type",
+    "digest_hex",
+    "family_of",
+    "rfc3339",
+    "sha256_digest",
+    "validate_config",
+]
+
+JSONObject = dict[str, Any]
+Family = Literal["oci", "docker"]
+
+# --- media types (image-spec media-types.md; distribution manifest-v2-2.md) ---
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+OCI_LAYER_NONDISTRIBUTABLE_GZIP = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_FOREIGN_LAYER_GZIP = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+
+INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
+MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+
+# --- annotations (image-spec annotations.md) ---
+ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
+ANNOTATION_CREATED = "org.opencontainers.image.created"
+ANNOTATION_BASE_NAME = "org.opencontainers.image.base.name"
+ANNOTATION_BASE_DIGEST = "org.opencontainers.image.base.digest"
+
+# Docker type -> OCI type and back. The layer pairs are "interchangeable and
+# fully compatible" (media-types.md compatibility matrix); only the string changes.
+_TO_OCI = {
+    DOCKER_MANIFEST_LIST: OCI_INDEX,
+    DOCKER_MANIFEST: OCI_MANIFEST,
+    DOCKER_CONFIG: OCI_CONFIG,
+    DOCKER_LAYER_GZIP: OCI_LAYER_GZIP,
+    DOCKER_FOREIGN_LAYER_GZIP: OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+}
+_TO_DOCKER = {oci: docker for docker, oci in _TO_OCI.items()}
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+
+
+class ImageError(UvdockError):
+    """An image document is invalid or cannot be expressed as asked."""
+
+
+class DigestError(ImageError):
+    """A digest is malformed, or content does not hash to the digest it claims."""
+
+
+# --- digests and JSON -------------------------------------------------------
+
+
+def sha256_digest(data: bytes) -> str:
+    """``sha256:<hex>`` of ``data``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digest_hex(digest: str) -> str:
+    """The hex part of a ``sha256:<64 hex>`` digest; anything else is refused.
+
+    The hex becomes a file name under ``blobs/sha256/``, so this check is
+    also what keeps a hostile digest from naming a path outside the store.
+    """
+    if not _DIGEST.fullmatch(digest):
+        raise DigestError(
+            f"unsupported or malformed digest {digest!r}",
+            hint="expected 'sha256:' followed by 64 lowercase hex digits",
+        )
+    return digest.removeprefix("sha256:")
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one serialisation uvdock hashes: sorted keys, compact, UTF-8, no newline."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def rfc3339(epoch: int) -> str:
+    """``SOURCE_DATE_EPOCH`` seconds as the RFC 3339 UTC time image configs use."""
+    moment = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- platforms ----------------------------------------------------------------
+
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm"}
+_DEFAULT_VARIANT = {"arm": "v7"}
+_VARIANT_ALIASES = {"8": "v8", "v8.0": "v8", "7": "v7", "6": "v6", "5": "v5"}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Platform:
+    """An OCI platform: GOOS/GOARCH values and an optional variant.
+
+    Normalised on construction, as containerd's ``platforms.Normalize`` does:
+    ``aarch64`` is ``arm64``, ``x86_64`` is ``amd64``, ``arm`` defaults to
+    ``v7``, and ``arm64``'s only common variant ``v8`` is dropped, so
+    ``linux/arm64`` and ``linux/arm64/v8`` (how Docker Hub's official images
+    label it) are the same platform.
+    """
+
+    os: str
+    architecture: str
+    variant: str | None = None
+
+    def __post_init__(self) -> None:
+        arch = _ARCH_ALIASES.get(self.architecture.lower(), self.architecture.lower())
+        variant = self.variant.lower() if self.variant else None
+        variant = _VARIANT_ALIASES.get(variant, variant) if variant else None
+        if arch == "arm64" and variant == "v8":
+            variant = None
+        variant = variant or _DEFAULT_VARIANT.get(arch)
+        object.__setattr__(self, "os", self.os.lower())
+        object.__setattr__(self, "architecture", arch)
+        object.__setattr__(self, "variant", variant)
+
+    @classmethod
+    def parse(cls, text: str) -> Platform:
+        """``"linux/amd64"``, ``"linux/arm64"``, ``"linux/arm/v7"`` -> ``Platform``."""
+        parts = text.strip().split("/")
+        if len(parts) not in {2, 3} or not all(parts):
+            raise ImageError(
+                f"invalid platform {text!r}",
+                hint="write it as os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7",
+            )
+        os_name, arch, *variant = parts
+        return cls(os=os_name, architecture=arch, variant=variant[0] if variant else None)
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Platform:
+        """From an index descriptor's ``platform`` object, or an image config."""
+        return cls(
+            os=str(value.get("os", "")),
+            architecture=str(value.get("architecture", "")),
+            variant=value.get("variant") or None,
+        )
+
+    def to_json(self) -> JSONObject:
+        """The descriptor ``platform`` object (arm64 written without ``v8``)."""
+        out: JSONObject = {"architecture": self.architecture, "os": self.os}
+        if self.variant:
+            out["variant"] = self.variant
+        return out
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+# --- descriptors ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Descriptor:
+    """A reference to a blob: what it is, its digest and size, and optional extras."""
+
+    media_type: str
+    digest: str
+    size: int
+    annotations: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
+    platform: Platform | None = None
+
+    def __post_init__(self) -> None:
+        digest_hex(self.digest)
+        if self.size < 0:
+            raise ImageError(f"descriptor {self.digest} has a negative size")
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Descriptor:
+        try:
+            platform = value.get("platform")
+            return cls(
+                media_type=str(value["mediaType"]),
+                digest=str(value["digest"]),
+                size=int(value["size"]),
+                annotations=dict(value.get("annotations") or {}),
+                platform=Platform.from_json(platform) if platform else None,
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ImageError(f"invalid descriptor {value!r}: {err}") from err
+
+    def to_json(self) -> JSONObject:
+        out: JSONObject = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        if self.platform is not None:
+            out["platform"] = self.platform.to_json()
+        return out
+
+    def replace(self, **changes: Any) -> Descriptor:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JSONBlob:
+    """A JSON document serialised canonically, and the descriptor of those bytes."""
+
+    data: bytes
+    descriptor: Descriptor
+
+    @classmethod
+    def encode(
+        cls,
+        value: Any,
+        *,
+        media_type: str,
+        platform: Platform | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> JSONBlob:
+        data = canonical_json(value)
+        return cls(
+            data=data,
+            descriptor=Descriptor(
+                media_type=media_type,
+                digest=sha256_digest(data),
+                size=len(data),
+                platform=platform,
+                annotations=dict(annotations or {}),
+            ),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LayerInfo:
+    """A written layer: compressed ``digest``/``size`` for manifests, ``diff_id`` for configs."""
+
+    digest: str
+    diff_id: str
+    size: int
+    media_type: str = OCI_LAYER_GZIP
+
+    def descriptor(self) -> Descriptor:
+        return Descriptor(media_type=self.media_type, digest=self.digest, size=self.size)
+
+
+# --- media-type families --------------------------------------------------------
+
+
+def family_of(media_type: str) -> Family | None:
+    """``"oci"`` or ``"docker"`` for a known manifest/index/config/layer type, else ``None``."""
+    if media_type in _TO_OCI:
+        return "docker"
+    if media_type in _TO_DOCKER or media_type.startswith("application/vnd.oci."):
+        return "oci"
+    return None
+
+
+def convert_media_type(media_type: str, family: Family) -> str:
+    """The same kind of object in the other family (bytes unchanged); refuses what has no twin.
+
+    Docker schema2 has no uncompressed or zstd layer type (containers/image#1270),
+    so those cannot be written into a Docker manifest.
+    """
+    if family == "oci":
+        return _TO_OCI.get(media_type, media_type)
+    if media_type in _TO_OCI:
+        return media_type
+    if media_type in _TO_DOCKER:
+        return _TO_DOCKER[media_type]
+    raise ImageError(
+        f"{media_type} has no Docker schema2 equivalent",
+        hint="write the image with OCI media types, or use gzip layers",
+    )
+
+
+# --- config ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class History:
+    """One ``history`` entry; ``empty_layer`` entries (ENV, CMD, ...) have no diff_id."""
+
+    created_by: str
+    comment: str | None = None
+    empty_layer: bool = False
+
+    def to_json(self, created: str) -> JSONObject:
+        out: JSONObject = {"created": created, "created_by": self.created_by}
+        if self.comment:
+            out["comment"] = self.comment
+        if self.empty_layer:
+            out["empty_layer"] = True
+        return out
+
+
+def config_env(config: Mapping[str, Any]) -> dict[str, str]:
+    """An image config's ``Env`` list as an ordered ``{name: value}`` mapping."""
+    env: dict[str, str] = {}
+    for item in (config.get("config") or {}).get("Env") or []:
+        name, _, value = str(item).partition("=")
+        env[name] = value
+    return env
+
+
+def build_config(
+    base: Mapping[str, Any] | None,
+    *,
+    diff_ids: Sequence[str],
+    history: Sequence[History],
+    created: str,
+    platform: Platform | None = None,
+    env: Mapping[str, str] | None = None,
+    user: str | None = None,
+    working_dir: str | None = None,
+    entrypoint: Sequence[str] | None = None,
+    cmd: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> JSONObject:
+    """A new image config: ``base`` deep-copied, layers appended, runtime settings changed.
+
+    - ``diff_ids``/``history`` are *appended* to the base's; their counts are
+      checked (``validate_config``). A base without any history gets one
+      placeholder entry per base layer, so the counts still agree.
+    - ``env`` sets variables: existing names keep their position, new ones
+      are appended. Use ``config_env(base)`` to read e.g. ``PATH`` first.
+    - ``None`` keeps the base's value for ``user``, ``working_dir``,
+      ``entrypoint`` and ``cmd``; an empty sequence removes it. As in a
+      Dockerfile, setting ``entrypoint`` without ``cmd`` drops the base's
+      ``Cmd`` (a base ``["python3"]`` must not become the app's arguments).
+    - ``labels`` are merged over the base's.
+    - ``created`` (RFC 3339, see ``rfc3339``) dates the image and the new
+      history entries; ``platform`` sets ``os``/``architecture``/``variant``.
+    """
+    config: JSONObject = copy.deepcopy(dict(base)) if base else {}
+    if platform is not None:
+        config["os"] = platform.os
+        config["architecture"] = platform.architecture
+        if platform.variant:
+            config["variant"] = platform.variant
+        else:
+            config.pop("variant", None)
+    config["created"] = created
+
+    rootfs = config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+    base_ids: list[str] = list(rootfs.get("diff_ids") or [])
+    base_history: list[JSONObject] = list(config.get("history") or [])
+    if base_ids and not base_history:
+        base_history = [
+            {"created_by": "(base layer)", "comment": "the base image records no history"}
+            for _ in base_ids
+        ]
+    rootfs["type"] = "layers"
+    rootfs["diff_ids"] = [*base_ids, *diff_ids]
+    config["history"] = [*base_history, *(h.to_json(created) for h in history)]
+
+    run: JSONObject = dict(config.get("config") or {})
+    if env:
+        merged = config_env(config)
+        merged.update(env)
+        run["Env"] = [f"{name}={value}" for name, value in merged.items()]
+    _set_or_drop(run, "User", user)
+    _set_or_drop(run, "WorkingDir", working_dir)
+    if entrypoint is not None:
+        _set_or_drop(run, "Entrypoint", list(entrypoint))
+        if cmd is None:
+            run.pop("Cmd", None)
+    if cmd is not None:
+        _set_or_drop(run, "Cmd", list(cmd))
+    if labels:
+        run["Labels"] = {**(run.get("Labels") or {}), **labels}
+    config["config"] = run
+    validate_config(config)
+    return config
+
+
+def _set_or_drop(run: JSONObject, key: str, value: str | list[str] | None) -> None:
+    if value is None:
+        return
+    if value:
+        run[key] = value
+    else:
+        run.pop(key, None)
+
+
+def validate_config(
+    config: Mapping[str, Any], *, manifest: Mapping[str, Any] | None = None
+) -> None:
+    """Refuse a config Docker or containerd would reject, before anything is written.
+
+    Checks ``os``/``architecture``, ``rootfs.type``, well-formed ``diff_ids``,
+    and that non-empty ``history`` entries, ``diff_ids`` and (given a
+    manifest) its ``layers`` are equally many.
+    """
+    for key in ("os", "architecture"):
+        if not config.get(key):
+            raise ImageError(f"image config has no {key!r}")
+    rootfs = config.get("rootfs") or {}
+    if rootfs.get("type") != "layers":
+        raise ImageError("image config rootfs.type must be 'layers'")
+    diff_ids = list(rootfs.get("diff_ids") or [])
+    for diff_id in diff_ids:
+        digest_hex(str(diff_id))
+    history = config.get("history")
+    if history:
+        layered = [h for h in history if not h.get("empty_layer")]
+        if len(layered) != len(diff_ids):
+            raise ImageError(
+                f"image config has {len(layered)} non-empty history entries "
+                f"but {len(diff_ids)} diff_ids",
+                hint="every added layer needs exactly one history entry (jib#991)",
+            )
+    if manifest is not None:
+        layers = list(manifest.get("layers") or [])
+        if len(layers) != len(diff_ids):
+            raise ImageError(
+                f"manifest lists {len(layers)} layers but its config has {len(diff_ids)} diff_ids"
+            )
+
+
+# --- manifest and index ---------------------------------------------------------
+
+
+def build_manifest(
+    *,
+    config: Descriptor,
+    layers: Sequence[Descriptor],
+    annotations: Mapping[str, str] | None = None,
+    family: Family = "oci",
+) -> JSONObject:
+    """An image manifest in one media-type family.
+
+    Every descriptor's type is converted to ``family`` (a Docker base's
+    ``rootfs.diff.tar.gzip`` layers become OCI ``tar+gzip``; the bytes and
+    digests are unchanged). Docker manifests cannot carry annotations.
+    Descriptor annotations and platforms are dropped: they belong to indexes.
+    """
+    media_type = OCI_MANIFEST if family == "oci" else DOCKER_MANIFEST
+    manifest: JSONObject = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": _plain(config, family),
+        "layers": [_plain(layer, family) for layer in layers],
+    }
+    if annotations:
+        if family == "docker":
+            raise ImageError("Docker schema2 manifests cannot carry annotations")
+        manifest["annotations"] = dict(annotations)
+    return manifest
+
+
+def _plain(descriptor: Descriptor, family: Family) -> JSONObject:
+    return {
+        "mediaType": convert_media_type(descriptor.media_type, family),
+        "digest": descriptor.digest,
+        "size": descriptor.size,
+    }
+
+
+def build_index(
+    manifests: Sequence[Descriptor],
+    *,
+    annotations: Mapping[str, str] | None = None,
+    family: Family = "oci",
+) -> JSONObject:
+    """An image index (or Docker manifest list) over per-platform manifests.
+
+    Each descriptor must carry a ``platform`` and a manifest type of the same
+    family as the index: its media type is fixed by the manifest's own bytes,
+    so it is checked here, not converted.
+    """
+    media_type = OCI_INDEX if family == "oci" else DOCKER_MANIFEST_LIST
+    entries: list[JSONObject] = []
+    for descriptor in manifests:
+        if descriptor.platform is None:
+            raise ImageError(f"index entry {descriptor.digest} has no platform")
+        if family_of(descriptor.media_type) != family:
+            raise ImageError(
+                f"index entry {descriptor.digest} is a {descriptor.media_type}, "
+                f"not a {family} manifest",
+                hint="write every manifest of an index in the index's media-type family",
+            )
+        if family == "docker" and descriptor.annotations:
+            raise ImageError("Docker manifest lists cannot carry annotations")
+        entries.append(descriptor.to_json())
+    index: JSONObject = {"schemaVersion": 2, "mediaType": media_type, "manifests": entries}
+    if annotations:
+        if family == "docker":
+            raise ImageError("Docker manifest lists cannot carry annotations")
+        index["annotations"] = dict(annotations)
+    return index

@@ -1,0 +1,154 @@
+"""`uvdock build --engine oci`: daemonless, two platforms, against the real registry and engine.
+
+The image is assembled without a Docker daemon (the engine only runs the
+results), pushed to the registry on 127.0.0.1:5000, checked with skopeo and
+umoci, and run with docker on amd64 and on arm64 under qemu.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.docker import IMAGE_PREFIX, docker, http_json, running
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("engine")]
+CopyProject = Callable[[str], Path]
+REGISTRY = "localhost:5000"
+
+
+def uvdock(*args: str, cache: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
+    env = {**os.environ, "UV": uv, "XDG_CACHE_HOME": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-m", "uvdock", "build", *args, "--engine", "oci",
+         "--image-prefix", IMAGE_PREFIX],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def build_json(*args: str, cache: Path) -> Any:
+    return json.loads(uvdock(*args, "--format", "json", cache=cache).stdout)["data"]
+
+
+def skopeo_raw(ref: str) -> Any:
+    done = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", ref],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout)
+
+
+def test_two_platform_push_runs_on_both(project_copy: CopyProject, tmp_path: Path) -> None:
+    root = project_copy("fastapi-app")
+    ref = f"{REGISTRY}/uvdock-test/oci-example:{uuid.uuid4().hex[:12]}"
+    data = build_json(str(root), "--platform", "linux/amd64,linux/arm64", "--push", "-t", ref,
+                      cache=tmp_path / "cache")  # fmt: skip
+    index = skopeo_raw(f"docker://{ref}")
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    archs = [m["platform"]["architecture"] for m in index["manifests"]]
+    assert archs == ["amd64", "arm64"]
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+                         capture_output=True, check=True).stdout  # fmt: skip
+    assert data["digest"] == "sha256:" + hashlib.sha256(raw).hexdigest()
+    for arch in ("amd64", "arm64"):
+        docker("pull", "--platform", f"linux/{arch}", ref)
+        with running(ref, "--platform", f"linux/{arch}", ready="/health") as (cid, url):
+            assert http_json(url + "/health") == (200, {"status": "ok"})
+            status, version = http_json(url + "/version")
+            assert status == 200
+            assert isinstance(version, dict)
+            assert version["version"] == "0.1.0"  # the project is installed, with metadata
+            assert docker("exec", cid, "uname", "-m").stdout.strip() == (
+                "x86_64" if arch == "amd64" else "aarch64"
+            )
+            uid = docker("exec", cid, "grep", "^Uid:", "/proc/1/status").stdout.split()[1]
+            assert uid == "10001"
+            # No uv, no build backend; the venv's python is the base's interpreter.
+            probe = "import importlib.util as u; print(u.find_spec('hatchling'), u.find_spec('uv'))"
+            assert docker("exec", cid, "python", "-c", probe).stdout.strip() == "None None"
+        docker("image", "rm", "-f", ref, check=False)
+
+
+def test_reproducible_layout_and_source_edit(project_copy: CopyProject, tmp_path: Path) -> None:
+    root = project_copy("fastapi-app")
+    platforms = ("--platform", "linux/amd64,linux/arm64")
+    first = build_json(str(root), *platforms, "--output", f"type=oci,dest={tmp_path / 'a'}",
+                       "-t", "example:1", cache=tmp_path / "cache-a")  # fmt: skip
+    second = build_json(str(root), *platforms, "--output", f"type=oci,dest={tmp_path / 'b'}",
+                        "-t", "example:1", cache=tmp_path / "cache-b")  # fmt: skip
+    assert first["digest"] == second["digest"]  # clean caches, same inputs: same index
+    for name in ("a", "b"):
+        index = skopeo_raw(f"oci:{tmp_path / name}:1")
+        assert len(index["manifests"]) == 2
+    # A single-platform layout unpacks with umoci (an independent implementation).
+    build_json(str(root), "--platform", "linux/amd64", "--output",
+               f"type=oci,dest={tmp_path / 'single'}", "-t", "example:1",
+               cache=tmp_path / "cache-a")  # fmt: skip
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--rootless", "--image", f"{tmp_path / 'single'}:1",
+                    str(bundle)], check=True, capture_output=True)  # fmt: skip
+    venv = bundle / "rootfs" / "app" / ".venv"
+    assert (venv / "bin" / "uvicorn").read_text().startswith("#!/app/.venv/bin/python\n")
+    assert (venv / "bin" / "python").readlink() == Path("/usr/local/bin/python3.13")
+    assert list((venv / "lib" / "python3.13" / "site-packages" / "app").glob("__pycache__/*.pyc"))
+
+    # A one-line source edit: every layer but the project's is reused as is.
+    main = root / "app" / "main.py"
+    main.write_text(main.read_text() + "\n# edited\n")
+    third = build_json(str(root), *platforms, "--output", f"type=oci,dest={tmp_path / 'a'}",
+                       "-t", "example:2", cache=tmp_path / "cache-a")  # fmt: skip
+    assert all(p["reused_dependencies"] for p in third["platforms"])
+    for before, after in zip(
+        first["platforms"],
+        third["platforms"],
+        strict=True,
+    ):
+        old_layers = _layers(tmp_path / "a", before["digest"])
+        new_layers = _layers(tmp_path / "a", after["digest"])
+        assert old_layers[:-1] == new_layers[:-1]
+        assert old_layers[-1] != new_layers[-1]
+
+
+def _layers(layout: Path, digest: str) -> list[str]:
+    manifest = json.loads((layout / "blobs" / "sha256" / digest.split(":")[1]).read_text())
+    return [layer["digest"] for layer in manifest["layers"]]
+
+
+@pytest.mark.usefixtures("fixture_servers")
+def test_a_package_without_a_wheel_for_the_platform(
+    project_copy: CopyProject, tmp_path: Path
+) -> None:
+    root = project_copy("native-sdist")
+    done = uvdock(str(root), "--platform", "linux/arm64", "--output",
+                  f"type=oci,dest={tmp_path / 'x'}", "-t", "x:1",
+                  cache=tmp_path / "cache", check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert "uvdock-native-demo==0.1.0 has no wheel for aarch64-manylinux_2_40" in done.stderr
+    assert "--engine docker" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_load_into_the_engine(project_copy: CopyProject, tmp_path: Path) -> None:
+    root = project_copy("fastapi-app")
+    tag = f"uvdock-test/oci-load:{uuid.uuid4().hex[:8]}"
+    try:
+        uvdock(str(root), "--load", "-t", tag, cache=tmp_path / "cache")
+        out = docker("run", "--rm", tag, "python", "-c", "import app.main; print('ok')").stdout
+        assert out.strip() == "ok"
+    finally:
+        docker("image", "rm", "-f", tag, check=False)

@@ -1,0 +1,704 @@
+"""The OCI registry client against real registries, checked with skopeo.
+
+- the test bed's registry on 127.0.0.1:5000 (pull the stand-in python image;
+  push blobs, monolithic and chunked, manifests and an index; mount across
+  repositories);
+- a second registry started here, on 127.0.0.1:5003, that demands basic auth
+  (htpasswd), for credentials found in a temporary DOCKER_CONFIG or through
+  a credential helper, and for a clear denial without the secret in it;
+- a registry started here with a self-signed certificate: ``ca_bundle``,
+  ``SSL_CERT_FILE``, an untrusted certificate, and a loopback registry that
+  answers plain HTTP with "use HTTPS";
+- a small fault-injecting proxy in front of the real registry: 500 and 429
+  answers, connections dropped mid-upload and mid-download.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import io
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+import pytest
+
+from tests.integration.docker import IMAGE_PREFIX, REGISTRY, http_get
+from uvdock.oci.registry import (
+    DigestMismatchError,
+    ManifestNotFoundError,
+    RegistryAuthError,
+    RegistryClient,
+    RegistryUnreachableError,
+    parse_reference,
+)
+
+pytestmark = [pytest.mark.docker]
+
+STANDIN = f"{IMAGE_PREFIX}/library/python:3.13-slim-trixie"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+AUTH_USER = "uvdock"
+AUTH_SECRET = "oci-registry-secret-31"
+AUTH_HOST = "127.0.0.1:5003"
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def new_repo() -> str:
+    return f"uvdock-test/oci-{uuid.uuid4().hex[:12]}"
+
+
+def skopeo(*args: str) -> str:
+    done = subprocess.run(
+        ["skopeo", *args], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def registry_up() -> None:
+    status, _ = http_get(f"http://{REGISTRY}/v2/", timeout=10)
+    assert status == 200, f"registry on {REGISTRY} is not up: run scripts/testbed.sh up"
+
+
+class RecordingTransport(httpx.HTTPTransport):
+    """The real HTTP transport, noting each request's method, path and Content-Range."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, str, str | None]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.path, request.headers.get("content-range")))
+        return super().handle_request(request)
+
+
+def opener(data: bytes) -> Callable[[], BinaryIO]:
+    return lambda: io.BytesIO(data)
+
+
+def image(layers: list[bytes]) -> tuple[bytes, bytes]:
+    """A minimal, valid linux/amd64 image: (config bytes, manifest bytes)."""
+    config = json.dumps({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["/bin/true"]},
+        "rootfs": {"type": "layers", "diff_ids": [sha(layer) for layer in layers]},
+    }, sort_keys=True).encode()  # fmt: skip
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": sha(config), "size": len(config)},
+        "layers": [{"mediaType": OCI_LAYER, "digest": sha(layer), "size": len(layer)}
+                   for layer in layers],
+    }).encode()  # fmt: skip
+    return config, manifest
+
+
+def push_image(client: RegistryClient, repo: str, tag: str, layers: list[bytes]) -> str:
+    config, manifest = image(layers)
+    for blob in [config, *layers]:
+        client.push_blob(repo, sha(blob), len(blob), opener(blob))
+    return client.put_manifest(repo, tag, manifest, OCI_MANIFEST)
+
+
+# --- the test bed's registry -----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("registry_up")
+def test_pull_the_standin_index_manifest_config_and_a_layer(tmp_path: Path) -> None:
+    host, repo, tag = parse_reference(STANDIN)
+    assert (host, repo, tag) == ("localhost:5000", "standin/library/python", "3.13-slim-trixie")
+    with RegistryClient(host) as client:
+        body, media_type, digest = client.get_manifest(repo, tag)
+        raw = skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{STANDIN}")
+        assert body == raw.encode()
+        assert digest == sha(body)
+        index = json.loads(body)
+        assert media_type == index["mediaType"]
+        assert media_type in {
+            OCI_INDEX,
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        }
+        entry = next(m for m in index["manifests"] if m["platform"]["architecture"] == "amd64")
+
+        body, media_type, digest = client.get_manifest(repo, entry["digest"])
+        assert digest == entry["digest"] == sha(body)
+        assert media_type == entry["mediaType"]
+        manifest = json.loads(body)
+
+        config = io.BytesIO()
+        config_digest = manifest["config"]["digest"]
+        assert client.get_blob(repo, config_digest, config) == manifest["config"]["size"]
+        by_skopeo = skopeo("inspect", "--tls-verify=false", "--config", "--raw",
+                           f"docker://{host}/{repo}@{entry['digest']}")  # fmt: skip
+        assert config.getvalue() == by_skopeo.encode()
+        assert json.loads(config.getvalue())["architecture"] == "amd64"
+
+        layer = min(manifest["layers"], key=lambda d: d["size"])
+        path = tmp_path / "layer"
+        with path.open("wb") as dest:
+            assert client.get_blob(repo, layer["digest"], dest) == layer["size"]
+        assert sha(path.read_bytes()) == layer["digest"]
+        assert client.head_blob(repo, layer["digest"])
+        assert not client.head_blob(repo, sha(b"not there " + os.urandom(8)))
+
+
+@pytest.mark.usefixtures("registry_up")
+def test_push_monolithic_and_chunked_blobs_and_read_back_with_skopeo() -> None:
+    repo = new_repo()
+    transport = RecordingTransport()
+    small, large = os.urandom(10_000), os.urandom(150_000)
+    client = RegistryClient(
+        REGISTRY, chunk_threshold=64 * 1024, chunk_size=20 * 1024, transport=transport
+    )
+    with client:
+        config, manifest = image([small, large])
+        for blob in (config, small, large):
+            outcome = client.push_blob(repo, sha(blob), len(blob), opener(blob))
+            assert outcome == "uploaded"
+        patches = [r for method, _, r in transport.seen if method == "PATCH"]
+        assert patches == [f"{n * 20480}-{min(n * 20480 + 20479, 149_999)}" for n in range(8)]
+        assert client.push_blob(repo, sha(large), len(large), lambda: io.BytesIO(large)) == (
+            "present"
+        )
+        digest = client.put_manifest(repo, "v1", manifest, OCI_MANIFEST)
+        assert digest == sha(manifest)
+
+        index = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest, "size": len(manifest),
+                           "platform": {"architecture": "amd64", "os": "linux"}}],
+        }).encode()  # fmt: skip
+        index_digest = client.put_manifest(repo, "multi", index, OCI_INDEX)
+
+        back = io.BytesIO()
+        assert client.get_blob(repo, sha(large), back) == len(large)
+        assert back.getvalue() == large
+        assert client.get_manifest(repo, "v1") == (manifest, OCI_MANIFEST, digest)
+
+    url = f"docker://{REGISTRY}/{repo}"
+    assert skopeo("inspect", "--tls-verify=false", "--raw", f"{url}:v1").encode() == manifest
+    inspected = json.loads(skopeo("inspect", "--tls-verify=false", f"{url}:v1"))
+    assert inspected["Digest"] == digest
+    assert inspected["Layers"] == [sha(small), sha(large)]
+    assert (inspected["Architecture"], inspected["Os"]) == ("amd64", "linux")
+    assert skopeo("inspect", "--tls-verify=false", "--raw", f"{url}:multi").encode() == index
+    by_index = json.loads(skopeo("inspect", "--tls-verify=false", f"{url}:multi"))
+    assert by_index["Digest"] == index_digest
+
+
+@pytest.mark.usefixtures("registry_up")
+def test_cross_repository_mount() -> None:
+    source, target = new_repo(), new_repo()
+    blob = os.urandom(5000)
+
+    def must_not_open() -> io.BytesIO:
+        raise AssertionError("a mounted blob must not be read")
+
+    with RegistryClient(REGISTRY) as client:
+        assert client.push_blob(source, sha(blob), len(blob), lambda: io.BytesIO(blob)) == (
+            "uploaded"
+        )
+        outcome = client.push_blob(target, sha(blob), len(blob), must_not_open, mount_from=source)
+        assert outcome == "mounted"
+        assert client.head_blob(target, sha(blob))
+
+        # Mount the stand-in's real layer: base layers cost nothing on the same registry.
+        _, base_repo, _ = parse_reference(STANDIN)
+        index = json.loads(client.get_manifest(base_repo, "3.13-slim-trixie")[0])
+        base = json.loads(client.get_manifest(base_repo, index["manifests"][0]["digest"])[0])
+        layer = base["layers"][0]
+        outcome = client.push_blob(
+            target, layer["digest"], layer["size"], must_not_open, mount_from=base_repo
+        )
+        assert outcome == "mounted"
+
+        # Not in the source: the registry falls back to an upload session (202).
+        other = os.urandom(3000)
+        outcome = client.push_blob(
+            target, sha(other), len(other), lambda: io.BytesIO(other), mount_from=source
+        )
+        assert outcome == "uploaded"
+        assert client.head_blob(target, sha(other))
+
+
+@pytest.mark.usefixtures("registry_up")
+def test_real_registry_errors_are_clear() -> None:
+    repo = new_repo()
+    with RegistryClient(REGISTRY) as client:
+        with pytest.raises(ManifestNotFoundError) as caught:
+            client.get_manifest(repo, "no-such-tag")
+        line = caught.value.one_line()
+        assert f"{REGISTRY}/{repo}:no-such-tag not found" in line
+        assert f"skopeo list-tags docker://{REGISTRY}/{repo}" in line
+
+        blob = os.urandom(100)
+        wrong = sha(b"something else")
+        with pytest.raises(DigestMismatchError, match=f"does not hash to {wrong}"):
+            client.push_blob(repo, wrong, len(blob), lambda: io.BytesIO(blob))
+
+        with pytest.raises(ManifestNotFoundError, match=f"standin/library/python@{wrong}"):
+            client.get_manifest("standin/library/python", wrong)
+
+
+# --- a registry that demands credentials -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """distribution (Debian's docker-registry) on 127.0.0.1:5003 with htpasswd basic auth."""
+    root = tmp_path_factory.mktemp("auth-registry")
+    hashed = subprocess.run(
+        ["htpasswd", "-Bbn", AUTH_USER, AUTH_SECRET], capture_output=True, text=True, check=True
+    ).stdout
+    (root / "htpasswd").write_text(hashed)
+    config = root / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        f"http:\n  addr: {AUTH_HOST}\n"
+        f"auth:\n  htpasswd:\n    realm: uvdock-oci-test\n    path: {root / 'htpasswd'}\n"
+    )
+    with (root / "registry.log").open("w") as log:
+        server = subprocess.Popen(
+            ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        status, _ = http_get(f"http://{AUTH_HOST}/v2/", timeout=30)
+        assert status == 401, (root / "registry.log").read_text()
+        yield AUTH_HOST
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty DOCKER_CONFIG directory, and no podman auth files; returns the directory."""
+    config_dir = tmp_path / "docker-config"
+    config_dir.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "no-auth.json"))
+    return config_dir
+
+
+def write_docker_config(config_dir: Path, data: object) -> Path:
+    path = config_dir / "config.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def basic(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_credentials_from_docker_config(auth_registry: str, no_credentials: Path) -> None:
+    write_docker_config(no_credentials, {"auths": {auth_registry: {
+        "auth": basic(AUTH_USER, AUTH_SECRET)}}})  # fmt: skip
+    repo = new_repo()
+    layer = os.urandom(2000)
+    with RegistryClient(auth_registry) as client:
+        digest = push_image(client, repo, "v1", [layer])
+        assert client.get_manifest(repo, "v1")[2] == digest
+        assert client.head_blob(repo, sha(layer))
+    inspected = json.loads(skopeo("inspect", "--tls-verify=false", "--authfile",
+                                  str(no_credentials / "config.json"),
+                                  f"docker://{auth_registry}/{repo}:v1"))  # fmt: skip
+    assert inspected["Digest"] == digest
+
+
+def test_credentials_from_a_credential_helper(
+    auth_registry: str, no_credentials: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-uvdocktest"
+    answer = json.dumps({"ServerURL": auth_registry, "Username": AUTH_USER, "Secret": AUTH_SECRET})
+    helper.write_text(
+        f'#!/bin/sh\nread -r server; echo "$1 $server" >> "{tmp_path}/calls"\necho \'{answer}\'\n'
+    )
+    helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    write_docker_config(no_credentials, {"credHelpers": {auth_registry: "uvdocktest"}})
+    with RegistryClient(auth_registry) as client:
+        push_image(client, new_repo(), "v1", [os.urandom(100)])
+    assert (tmp_path / "calls").read_text() == f"get {auth_registry}\n"
+
+
+def test_refused_credentials_give_a_clear_error_without_the_secret(
+    auth_registry: str, no_credentials: Path
+) -> None:
+    wrong = "wrong-secret-9876"
+    config = write_docker_config(no_credentials, {"auths": {auth_registry: {
+        "auth": basic(AUTH_USER, wrong)}}})  # fmt: skip
+    blob = os.urandom(10)
+    with RegistryClient(auth_registry) as client, pytest.raises(RegistryAuthError) as caught:
+        client.push_blob(new_repo(), sha(blob), len(blob), lambda: io.BytesIO(blob))
+    line = caught.value.one_line()
+    assert f"{auth_registry} refused the credentials from {config}" in line
+    assert f"run `docker login {auth_registry}` again" in line
+    assert wrong not in line
+    assert AUTH_SECRET not in line
+    assert wrong not in repr(caught.value)
+
+
+def test_no_credentials_give_a_clear_error(auth_registry: str, no_credentials: Path) -> None:
+    del no_credentials
+    with RegistryClient(auth_registry) as client, pytest.raises(RegistryAuthError) as caught:
+        client.get_manifest("team/app", "1")
+    line = caught.value.one_line()
+    assert f"pulling manifest {auth_registry}/team/app:1 failed" in line
+    assert "asks for credentials and none were found" in line
+    assert f"run `docker login {auth_registry}`" in line
+
+
+# --- a registry that speaks TLS with its own CA ------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """distribution with a self-signed certificate for localhost; yields (host, certificate)."""
+    root = tmp_path_factory.mktemp("tls-registry")
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    port = free_port()
+    config = root / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {cert}\n    key: {key}\n"
+    )
+    with (root / "registry.log").open("w") as log:
+        server = subprocess.Popen(
+            ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        status, _ = http_get(f"http://127.0.0.1:{port}/v2/", timeout=30)
+        assert status == 400, (root / "registry.log").read_text()  # HTTP to an HTTPS port
+        yield f"localhost:{port}", cert
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_tls_registry_with_its_ca_bundle(tls_registry: tuple[str, Path]) -> None:
+    host, cert = tls_registry
+    with RegistryClient(host, insecure=False, ca_bundle=cert) as client:
+        digest = push_image(client, "team/app", "v1", [os.urandom(500)])
+        assert client.base_url == f"https://{host}"
+        assert client.get_manifest("team/app", "v1")[2] == digest
+
+
+def test_tls_registry_trusted_through_ssl_cert_file(
+    tls_registry: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host, cert = tls_registry
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with RegistryClient(host, insecure=False) as client:
+        assert not client.head_blob("team/app", sha(b"nothing"))
+
+
+def test_untrusted_certificate_is_a_clear_error_without_retries(
+    tls_registry: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host, _ = tls_registry
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    sleeps: list[float] = []
+    client = RegistryClient(host, insecure=False, sleep=sleeps.append)
+    with client, pytest.raises(RegistryUnreachableError) as caught:
+        client.get_manifest("team/app", "v1")
+    line = caught.value.one_line()
+    assert f"the TLS certificate of {host} is not trusted" in line
+    assert "CA bundle" in line
+    assert sleeps == []
+
+
+def test_loopback_registry_that_speaks_https_is_used_like_docker_does(
+    tls_registry: tuple[str, Path],
+) -> None:
+    """Loopback is insecure by default: a TLS answer switches to HTTPS without verification."""
+    host, _ = tls_registry
+    with RegistryClient(host) as client:
+        assert not client.head_blob("team/app", sha(b"nothing"))
+        assert client.base_url == f"https://{host}"
+
+
+# --- faults: a proxy in front of the real registry -------------------------------------------
+
+Fault = Callable[[str, str], "tuple[str, int] | None"]
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+               "proxy-connection", "content-length"}  # fmt: skip
+
+
+class FaultProxy(ThreadingHTTPServer):
+    """Forwards to the real registry, except where ``fault(method, path)`` says otherwise.
+
+    A fault is ``("status", code)`` (answer that status), ``("drop-request", 0)``
+    (read half the request body, then close the connection) or
+    ``("drop-response", 0)`` (forward, then send half the body and close).
+    """
+
+    daemon_threads = True
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.fault = fault
+        self.log: list[tuple[str, str, str]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FaultProxy
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+        del format, args
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815 - http.server's names
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        with self.server.lock:
+            fault = self.server.fault(self.command, self.path)
+            kind = fault[0] if fault else "forward"
+            self.server.log.append((self.command, self.path, kind))
+        if fault and fault[0] == "drop-request":
+            self.rfile.read(length // 2)
+            self._drop()
+            return
+        body = self.rfile.read(length)
+        if fault and fault[0] == "status":
+            answer = b'{"errors": [{"code": "UNAVAILABLE", "message": "injected fault"}]}'
+            self.send_response(fault[1])
+            self.send_header("Content-Type", "application/json")
+            if fault[1] == 429:
+                self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(answer)
+            return
+        upstream_host, upstream_port = REGISTRY.split(":")
+        upstream = http.client.HTTPConnection(upstream_host, int(upstream_port), timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        if length:
+            headers["Content-Length"] = str(length)
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        response = upstream.getresponse()
+        data = response.read()
+        upstream.close()
+        self.send_response(response.status, response.reason)
+        for key, value in response.getheaders():
+            if key.lower() not in _HOP_BY_HOP:
+                self.send_header(key, value)
+        size = response.getheader("Content-Length") if self.command == "HEAD" else len(data)
+        self.send_header("Content-Length", str(size or 0))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if fault and fault[0] == "drop-response":
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self._drop()
+            return
+        self.wfile.write(data)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def proxy() -> Iterator[Callable[[Fault], FaultProxy]]:
+    started: list[FaultProxy] = []
+
+    def start(fault: Fault) -> FaultProxy:
+        server = FaultProxy(fault)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.shutdown()
+        server.server_close()
+
+
+def first_requests(count: int, status: int) -> Fault:
+    seen = {"n": 0}
+
+    def fault(method: str, path: str) -> tuple[str, int] | None:
+        del method, path
+        seen["n"] += 1
+        return ("status", status) if seen["n"] <= count else None
+
+    return fault
+
+
+def _kind(method: str, path: str) -> tuple[str, str]:
+    return method, re.sub(
+        r"/(blobs/uploads|blobs|manifests)/.*", r"/\1/", path.split("?", maxsplit=1)[0]
+    )
+
+
+def once_per_kind(status: int) -> Fault:
+    """The first request of each kind (method and route) fails with ``status``."""
+    failed: set[tuple[str, str]] = set()
+
+    def fault(method: str, path: str) -> tuple[str, int] | None:
+        kind = _kind(method, path)
+        if kind in failed:
+            return None
+        failed.add(kind)
+        return ("status", status)
+
+    return fault
+
+
+def nth(predicate: Callable[[str, str], bool], n: int, action: str) -> Fault:
+    """The ``n``-th request matching ``predicate`` gets ``action``."""
+    seen = {"n": 0}
+
+    def fault(method: str, path: str) -> tuple[str, int] | None:
+        if predicate(method, path):
+            seen["n"] += 1
+            if seen["n"] == n:
+                return (action, 0)
+        return None
+
+    return fault
+
+
+def read_back(repo: str, tag: str) -> dict[str, object]:
+    """The pushed image as skopeo sees it on the real registry (not through the proxy)."""
+    result: dict[str, object] = json.loads(
+        skopeo("inspect", "--tls-verify=false", f"docker://{REGISTRY}/{repo}:{tag}")
+    )
+    return result
+
+
+@pytest.mark.usefixtures("registry_up")
+@pytest.mark.parametrize("status", [500, 429])
+def test_first_requests_failing_are_retried(
+    proxy: Callable[[Fault], FaultProxy], status: int
+) -> None:
+    server = proxy(first_requests(3, status))
+    sleeps: list[float] = []
+    with RegistryClient(server.host, sleep=sleeps.append) as client:
+        _, repo, tag = parse_reference(STANDIN)
+        body, _, digest = client.get_manifest(repo, tag)
+        assert digest == sha(body)
+    # 429 carries Retry-After: 1; 500 backs off exponentially.
+    assert sleeps == ([1.0, 1.0, 1.0] if status == 429 else [0.5, 1.0, 2.0])
+    assert [kind for _, _, kind in server.log[:4]] == ["status"] * 3 + ["forward"]
+
+
+@pytest.mark.usefixtures("registry_up")
+def test_every_step_survives_a_503(proxy: Callable[[Fault], FaultProxy]) -> None:
+    server = proxy(once_per_kind(503))
+    repo = new_repo()
+    layers = [os.urandom(3000), os.urandom(9000)]
+    sleeps: list[float] = []
+    client = RegistryClient(server.host, sleep=sleeps.append, chunk_threshold=4096, chunk_size=4096)
+    with client:
+        digest = push_image(client, repo, "v1", layers)
+        out = io.BytesIO()
+        client.get_blob(repo, sha(layers[1]), out)
+        assert out.getvalue() == layers[1]
+        assert client.get_manifest(repo, "v1")[2] == digest
+    assert read_back(repo, "v1")["Digest"] == digest
+    failed = {_kind(m, p) for m, p, kind in server.log if kind == "status"}
+    assert {("GET", "/v2/"), ("HEAD", f"/v2/{repo}/blobs/"),
+            ("POST", f"/v2/{repo}/blobs/uploads/"), ("PUT", f"/v2/{repo}/blobs/uploads/"),
+            ("PATCH", f"/v2/{repo}/blobs/uploads/"), ("PUT", f"/v2/{repo}/manifests/"),
+            ("GET", f"/v2/{repo}/blobs/"), ("GET", f"/v2/{repo}/manifests/")} <= failed  # fmt: skip
+    assert len(sleeps) == len(failed)
+
+
+@pytest.mark.usefixtures("registry_up")
+@pytest.mark.parametrize(
+    ("threshold", "method", "n"),
+    [(1 << 20, "PUT", 1), (4096, "PATCH", 2)],
+    ids=["monolithic", "chunked"],
+)
+def test_connection_dropped_mid_upload(
+    proxy: Callable[[Fault], FaultProxy], threshold: int, method: str, n: int
+) -> None:
+    def is_upload(m: str, path: str) -> bool:
+        return m == method and "/blobs/uploads/" in path
+
+    server = proxy(nth(is_upload, n, "drop-request"))
+    repo = new_repo()
+    layer = os.urandom(10_000)
+    sleeps: list[float] = []
+    client = RegistryClient(server.host, sleep=sleeps.append, chunk_threshold=threshold,
+                            chunk_size=4096)  # fmt: skip
+    with client:
+        digest = push_image(client, repo, "v1", [layer])
+    assert any(kind == "drop-request" for _, _, kind in server.log)
+    assert sleeps == [0.5]
+    assert read_back(repo, "v1")["Digest"] == digest
+    with RegistryClient(REGISTRY) as direct:
+        out = io.BytesIO()
+        direct.get_blob(repo, sha(layer), out)
+        assert out.getvalue() == layer
+
+
+@pytest.mark.usefixtures("registry_up")
+def test_connection_dropped_mid_download_resumes(proxy: Callable[[Fault], FaultProxy]) -> None:
+    repo = new_repo()
+    layer = os.urandom(200_000)
+    with RegistryClient(REGISTRY) as direct:
+        push_image(direct, repo, "v1", [layer])
+
+    def is_blob_get(method: str, path: str) -> bool:
+        return method == "GET" and f"/blobs/{sha(layer)}" in path
+
+    server = proxy(nth(is_blob_get, 1, "drop-response"))
+    sleeps: list[float] = []
+    out = io.BytesIO()
+    with RegistryClient(server.host, sleep=sleeps.append) as client:
+        assert client.get_blob(repo, sha(layer), out) == len(layer)
+    assert out.getvalue() == layer
+    assert [kind for m, p, kind in server.log if is_blob_get(m, p)] == ["drop-response", "forward"]
+    assert sleeps == [0.5]
