@@ -53,6 +53,7 @@ from uvdock.oci.model import (
 )
 from uvdock.oci.pyenv import (
     TargetPython,
+    build_environment,
     build_project_wheel,
     export_requirements,
     python_platform,
@@ -241,12 +242,18 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
         work = Path(tmp)
         requirements = export_requirements(project.root, work, uv=request.uv)
         requirements_text = requirements.read_text()
-        wheel = (
-            build_project_wheel(project.root, work / "dist", uv=request.uv)
-            if project.packaged
-            else None
-        )
         hosts: dict[str, str | None] = {}
+        wheel = None
+        if project.packaged:
+            build_env = build_environment(
+                store.root,
+                project.build_requires,
+                uv=request.uv,
+                python=_host_python(store, plan.python.value, request.uv),
+            )
+            wheel = build_project_wheel(
+                project.root, work / "dist", uv=request.uv, build_env=build_env
+            )
         project_layers: dict[str, LayerInfo] = {}
         images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]] = []
         for base in bases:
@@ -255,7 +262,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             tag = python_platform(arch, target)
             on_event(f"python {base.platform}: {describe(target)} -> {tag}")
             if target.version not in hosts:
-                hosts[target.version] = find_host_python(target.version, uv=request.uv)
+                hosts[target.version] = _host_python(store, target.version, request.uv)
                 if hosts[target.version] is None:
                     notes.append(
                         f"no Python {target.version} on this machine: bytecode not compiled "
@@ -379,6 +386,20 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
         platforms=tuple(image for *_, image in images),
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+def _host_python(store: BlobStore, version: str, uv: str) -> str | None:
+    """A Python ``version`` on this machine, remembered (finding it costs a uv run)."""
+    remembered = store.root / "facts" / f"host-python-{version}.txt"
+    if remembered.is_file():
+        path = remembered.read_text().strip()
+        if Path(path).is_file():
+            return path
+    found = find_host_python(version, uv=uv)
+    if found:
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        remembered.write_text(found)
+    return found
 
 
 def _base_python(store: BlobStore, base: BaseImage) -> TargetPython:
