@@ -12,13 +12,14 @@ whiteouts (``.wh.``) are applied in order, as a runtime would.
 from __future__ import annotations
 
 import re
-import tarfile
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from uvdock.errors import UvdockError
 from uvdock.oci.pyenv import TargetPython
+from uvdock.oci.tarlayer import LayerError, extract_files, image_files
 
 INTERPRETER = re.compile(r"^python(3\.\d+)$")
 DPKG_STATUS = "var/lib/dpkg/status"
@@ -29,48 +30,34 @@ class NoPythonError(UvdockError):
     """The base image has no Python the app could run on."""
 
 
-def _clean(name: str) -> str:
-    return str(PurePosixPath("/" + name.lstrip("./"))).lstrip("/")
-
-
 def scan_layers(layers: Sequence[Path]) -> tuple[dict[str, str], bytes | None]:
-    """(path -> "file"/"link:<target>", dpkg status bytes) of the base's final filesystem."""
-    present: dict[str, str] = {}
-    status: bytes | None = None
-    for layer in layers:
-        try:
-            with tarfile.open(layer, mode="r|*") as archive:
-                for member in archive:
-                    name = _clean(member.name)
-                    directory, _, base = name.rpartition("/")
-                    if base == ".wh..wh..opq":
-                        prefix = f"{directory}/" if directory else ""
-                        for key in [k for k in present if k.startswith(prefix)]:
-                            del present[key]
-                        continue
-                    if base.startswith(".wh."):
-                        gone = f"{directory}/{base[4:]}" if directory else base[4:]
-                        present.pop(gone, None)
-                        for key in [k for k in present if k.startswith(gone + "/")]:
-                            del present[key]
-                        continue
-                    if member.issym():
-                        present[name] = f"link:{member.linkname}"
-                    elif member.isfile() or member.islnk():
-                        present[name] = "file"
-                        if (
-                            name == DPKG_STATUS
-                            and member.isfile()
-                            and member.size < MAX_STATUS_BYTES
-                        ):
-                            handle = archive.extractfile(member)
-                            status = handle.read() if handle else None
-        except (tarfile.TarError, OSError, EOFError) as err:
-            raise UvdockError(
-                f"cannot read a base image layer ({layer.name}): {err}",
-                hint="the layer may be corrupt; delete the cache (~/.cache/uvdock) and retry",
-            ) from err
-    return present, status
+    """(path -> "file"/"link:<target>", dpkg status bytes) of the base's final filesystem.
+
+    Hostile members (``..`` paths, device files, hard links out of the layer)
+    are refused by the layer reader, with an error that names the member.
+    """
+    try:
+        merged = image_files(layers)
+    except LayerError as err:
+        raise UvdockError(
+            f"cannot read the base image: {err}",
+            hint="use another base image; delete ~/.cache/uvdock/oci if a download was cut",
+        ) from err
+    files = {
+        path: (f"link:{m.linkname}" if m.kind == "symlink" else "file")
+        for path, m in merged.items()
+        if m.kind in ("file", "symlink", "hardlink")
+    }
+    status = None
+    if DPKG_STATUS in files:
+        with tempfile.TemporaryDirectory(prefix="uvdock-base-") as tmp:
+            for layer in reversed(layers):  # the top-most copy is the one that counts
+                found = extract_files(layer, Path(tmp), {DPKG_STATUS})
+                if DPKG_STATUS in found:
+                    data = found[DPKG_STATUS].read_bytes()
+                    status = data if len(data) < MAX_STATUS_BYTES else None
+                    break
+    return files, status
 
 
 def _glibc_from_dpkg(status: bytes) -> tuple[int, int] | None:

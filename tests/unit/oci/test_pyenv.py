@@ -158,23 +158,29 @@ def test_base_without_python(tmp_path: Path) -> None:
         detect_python({"config": {}}, files, status)
 
 
-def test_hostile_names_are_only_read(tmp_path: Path) -> None:
-    outside = tmp_path / "escaped"
-    layer = _layer(
-        tmp_path / "1.tar.gz",
-        [
-            ("../../escaped", b"x", None),
-            ("/etc/passwd", b"x", None),
-            ("usr/local/bin/python3.13", None, "/../../../../bin/sh"),
-        ],
-    )
-    files, _ = scan_layers([layer])
-    assert not outside.exists()
-    assert all(not name.startswith(("/", "..")) for name in files)
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("../../escaped", "'..' path component"), ("usr/../../escaped", "'..' path component")],
+)
+def test_hostile_base_layers_are_refused(tmp_path: Path, name: str, why: str) -> None:
+    layer = _layer(tmp_path / "1.tar.gz", [(name, b"x", None)])
+    with pytest.raises(UvdockError, match=why):
+        scan_layers([layer])
+    assert not (tmp_path / "escaped").exists()
+
+
+def test_device_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dev.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("dev/sda")
+        info.type = tarfile.BLKTYPE
+        archive.addfile(info)
+    with pytest.raises(UvdockError, match="device file"):
+        scan_layers([path])
 
 
 def test_corrupt_layer_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.tar.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00not gzip at all")
-    with pytest.raises(UvdockError, match="cannot read a base image layer"):
+    with pytest.raises(UvdockError, match="cannot read the base image"):
         scan_layers([bad])
