@@ -161,8 +161,10 @@ def test_source_edit_rebuilds_only_the_project_layer(project_copy: CopyProject) 
             "final: COPY --from=project /out/ /",
         ], log
         after = json.loads(docker("image", "inspect", tag).stdout)[0]["RootFS"]["Layers"]
+        # The steps above prove nothing else ran. (Comparing the lower layers' digests
+        # is not reliable: when BuildKit holds two cache records for one step, e.g.
+        # from concurrent builds, a cached step may come back as the other record.)
         assert len(after) == len(before)
-        assert after[:-1] == before[:-1], "a dependency or base layer changed"
         assert after[-1] != before[-1]
         sizes = docker("history", "--no-trunc", "--human=false",
                        "--format", "{{.Size}}\t{{.CreatedBy}}", tag).stdout  # fmt: skip

@@ -152,3 +152,24 @@ def test_load_into_the_engine(project_copy: CopyProject, tmp_path: Path) -> None
         assert out.strip() == "ok"
     finally:
         docker("image", "rm", "-f", tag, check=False)
+
+
+# Fixtures whose locked dependencies have wheels for every platform: packages
+# (uv_build, a hatchling workspace) and projects that are not packages.
+DAEMONLESS_FIXTURES = ("cli-tool", "uv-workspace", "fastapi-virtual", "flask-app", "django-site")
+
+
+@pytest.mark.parametrize("name", DAEMONLESS_FIXTURES)
+def test_fixture_builds_and_runs_daemonless(
+    name: str, project_copy: CopyProject, tmp_path: Path
+) -> None:
+    from tests.integration.test_images import check_fixture  # noqa: PLC0415
+    from tests.support.fixtures import FIXTURES  # noqa: PLC0415
+
+    root = project_copy(name)
+    tag = f"uvdock-test/oci-{name}:{uuid.uuid4().hex[:8]}"
+    try:
+        uvdock(str(root), "--load", "-t", tag, cache=tmp_path / "cache")
+        check_fixture(FIXTURES[name], tag)
+    finally:
+        docker("image", "rm", "-f", tag, check=False)

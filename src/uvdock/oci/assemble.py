@@ -97,7 +97,7 @@ def stage_project(
     *,
     target: TargetPython,
     python_platform: str,
-    wheel: Path,
+    wheels: list[Path],
     venv_path: str,
     uv: str,
     host_python: str | None,
@@ -113,7 +113,7 @@ def stage_project(
         shutil.rmtree(project)
     site = site_packages(project, venv_path, target)
     wheel_req = work / f"project-{target.version}.txt"
-    wheel_req.write_text(f"{wheel}\n")
+    wheel_req.write_text("".join(f"{wheel}\n" for wheel in wheels))
     install_for_platform(
         wheel_req, site, uv=uv, platform=python_platform,
         python_version=target.version, runner=runner,
@@ -131,3 +131,40 @@ def stage_project(
         project, site, python=host_python, runner=runner
     )
     return project, compiled
+
+
+def stage_source(
+    project_root: Path,
+    work: Path,
+    *,
+    ignore_text: str,
+    host_python: str | None,
+    runner: Runner = run,
+) -> tuple[Path, bool]:
+    """A project that is not a package: its files at ``/app``, as ``COPY . /app`` would put them.
+
+    ``ignore_text`` is the ``.dockerignore`` that applies (the project's own, or
+    the one uvdock generates), matched with Docker's rules.
+    """
+    from uvdock.lint.context import is_ignored, parse_dockerignore  # noqa: PLC0415
+
+    patterns = parse_dockerignore(ignore_text)
+    tree = work / "source"
+    if tree.exists():
+        shutil.rmtree(tree)
+    app = tree / "app"
+    app.mkdir(parents=True)
+    for path in sorted(project_root.rglob("*")):
+        relative = path.relative_to(project_root).as_posix()
+        if is_ignored(patterns, relative) is not None or path.is_symlink():
+            continue
+        target = app / relative
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    compiled = host_python is not None and compile_tree(
+        tree, app, python=host_python, runner=runner
+    )
+    return tree, compiled

@@ -31,7 +31,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from uvdock.errors import UvdockError
-from uvdock.oci.assemble import find_host_python, stage_dependencies, stage_project
+from uvdock.oci.assemble import (
+    find_host_python,
+    stage_dependencies,
+    stage_project,
+    stage_source,
+)
 from uvdock.oci.basepython import describe, detect_python, scan_layers
 from uvdock.oci.blobs import BlobStore
 from uvdock.oci.model import (
@@ -60,6 +65,8 @@ from uvdock.oci.pyenv import (
 )
 from uvdock.oci.tarlayer import entries_from_directory, layer_selector, write_layer
 from uvdock.plan.model import BuildPlan
+from uvdock.render.dockerfile import health_probe
+from uvdock.render.dockerignore import render_dockerignore
 
 VENV = "/app/.venv"
 Output = Literal["push", "oci", "docker", "load"]
@@ -243,16 +250,20 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
         requirements = export_requirements(project.root, work, uv=request.uv)
         requirements_text = requirements.read_text()
         hosts: dict[str, str | None] = {}
-        wheel = None
-        if project.packaged:
+        wheels: list[Path] = []
+        if project.packaged or project.is_workspace:
             build_env = build_environment(
                 store.root,
                 project.build_requires,
                 uv=request.uv,
                 python=_host_python(store, plan.python.value, request.uv),
             )
-            wheel = build_project_wheel(
-                project.root, work / "dist", uv=request.uv, build_env=build_env
+            wheels = build_project_wheel(
+                project.root,
+                work / "dist",
+                uv=request.uv,
+                build_env=build_env,
+                workspace=project.is_workspace,
             )
         project_layers: dict[str, LayerInfo] = {}
         images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]] = []
@@ -297,7 +308,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                 on_event(f"layer {base.platform} dependencies reused (uv.lock unchanged)")
             if target.version not in project_layers:
                 project_layers[target.version] = _project_layer(
-                    work, store, target=target, python_platform=tag, wheel=wheel,
+                    work, store, plan=plan, target=target, python_platform=tag, wheels=wheels,
                     uv=request.uv, host_python=host_python, epoch=epoch,
                 )  # fmt: skip
             project_layer = project_layers[target.version]
@@ -330,6 +341,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                 cmd=list(entry.value.argv),
                 labels=_labels(plan, base),
             )
+            _runtime_extras(config, plan)
             config_blob = JSONBlob.encode(config, media_type=OCI_CONFIG)
             store.put_bytes(config_blob.data, expected_digest=config_blob.descriptor.digest)
             layers = [
@@ -424,24 +436,48 @@ def _project_layer(
     work: Path,
     store: BlobStore,
     *,
+    plan: BuildPlan,
     target: TargetPython,
     python_platform: str,
-    wheel: Path | None,
+    wheels: list[Path],
     uv: str,
     host_python: str | None,
     epoch: int,
 ) -> LayerInfo:
-    if wheel is None:
-        raise UvdockError(
-            "the daemonless engine installs the project as a package, and this one has no "
-            "[build-system]",
-            hint="add a build system (e.g. uv_build) to pyproject.toml, or use --engine docker",
+    """The project's layer: its installed wheels, or (not a package) its files at /app."""
+    if wheels:
+        tree, _ = stage_project(
+            work, target=target, python_platform=python_platform, wheels=wheels, venv_path=VENV,
+            uv=uv, host_python=host_python,
+        )  # fmt: skip
+    else:
+        own = plan.project.root / ".dockerignore"
+        ignore = (
+            own.read_text(encoding="utf-8", errors="replace")
+            if own.is_file()
+            else render_dockerignore(plan, regenerate="uvdock")
         )
-    tree, _ = stage_project(
-        work, target=target, python_platform=python_platform, wheel=wheel, venv_path=VENV,
-        uv=uv, host_python=host_python,
-    )  # fmt: skip
+        tree, _ = stage_source(plan.project.root, work, ignore_text=ignore, host_python=host_python)
     return write_layer(entries_from_directory(tree, prefix="/"), store, epoch=epoch)
+
+
+SECOND_NS = 1_000_000_000
+
+
+def _runtime_extras(config: dict[str, Any], plan: BuildPlan) -> None:
+    """EXPOSE and HEALTHCHECK, as the generated Dockerfile sets them."""
+    run = config.setdefault("config", {})
+    if plan.http:
+        run["ExposedPorts"] = {f"{plan.port}/tcp": {}}
+    probe = health_probe(plan)
+    if probe is not None:
+        run["Healthcheck"] = {
+            "Test": ["CMD", "python", "-c", probe],
+            "Interval": 30 * SECOND_NS,
+            "Timeout": 5 * SECOND_NS,
+            "StartPeriod": 10 * SECOND_NS,
+            "Retries": 3,
+        }
 
 
 def _labels(plan: BuildPlan, base: BaseImage) -> dict[str, str]:

@@ -156,11 +156,18 @@ def build_environment(
 
 
 def build_project_wheel(
-    project: Path, dest: Path, *, uv: str, build_env: Path | None = None, runner: Runner = run
-) -> Path:
+    project: Path,
+    dest: Path,
+    *,
+    uv: str,
+    build_env: Path | None = None,
+    workspace: bool = False,
+    runner: Runner = run,
+) -> list[Path]:
     """Build the project's wheel once (pure Python; the same wheel serves every platform).
 
-    With ``build_env`` (see :func:`build_environment`), without build isolation.
+    With ``build_env`` (see :func:`build_environment`), without build isolation;
+    with ``workspace``, every member's wheel too (``uv build --all-packages``).
     """
     dest.mkdir(parents=True, exist_ok=True)
     isolation = (
@@ -168,8 +175,12 @@ def build_project_wheel(
         if build_env is not None
         else []
     )
+    members = ["--all-packages"] if workspace else []
     done = _uv(
-        runner, uv, ["build", "--wheel", *isolation, "--out-dir", str(dest), "-q", "."], cwd=project
+        runner,
+        uv,
+        ["build", "--wheel", *members, *isolation, "--out-dir", str(dest), "-q", "."],
+        cwd=project,
     )
     wheels = sorted(dest.glob("*.whl"))
     if done.returncode != 0 or not wheels:
@@ -177,14 +188,14 @@ def build_project_wheel(
             f"building the project's wheel failed: {done.stderr.strip().splitlines()[-1:]}",
             hint="check that `uv build --wheel` works in the project",
         )
-    wheel = wheels[-1]
-    if not wheel.name.endswith("-none-any.whl"):
-        raise UvdockError(
-            f"{wheel.name} is platform-specific: the daemonless engine cannot compile the "
-            "project for another platform",
-            hint="use --engine docker for projects with compiled extensions",
-        )
-    return wheel
+    for wheel in wheels:
+        if not wheel.name.endswith("-none-any.whl"):
+            raise UvdockError(
+                f"{wheel.name} is platform-specific: the daemonless engine cannot compile the "
+                "project for another platform",
+                hint="use --engine docker for projects with compiled extensions",
+            )
+    return wheels
 
 
 def make_venv(

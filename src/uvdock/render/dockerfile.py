@@ -263,15 +263,8 @@ def _runtime_tail(plan: BuildPlan) -> list[str]:
     out = [env_block(env), f"USER {plan.uid}:{plan.uid}"]
     if plan.http:
         out.append(f"EXPOSE {plan.port}")
-    check = plan.healthcheck
-    if check is not None:
-        if check.path is not None:
-            probe = (
-                "import urllib.request; "
-                f"urllib.request.urlopen('http://127.0.0.1:{check.port}{check.path}', timeout=4)"
-            )
-        else:
-            probe = f"import socket; socket.create_connection(('127.0.0.1', {check.port}), 4)"
+    probe = health_probe(plan)
+    if probe is not None:
         out.append(
             "# Python itself is the probe: no curl or wget in the image.\n"
             "HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \\\n"
@@ -281,6 +274,19 @@ def _runtime_tail(plan: BuildPlan) -> list[str]:
     if entry is not None:
         out.append(f"CMD {exec_form(entry.value.argv)}")
     return out
+
+
+def health_probe(plan: BuildPlan) -> str | None:
+    """The Python one-liner the health check runs (no curl or wget needed in the image)."""
+    check = plan.healthcheck
+    if check is None:
+        return None
+    if check.path is not None:
+        return (
+            "import urllib.request; "
+            f"urllib.request.urlopen('http://127.0.0.1:{check.port}{check.path}', timeout=4)"
+        )
+    return f"import socket; socket.create_connection(('127.0.0.1', {check.port}), 4)"
 
 
 def _labels(plan: BuildPlan) -> list[tuple[str, str]]:
