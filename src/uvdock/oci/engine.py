@@ -39,6 +39,7 @@ from uvdock.oci.assemble import (
 )
 from uvdock.oci.basepython import describe, detect_python, scan_layers
 from uvdock.oci.blobs import BlobStore
+from uvdock.oci.layering import entries_for, rest_entries, split
 from uvdock.oci.model import (
     INDEX_MEDIA_TYPES,
     OCI_CONFIG,
@@ -285,7 +286,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                     requirements_text, arch, target, epoch, compiled=host_python is not None
                 )
             )
-            cached = store.get_selector(key)
+            cached = _load_layers(store, key)
             compiled = host_python is not None
             if cached is None:
                 deps_tree, compiled = stage_dependencies(
@@ -298,13 +299,23 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                     uv=request.uv,
                     host_python=host_python,
                 )
-                deps_layer = write_layer(
-                    entries_from_directory(deps_tree, prefix="/"), store, epoch=epoch
+                deps_layers = _dependency_layers(
+                    store,
+                    deps_tree,
+                    target=target,
+                    epoch=epoch,
+                    selector={
+                        "architecture": arch,
+                        "python": dataclasses.asdict(target),
+                        "epoch": epoch,
+                        "compiled": compiled,
+                        "venv": VENV,
+                    },
+                    on_event=on_event,
                 )
-                store.put_selector(key, deps_layer)
-                on_event(f"layer {base.platform} dependencies {deps_layer.size / 1e6:.1f} MB")
+                _save_layers(store, key, deps_layers)
             else:
-                deps_layer = cached
+                deps_layers = cached
                 on_event(f"layer {base.platform} dependencies reused (uv.lock unchanged)")
             if target.version not in project_layers:
                 project_layers[target.version] = _project_layer(
@@ -313,9 +324,9 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                 )  # fmt: skip
             project_layer = project_layers[target.version]
             history = [
-                History(
-                    created_by=f"uvdock: dependencies from uv.lock for {tag}",
-                    comment="uvdock oci engine",
+                *(
+                    History(created_by=f"uvdock: {label} for {tag}", comment="uvdock oci engine")
+                    for label, _ in deps_layers
                 ),
                 History(
                     created_by=f"uvdock: {project.name} {project.version or ''}".rstrip(),
@@ -325,7 +336,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             base_env = config_env(base.config)
             config = build_config(
                 base.config,
-                diff_ids=[deps_layer.diff_id, project_layer.diff_id],
+                diff_ids=[*(layer.diff_id for _, layer in deps_layers), project_layer.diff_id],
                 history=history,
                 created=created,
                 platform=base.platform,
@@ -349,7 +360,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                     layer.replace(media_type=convert_media_type(layer.media_type, "oci"))
                     for layer in base.layers
                 ),
-                deps_layer.descriptor(),
+                *(layer.descriptor() for _, layer in deps_layers),
                 project_layer.descriptor(),
             ]
             manifest = build_manifest(
@@ -371,7 +382,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                     base,
                     manifest_blob,
                     config_blob,
-                    [deps_layer, project_layer],
+                    [*(layer for _, layer in deps_layers), project_layer],
                     PlatformImage(
                         platform=str(base.platform),
                         digest=manifest_blob.descriptor.digest,
@@ -398,6 +409,64 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
         platforms=tuple(image for *_, image in images),
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+def _facts_path(store: BlobStore, name: str) -> Path:
+    return store.root / "facts" / f"{name.replace(':', '-')}.json"
+
+
+def _load_layers(store: BlobStore, key: str) -> list[tuple[str, LayerInfo]] | None:
+    """The dependency layers recorded for ``key``, when every blob is still in the store."""
+    path = _facts_path(store, f"deps-{key}")
+    try:
+        records = json.loads(path.read_text())
+        layers = [(str(r["label"]), LayerInfo(**r["layer"])) for r in records]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return layers if all(store.has(layer.digest) for _, layer in layers) else None
+
+
+def _save_layers(store: BlobStore, key: str, layers: list[tuple[str, LayerInfo]]) -> None:
+    path = _facts_path(store, f"deps-{key}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = [{"label": label, "layer": dataclasses.asdict(layer)} for label, layer in layers]
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(records))
+    temporary.replace(path)
+
+
+def _dependency_layers(
+    store: BlobStore,
+    tree: Path,
+    *,
+    target: TargetPython,
+    epoch: int,
+    selector: dict[str, Any],
+    on_event: Event,
+) -> list[tuple[str, LayerInfo]]:
+    """Large distributions in their own layers (each reused while unchanged), then the rest.
+
+    ``selector`` is what the distributions' files depend on besides their own
+    name and version (platform, Python, epoch, bytecode).
+    """
+    site_in_image = f"{VENV}/lib/python{target.version}/site-packages"
+    site = tree / site_in_image.lstrip("/")
+    layers: list[tuple[str, LayerInfo]] = []
+    taken: set[str] = set()
+    for dist in split(site):
+        key = layer_selector({"distribution": dist.name, "version": dist.version,
+                              "tops": dist.tops, **selector})  # fmt: skip
+        layer = store.get_selector(key)
+        if layer is None:
+            layer = write_layer(entries_for(site, site_in_image, dist.tops), store, epoch=epoch)
+            store.put_selector(key, layer)
+        layers.append((f"{dist.name} {dist.version}", layer))
+        taken.update(dist.tops)
+        on_event(f"layer {dist.name} {dist.version} {layer.size / 1e6:.1f} MB")
+    rest = write_layer(rest_entries(tree, site_in_image, taken), store, epoch=epoch)
+    layers.append(("dependencies from uv.lock", rest))
+    on_event(f"layer other dependencies {rest.size / 1e6:.1f} MB")
+    return layers
 
 
 def _host_python(store: BlobStore, version: str, uv: str) -> str | None:
