@@ -13,14 +13,16 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.docker import IMAGE_PREFIX, docker, http_json, running
+from tests.integration.test_oci_registry import Fault, FaultProxy
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("engine")]
 CopyProject = Callable[[str], Path]
@@ -173,3 +175,59 @@ def test_fixture_builds_and_runs_daemonless(
         check_fixture(FIXTURES[name], tag)
     finally:
         docker("image", "rm", "-f", tag, check=False)
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[Fault], FaultProxy]]:
+    """Proxies in front of the real registry that inject the given faults."""
+    started: list[FaultProxy] = []
+
+    def start(fault: Fault) -> FaultProxy:
+        server = FaultProxy(fault)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.shutdown()
+        server.server_close()
+
+
+def _no_fault(method: str, path: str) -> tuple[str, int] | None:
+    del method, path
+    return None
+
+
+def test_a_failed_push_leaves_no_tag_and_a_rerun_pushes_only_what_is_missing(
+    project_copy: CopyProject, tmp_path: Path, fault_proxy: Callable[[Fault], FaultProxy]
+) -> None:
+    """The tag goes last: when it cannot be written, no tag points at a half image."""
+    root = project_copy("fastapi-app")
+    repo, tag = f"uvdock-test/oci-fault-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:10]
+
+    def tag_put_fails(method: str, path: str) -> tuple[str, int] | None:
+        if method == "PUT" and path.split("?", maxsplit=1)[0].endswith(f"/manifests/{tag}"):
+            return ("status", 500)
+        return None
+
+    failing = fault_proxy(tag_put_fails)
+    done = uvdock(str(root), "--platform", "linux/amd64,linux/arm64", "--push",
+                  "-t", f"{failing.host}/{repo}:{tag}", cache=tmp_path / "cache",
+                  check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "500" in done.stderr or "unavailable" in done.stderr.lower(), done.stderr
+    missing = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                              f"docker://{REGISTRY}/{repo}:{tag}"],
+                             capture_output=True, check=False)  # fmt: skip
+    assert missing.returncode != 0  # no tag
+    blobs_pushed = [p for m, p, _ in failing.log if m == "POST" and "/blobs/uploads/" in p]
+    assert blobs_pushed  # the blobs went up before the tag failed
+
+    recording = fault_proxy(_no_fault)
+    uvdock(str(root), "--platform", "linux/amd64,linux/arm64", "--push",
+           "-t", f"{recording.host}/{repo}:{tag}", cache=tmp_path / "cache")  # fmt: skip
+    uploads = [p for m, p, _ in recording.log if m == "POST" and "/blobs/uploads/" in p]
+    assert uploads == []  # every blob was already there
+    assert skopeo_raw(f"docker://{REGISTRY}/{repo}:{tag}")["manifests"]
