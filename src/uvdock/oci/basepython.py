@@ -12,14 +12,15 @@ whiteouts (``.wh.``) are applied in order, as a runtime would.
 from __future__ import annotations
 
 import re
-import tempfile
+import tarfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from uvdock.errors import UvdockError
 from uvdock.oci.pyenv import TargetPython
-from uvdock.oci.tarlayer import LayerError, extract_files, image_files
+from uvdock.oci.tarlayer import LayerError, check_member
 
 INTERPRETER = re.compile(r"^python(3\.\d+)$")
 DPKG_STATUS = "var/lib/dpkg/status"
@@ -33,31 +34,55 @@ class NoPythonError(UvdockError):
 def scan_layers(layers: Sequence[Path]) -> tuple[dict[str, str], bytes | None]:
     """(path -> "file"/"link:<target>", dpkg status bytes) of the base's final filesystem.
 
-    Hostile members (``..`` paths, device files, hard links out of the layer)
-    are refused by the layer reader, with an error that names the member.
+    One streaming pass per layer (decompressing a base layer is the slow part).
+    Every member goes through the layer reader's checks: ``..`` paths, device
+    files and hard links out of the layer are refused with an error naming it.
     """
-    try:
-        merged = image_files(layers)
-    except LayerError as err:
-        raise UvdockError(
-            f"cannot read the base image: {err}",
-            hint="use another base image; delete ~/.cache/uvdock/oci if a download was cut",
-        ) from err
-    files = {
-        path: (f"link:{m.linkname}" if m.kind == "symlink" else "file")
-        for path, m in merged.items()
-        if m.kind in ("file", "symlink", "hardlink")
-    }
+    present: dict[str, str] = {}
+    status: bytes | None = None
+    for layer in layers:
+        try:
+            status = _scan_one(layer, present) or status
+        except (LayerError, tarfile.TarError, OSError, EOFError, zlib.error) as err:
+            raise UvdockError(
+                f"cannot read the base image: {layer.name}: {err}",
+                hint="use another base image; delete ~/.cache/uvdock/oci if a download was cut",
+            ) from err
+    return present, status
+
+
+def _scan_one(layer: Path, present: dict[str, str]) -> bytes | None:
+    """Apply one layer to ``present``; its dpkg status file, if it has one."""
     status = None
-    if DPKG_STATUS in files:
-        with tempfile.TemporaryDirectory(prefix="uvdock-base-") as tmp:
-            for layer in reversed(layers):  # the top-most copy is the one that counts
-                found = extract_files(layer, Path(tmp), {DPKG_STATUS})
-                if DPKG_STATUS in found:
-                    data = found[DPKG_STATUS].read_bytes()
-                    status = data if len(data) < MAX_STATUS_BYTES else None
-                    break
-    return files, status
+    added: dict[str, str] = {}
+    removed: list[str] = []
+    opaque: list[str] = []
+    with tarfile.open(layer, mode="r|*") as archive:
+        for member in archive:
+            checked = check_member(member)
+            directory, _, base = checked.path.rpartition("/")
+            if base == ".wh..wh..opq":
+                opaque.append(directory)
+            elif base.startswith(".wh."):
+                removed.append(f"{directory}/{base[4:]}" if directory else base[4:])
+            elif checked.kind == "symlink":
+                added[checked.path] = f"link:{checked.linkname}"
+            elif checked.kind in ("file", "hardlink"):
+                added[checked.path] = "file"
+                if checked.path == DPKG_STATUS and checked.kind == "file":
+                    handle = archive.extractfile(member)
+                    data = handle.read(MAX_STATUS_BYTES + 1) if handle else b""
+                    status = data if len(data) <= MAX_STATUS_BYTES else None
+    # A layer's whiteouts delete from the layers below it, never from itself.
+    for gone in removed:
+        for key in [k for k in present if k == gone or k.startswith(gone + "/")]:
+            del present[key]
+    for directory in opaque:
+        prefix = f"{directory}/" if directory else ""
+        for key in [k for k in present if k.startswith(prefix)]:
+            del present[key]
+    present.update(added)
+    return status
 
 
 def _glibc_from_dpkg(status: bytes) -> tuple[int, int] | None:

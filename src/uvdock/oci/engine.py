@@ -19,6 +19,7 @@ config, manifests and an index. The flow:
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import hashlib
@@ -268,9 +269,11 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             )
         project_layers: dict[str, LayerInfo] = {}
         images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]] = []
-        for base in bases:
+        # Reading each base's layers (decompression, which releases the GIL) in parallel.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(bases)) as pool:
+            targets = list(pool.map(lambda b: _base_python(store, b), bases))
+        for base, target in zip(bases, targets, strict=True):
             arch = base.platform.architecture
-            target = _base_python(store, base)
             tag = python_platform(arch, target)
             on_event(f"python {base.platform}: {describe(target)} -> {tag}")
             if target.version not in hosts:
