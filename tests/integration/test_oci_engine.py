@@ -231,3 +231,30 @@ def test_a_failed_push_leaves_no_tag_and_a_rerun_pushes_only_what_is_missing(
     uploads = [p for m, p, _ in recording.log if m == "POST" and "/blobs/uploads/" in p]
     assert uploads == []  # every blob was already there
     assert skopeo_raw(f"docker://{REGISTRY}/{repo}:{tag}")["manifests"]
+
+
+def test_base_image_from_an_oci_layout(project_copy: CopyProject, tmp_path: Path) -> None:
+    """No registry for the base: ``--base-image oci:DIR:TAG`` (here written by skopeo)."""
+    base = tmp_path / "base"
+    subprocess.run(
+        ["skopeo", "copy", "--all", "--src-tls-verify=false",
+         f"docker://{IMAGE_PREFIX}/library/python:3.13-slim-trixie", f"oci:{base}:slim"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    root = project_copy("fastapi-app")
+    tag = f"uvdock-test/oci-layout-base:{uuid.uuid4().hex[:8]}"
+    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
+    done = subprocess.run(
+        [sys.executable, "-m", "uvdock", "build", str(root), "--engine", "oci", "--load",
+         "-t", tag, "--base-image", f"oci:{base}:slim", "--format", "json"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "UV": uv, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    try:
+        out = docker("run", "--rm", tag, "python", "-c", "import app.main; print('ok')").stdout
+        assert out.strip() == "ok"
+        labels = json.loads(docker("image", "inspect", tag).stdout)[0]["Config"]["Labels"]
+        assert labels["org.opencontainers.image.base.name"] == f"oci:{base}:slim"
+    finally:
+        docker("image", "rm", "-f", tag, check=False)

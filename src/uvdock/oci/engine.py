@@ -143,7 +143,13 @@ def resolve_base(
     client_for: Callable[[str], Any],
     on_event: Event,
 ) -> list[BaseImage]:
-    """Each requested platform's base image, every blob verified and cached in ``store``."""
+    """Each requested platform's base image, every blob verified and cached in ``store``.
+
+    ``reference`` is an image in a registry, or ``oci:DIR[:TAG]``: an OCI image
+    layout directory (e.g. written by ``skopeo copy ... oci:DIR:TAG``).
+    """
+    if reference.startswith("oci:"):
+        return _base_from_layout(reference, platforms, store)
     from uvdock.oci.registry import parse_reference  # noqa: PLC0415 - HTTP only when needed
 
     host, repo, ref = parse_reference(reference)
@@ -194,6 +200,32 @@ def resolve_base(
                 manifest_digest=digest,
                 config=config,
                 layers=layers,
+            )
+        )
+    return images
+
+
+def _base_from_layout(
+    reference: str, platforms: Sequence[Platform], store: BlobStore
+) -> list[BaseImage]:
+    from uvdock.oci.layout import read_layout  # noqa: PLC0415
+
+    location = reference.removeprefix("oci:")
+    path, _, tag = location.rpartition(":") if ":" in location else (location, "", "")
+    if not Path(path).is_dir():
+        path, tag = location, ""
+    layout = read_layout(Path(path))
+    images = []
+    for wanted in platforms:
+        image = layout.image(ref_name=tag or None, platform=wanted)
+        layout.import_into(store, image)
+        images.append(
+            BaseImage(
+                reference=reference,
+                platform=wanted,
+                manifest_digest=image.descriptor.digest,
+                config=dict(image.config),
+                layers=tuple(image.layers),
             )
         )
     return images
