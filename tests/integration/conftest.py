@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.integration.docker import IMAGE_PREFIX, docker, http_get
+from tests.integration.fault_proxy import Fault, FaultProxy
 from tests.support.servers import FixtureServers
 
 
@@ -28,3 +30,20 @@ def fixture_servers() -> Iterator[FixtureServers]:
     """The local package index (127.0.0.1:5011) and git server (127.0.0.1:5012)."""
     with FixtureServers() as servers:
         yield servers
+
+
+@pytest.fixture
+def proxy() -> Iterator[Callable[[Fault], FaultProxy]]:
+    """Fault proxies in front of the real registry; stopped after the test."""
+    started: list[FaultProxy] = []
+
+    def start(fault: Fault) -> FaultProxy:
+        server = FaultProxy(fault)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.shutdown()
+        server.server_close()

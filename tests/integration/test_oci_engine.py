@@ -13,28 +13,29 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.docker import IMAGE_PREFIX, docker, http_json, running
-from tests.integration.test_oci_registry import Fault, FaultProxy
+from tests.integration.docker import IMAGE_PREFIX, REGISTRY, docker, http_json, running
+from tests.integration.fault_proxy import Fault, FaultProxy
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("engine")]
 CopyProject = Callable[[str], Path]
-REGISTRY = "localhost:5000"
 
 
-def uvdock(*args: str, cache: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def uvdock(
+    *args: str, cache: Path, check: bool = True, image_prefix: str | None = IMAGE_PREFIX
+) -> subprocess.CompletedProcess[str]:
+    """``uvdock build ... --engine oci`` with its own cache (the stand-in images by default)."""
     uv = os.environ.get("UV") or shutil.which("uv") or "uv"
     env = {**os.environ, "UV": uv, "XDG_CACHE_HOME": str(cache)}
+    prefix = ["--image-prefix", image_prefix] if image_prefix else []
     done = subprocess.run(
-        [sys.executable, "-m", "uvdock", "build", *args, "--engine", "oci",
-         "--image-prefix", IMAGE_PREFIX],
+        [sys.executable, "-m", "uvdock", "build", *args, "--engine", "oci", *prefix],
         capture_output=True, text=True, check=False, env=env,
     )  # fmt: skip
     if check:
@@ -177,30 +178,13 @@ def test_fixture_builds_and_runs_daemonless(
         docker("image", "rm", "-f", tag, check=False)
 
 
-@pytest.fixture
-def fault_proxy() -> Iterator[Callable[[Fault], FaultProxy]]:
-    """Proxies in front of the real registry that inject the given faults."""
-    started: list[FaultProxy] = []
-
-    def start(fault: Fault) -> FaultProxy:
-        server = FaultProxy(fault)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.shutdown()
-        server.server_close()
-
-
 def _no_fault(method: str, path: str) -> tuple[str, int] | None:
     del method, path
     return None
 
 
 def test_a_failed_push_leaves_no_tag_and_a_rerun_pushes_only_what_is_missing(
-    project_copy: CopyProject, tmp_path: Path, fault_proxy: Callable[[Fault], FaultProxy]
+    project_copy: CopyProject, tmp_path: Path, proxy: Callable[[Fault], FaultProxy]
 ) -> None:
     """The tag goes last: when it cannot be written, no tag points at a half image."""
     root = project_copy("fastapi-app")
@@ -211,7 +195,7 @@ def test_a_failed_push_leaves_no_tag_and_a_rerun_pushes_only_what_is_missing(
             return ("status", 500)
         return None
 
-    failing = fault_proxy(tag_put_fails)
+    failing = proxy(tag_put_fails)
     done = uvdock(str(root), "--platform", "linux/amd64,linux/arm64", "--push",
                   "-t", f"{failing.host}/{repo}:{tag}", cache=tmp_path / "cache",
                   check=False)  # fmt: skip
@@ -225,7 +209,7 @@ def test_a_failed_push_leaves_no_tag_and_a_rerun_pushes_only_what_is_missing(
     blobs_pushed = [p for m, p, _ in failing.log if m == "POST" and "/blobs/uploads/" in p]
     assert blobs_pushed  # the blobs went up before the tag failed
 
-    recording = fault_proxy(_no_fault)
+    recording = proxy(_no_fault)
     uvdock(str(root), "--platform", "linux/amd64,linux/arm64", "--push",
            "-t", f"{recording.host}/{repo}:{tag}", cache=tmp_path / "cache")  # fmt: skip
     uploads = [p for m, p, _ in recording.log if m == "POST" and "/blobs/uploads/" in p]
@@ -243,14 +227,8 @@ def test_base_image_from_an_oci_layout(project_copy: CopyProject, tmp_path: Path
     )  # fmt: skip
     root = project_copy("fastapi-app")
     tag = f"uvdock-test/oci-layout-base:{uuid.uuid4().hex[:8]}"
-    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
-    done = subprocess.run(
-        [sys.executable, "-m", "uvdock", "build", str(root), "--engine", "oci", "--load",
-         "-t", tag, "--base-image", f"oci:{base}:slim", "--format", "json"],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, "UV": uv, "XDG_CACHE_HOME": str(tmp_path / "cache")},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    uvdock(str(root), "--load", "-t", tag, "--base-image", f"oci:{base}:slim",
+           cache=tmp_path / "cache", image_prefix=None)  # fmt: skip
     try:
         out = docker("run", "--rm", tag, "python", "-c", "import app.main; print('ok')").stdout
         assert out.strip() == "ok"
@@ -258,3 +236,17 @@ def test_base_image_from_an_oci_layout(project_copy: CopyProject, tmp_path: Path
         assert labels["org.opencontainers.image.base.name"] == f"oci:{base}:slim"
     finally:
         docker("image", "rm", "-f", tag, check=False)
+
+
+def test_an_unwritable_destination_is_one_clear_line(
+    project_copy: CopyProject, tmp_path: Path
+) -> None:
+    root = project_copy("fastapi-app")
+    done = uvdock(str(root), "--output", "type=oci,dest=/proc/uvdock-nope", "-t", "x:1",
+                  cache=tmp_path / "cache", check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "uvdock: error: cannot write /proc/uvdock-nope (No such file or directory); "
+        "check that the destination's directory exists and is writable"
+    )
+    assert "Traceback" not in done.stderr

@@ -12,7 +12,6 @@ whiteouts (``.wh.``) are applied in order, as a runtime would.
 from __future__ import annotations
 
 import re
-import tarfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,11 +19,10 @@ from typing import Any
 
 from uvdock.errors import UvdockError
 from uvdock.oci.pyenv import TargetPython
-from uvdock.oci.tarlayer import LayerError, check_member
+from uvdock.oci.tarlayer import LayerError, image_files
 
 INTERPRETER = re.compile(r"^python(3\.\d+)$")
 DPKG_STATUS = "var/lib/dpkg/status"
-MAX_STATUS_BYTES = 16 * 1024 * 1024
 
 
 class NoPythonError(UvdockError):
@@ -38,51 +36,20 @@ def scan_layers(layers: Sequence[Path]) -> tuple[dict[str, str], bytes | None]:
     Every member goes through the layer reader's checks: ``..`` paths, device
     files and hard links out of the layer are refused with an error naming it.
     """
-    present: dict[str, str] = {}
-    status: bytes | None = None
-    for layer in layers:
-        try:
-            status = _scan_one(layer, present) or status
-        except (LayerError, tarfile.TarError, OSError, EOFError, zlib.error) as err:
-            raise UvdockError(
-                f"cannot read the base image: {layer.name}: {err}",
-                hint="use another base image; delete ~/.cache/uvdock/oci if a download was cut",
-            ) from err
-    return present, status
-
-
-def _scan_one(layer: Path, present: dict[str, str]) -> bytes | None:
-    """Apply one layer to ``present``; its dpkg status file, if it has one."""
-    status = None
-    added: dict[str, str] = {}
-    removed: list[str] = []
-    opaque: list[str] = []
-    with tarfile.open(layer, mode="r|*") as archive:
-        for member in archive:
-            checked = check_member(member)
-            directory, _, base = checked.path.rpartition("/")
-            if base == ".wh..wh..opq":
-                opaque.append(directory)
-            elif base.startswith(".wh."):
-                removed.append(f"{directory}/{base[4:]}" if directory else base[4:])
-            elif checked.kind == "symlink":
-                added[checked.path] = f"link:{checked.linkname}"
-            elif checked.kind in ("file", "hardlink"):
-                added[checked.path] = "file"
-                if checked.path == DPKG_STATUS and checked.kind == "file":
-                    handle = archive.extractfile(member)
-                    data = handle.read(MAX_STATUS_BYTES + 1) if handle else b""
-                    status = data if len(data) <= MAX_STATUS_BYTES else None
-    # A layer's whiteouts delete from the layers below it, never from itself.
-    for gone in removed:
-        for key in [k for k in present if k == gone or k.startswith(gone + "/")]:
-            del present[key]
-    for directory in opaque:
-        prefix = f"{directory}/" if directory else ""
-        for key in [k for k in present if k.startswith(prefix)]:
-            del present[key]
-    present.update(added)
-    return status
+    contents: dict[str, bytes] = {}
+    try:
+        merged = image_files(layers, read={DPKG_STATUS}, contents=contents)
+    except (LayerError, OSError, EOFError, zlib.error) as err:
+        raise UvdockError(
+            f"cannot read the base image: {err}",
+            hint="use another base image; delete ~/.cache/uvdock/oci if a download was cut",
+        ) from err
+    files = {
+        path: (f"link:{m.linkname}" if m.kind == "symlink" else "file")
+        for path, m in merged.items()
+        if m.kind in ("file", "symlink", "hardlink")
+    }
+    return files, contents.get(DPKG_STATUS)
 
 
 def _glibc_from_dpkg(status: bytes) -> tuple[int, int] | None:

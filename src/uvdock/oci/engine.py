@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import hashlib
 import json
-import platform as host_platform
+import platform
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -67,7 +67,7 @@ from uvdock.oci.pyenv import (
 )
 from uvdock.oci.tarlayer import entries_from_directory, layer_selector, write_layer
 from uvdock.plan.model import BuildPlan
-from uvdock.render.dockerfile import health_probe
+from uvdock.render.dockerfile import health_probe, image_labels
 from uvdock.render.dockerignore import render_dockerignore
 
 VENV = "/app/.venv"
@@ -83,7 +83,6 @@ class OciRequest:
     dest: Path | None = None  # the layout directory or archive file
     source_date_epoch: int = 0
     ca_bundle: Path | None = None
-    insecure_registries: tuple[str, ...] = ()
     cache_dir: Path | None = None
     uv: str = "uv"
 
@@ -130,9 +129,9 @@ class BaseImage:
     layers: tuple[Descriptor, ...]
 
 
-def host_architecture() -> str:
-    machine = host_platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+def host_platform() -> Platform:
+    """This machine's platform (Platform normalises x86_64/aarch64 to amd64/arm64)."""
+    return Platform(os="linux", architecture=platform.machine())
 
 
 def resolve_base(
@@ -269,9 +268,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
     if entry is None:
         raise UvdockError("no command to start", hint="set [tool.uvdock] command")
     store = BlobStore(request.cache_dir)
-    platforms = [Platform.parse(p) for p in request.platforms] or [
-        Platform(os="linux", architecture=host_architecture())
-    ]
+    platforms = [Platform.parse(p) for p in request.platforms] or [host_platform()]
     notes: list[str] = []
     epoch = request.source_date_epoch
     created = rfc3339(epoch)
@@ -385,7 +382,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                 working_dir="/app",
                 entrypoint=[],
                 cmd=list(entry.value.argv),
-                labels=_labels(plan, base),
+                labels=dict(image_labels(plan)),
             )
             _runtime_extras(config, plan)
             config_blob = JSONBlob.encode(config, media_type=OCI_CONFIG)
@@ -446,28 +443,35 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
     )
 
 
-def _facts_path(store: BlobStore, name: str) -> Path:
-    return store.root / "facts" / f"{name.replace(':', '-')}.json"
+def _recall(store: BlobStore, name: str) -> Any:
+    """A fact remembered in the cache (JSON), or None."""
+    try:
+        return json.loads((store.root / "facts" / f"{name.replace(':', '-')}.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _remember(store: BlobStore, name: str, value: Any) -> None:
+    """Remember a fact (atomically: a concurrent build reads the old or the new one)."""
+    path = store.root / "facts" / f"{name.replace(':', '-')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
+        out.write(json.dumps(value))
+    Path(out.name).replace(path)
 
 
 def _load_layers(store: BlobStore, key: str) -> list[tuple[str, LayerInfo]] | None:
     """The dependency layers recorded for ``key``, when every blob is still in the store."""
-    path = _facts_path(store, f"deps-{key}")
     try:
-        records = json.loads(path.read_text())
-        layers = [(str(r["label"]), LayerInfo(**r["layer"])) for r in records]
-    except (OSError, ValueError, KeyError, TypeError):
+        layers = [(str(r["label"]), LayerInfo(**r["layer"])) for r in _recall(store, f"deps-{key}")]
+    except (KeyError, TypeError):
         return None
     return layers if all(store.has(layer.digest) for _, layer in layers) else None
 
 
 def _save_layers(store: BlobStore, key: str, layers: list[tuple[str, LayerInfo]]) -> None:
-    path = _facts_path(store, f"deps-{key}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     records = [{"label": label, "layer": dataclasses.asdict(layer)} for label, layer in layers]
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(records))
-    temporary.replace(path)
+    _remember(store, f"deps-{key}", records)
 
 
 def _dependency_layers(
@@ -506,33 +510,27 @@ def _dependency_layers(
 
 def _host_python(store: BlobStore, version: str, uv: str) -> str | None:
     """A Python ``version`` on this machine, remembered (finding it costs a uv run)."""
-    remembered = store.root / "facts" / f"host-python-{version}.txt"
-    if remembered.is_file():
-        path = remembered.read_text().strip()
-        if Path(path).is_file():
-            return path
+    remembered = _recall(store, f"host-python-{version}")
+    if isinstance(remembered, str) and Path(remembered).is_file():
+        return remembered
     found = find_host_python(version, uv=uv)
     if found:
-        remembered.parent.mkdir(parents=True, exist_ok=True)
-        remembered.write_text(found)
+        _remember(store, f"host-python-{version}", found)
     return found
 
 
 def _base_python(store: BlobStore, base: BaseImage) -> TargetPython:
     """The base's Python, remembered per base manifest (reading 50 MB of layers takes seconds)."""
-    key = f"python-of-{base.manifest_digest}"
-    remembered = store.root / "facts" / f"{key.replace(':', '-')}.json"
-    if remembered.is_file():
+    name = f"python-of-{base.manifest_digest}"
+    remembered = _recall(store, name)
+    if isinstance(remembered, dict):
         try:
-            return TargetPython(**json.loads(remembered.read_text()))
-        except (ValueError, TypeError):
-            remembered.unlink(missing_ok=True)
+            return TargetPython(**remembered)
+        except TypeError:
+            pass  # written by another version: find it again
     files, status = scan_layers([store.path(layer.digest) for layer in base.layers])
     target = detect_python(base.config, files, status)
-    remembered.parent.mkdir(parents=True, exist_ok=True)
-    temporary = remembered.with_suffix(".tmp")
-    temporary.write_text(json.dumps(dataclasses.asdict(target)))
-    temporary.replace(remembered)
+    _remember(store, name, dataclasses.asdict(target))
     return target
 
 
@@ -584,22 +582,26 @@ def _runtime_extras(config: dict[str, Any], plan: BuildPlan) -> None:
         }
 
 
-def _labels(plan: BuildPlan, base: BaseImage) -> dict[str, str]:
-    project = plan.project
-    labels = {"org.opencontainers.image.title": project.name}
-    for key, value in (
-        ("version", project.version),
-        ("description", project.description),
-        ("licenses", project.license),
-        ("source", project.source_url),
-    ):
-        if value:
-            labels[f"org.opencontainers.image.{key}"] = value
-    labels["org.opencontainers.image.base.name"] = base.reference
-    return labels
-
-
 def _write_output(
+    request: OciRequest,
+    store: BlobStore,
+    top: JSONBlob,
+    images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]],
+    *,
+    client_for: Callable[[str], Any],
+    on_event: Event,
+) -> None:
+    try:
+        _write_local_or_push(request, store, top, images, client_for=client_for, on_event=on_event)
+    except OSError as err:
+        where = err.filename or request.dest or "the output"
+        raise UvdockError(
+            f"cannot write {where} ({err.strerror or err})",
+            hint="check that the destination's directory exists and is writable",
+        ) from err
+
+
+def _write_local_or_push(
     request: OciRequest,
     store: BlobStore,
     top: JSONBlob,
@@ -617,7 +619,7 @@ def _write_output(
         write_layout(dest, store=store, image=top.descriptor, ref_name=_tag_of(request.tag))
         on_event(f"wrote OCI layout {dest} ({_tag_of(request.tag)})")
     else:
-        host = Platform(os="linux", architecture=host_architecture())
+        host = host_platform()
         chosen = next((base.platform for base, *_ in images if base.platform == host), None)
         if chosen is None:
             if request.output == "load" or len(images) > 1:

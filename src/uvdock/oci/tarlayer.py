@@ -513,23 +513,47 @@ def _open_layer(layer: Path) -> tarfile.TarFile:
         raise LayerError(f"{layer}: not a tar layer: {err}") from err
 
 
-def iter_layer(layer: Path) -> Iterator[LayerMember]:
-    """The members of a gzip or plain tar layer, in order, without extracting anything."""
+def iter_layer(
+    layer: Path,
+    *,
+    read: Collection[str] = (),
+    contents: dict[str, bytes] | None = None,
+    max_read: int = 16 << 20,
+) -> Iterator[LayerMember]:
+    """The members of a gzip or plain tar layer, in order, without extracting anything.
+
+    Regular files whose path is in ``read`` (and no larger than ``max_read``)
+    are read into ``contents`` in the same pass, in memory.
+    """
     with _open_layer(layer) as tar:
         try:
             for member in tar:
                 checked = check_member(member)
-                if checked.path != ".":
-                    yield checked
+                if checked.path == ".":
+                    continue
+                if contents is not None and checked.path in read and checked.kind == "file":
+                    handle = tar.extractfile(member)
+                    if handle is not None and checked.size <= max_read:
+                        contents[checked.path] = handle.read()
+                yield checked
         except tarfile.TarError as err:
             raise LayerError(f"{layer}: corrupt layer: {err}") from err
 
 
-def image_files(layers: Sequence[Path]) -> dict[str, LayerMember]:
-    """The merged filesystem of ``layers`` (bottom first), whiteouts applied: path -> member."""
+def image_files(
+    layers: Sequence[Path],
+    *,
+    read: Collection[str] = (),
+    contents: dict[str, bytes] | None = None,
+) -> dict[str, LayerMember]:
+    """The merged filesystem of ``layers`` (bottom first), whiteouts applied: path -> member.
+
+    With ``contents``, the files named in ``read`` are read in the same pass
+    (the top-most copy wins; one that a whiteout removed is dropped).
+    """
     merged: dict[str, LayerMember] = {}
     for layer in layers:
-        members = list(iter_layer(layer))
+        members = list(iter_layer(layer, read=read, contents=contents))
         for member in members:  # deletions apply to the lower layers only
             parent, _, name = member.path.rpartition("/")
             if name == _OPAQUE:
@@ -543,6 +567,9 @@ def image_files(layers: Sequence[Path]) -> dict[str, LayerMember]:
             if member.kind != "dir":
                 _remove_below(merged, member.path, keep_self=True)
             merged[member.path] = member
+    if contents is not None:
+        for path in [p for p in contents if p not in merged]:
+            del contents[path]
     return merged
 
 

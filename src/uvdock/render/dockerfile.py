@@ -270,7 +270,7 @@ def _runtime_tail(plan: BuildPlan) -> list[str]:
             "HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \\\n"
             f"    CMD {exec_form(['python', '-c', probe])}"
         )
-    out.append(label_block(_labels(plan)))
+    out.append(label_block(image_labels(plan)))
     if entry is not None:
         out.append(f"CMD {exec_form(entry.value.argv)}")
     return out
@@ -289,7 +289,8 @@ def health_probe(plan: BuildPlan) -> str | None:
     return f"import socket; socket.create_connection(('127.0.0.1', {check.port}), 4)"
 
 
-def _labels(plan: BuildPlan) -> list[tuple[str, str]]:
+def image_labels(plan: BuildPlan) -> list[tuple[str, str]]:
+    """The OCI labels of the image (the daemonless engine writes the same)."""
     project = plan.project
     labels = [("org.opencontainers.image.title", project.name)]
     for key, value in (

@@ -177,24 +177,26 @@ def _build_daemonless(
     output_format: str,
 ) -> None:
     """``--engine oci``: the daemonless engine (imported only when asked for)."""
-    from uvdock.oci.engine import OciRequest, build_oci  # noqa: PLC0415
+    from uvdock.oci.engine import OciRequest, Output, build_oci  # noqa: PLC0415
     from uvdock.oci.registry import RegistryClient  # noqa: PLC0415
 
-    output, dest = "load", None
+    output: Output = "load"
+    dest = None
     if push:
         output = "push"
     elif output_spec:
         fields = dict(f.split("=", 1) for f in output_spec.split(",") if "=" in f)
         kind = fields.get("type", "")
-        if kind not in ("oci", "docker") or "dest" not in fields:
+        if "dest" not in fields or kind not in ("oci", "docker"):
             raise click.UsageError(
                 "--engine oci writes --output type=oci,dest=DIR or type=docker,dest=FILE"
             )
-        output, dest = kind, Path(fields["dest"])
+        output = "oci" if kind == "oci" else "docker"
+        dest = Path(fields["dest"])
     request = OciRequest(
         tag=tag,
         platforms=platforms,
-        output=output,  # type: ignore[arg-type]
+        output=output,
         dest=dest,
         source_date_epoch=epoch or 0,
         uv=uv_binary(),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from uvdock.lint.context import BuildContext
 from uvdock.lint.findings import Edit, RuleInfo, Severity
-from uvdock.lint.parser import expand
+from uvdock.lint.parser import expand, key_values
 from uvdock.lint.shell import ShellCommand, commands
 from uvdock.lint.syntax import Dockerfile, Instruction, Span, Stage
 
@@ -88,25 +88,6 @@ def rule(
     return register
 
 
-def _variables(text: str) -> list[tuple[str, str]]:
-    """``KEY=value`` pairs of ENV/ARG (also the legacy ``ENV key value`` form)."""
-    pairs: list[tuple[str, str]] = []
-    for match in re.finditer(
-        r'([A-Za-z_][A-Za-z0-9_]*)(?:=("(?:[^"\\]|\\.)*"|\'[^\']*\'|\S*))?', text
-    ):
-        value = match.group(2)
-        if value is None:
-            pairs.append((match.group(1), ""))
-            continue
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":  # noqa: PLR2004
-            value = value[1:-1]
-        pairs.append((match.group(1), value))
-    if pairs and "=" not in text.split(maxsplit=1)[0]:  # legacy "ENV KEY value with spaces"
-        key, _, value = text.strip().partition(" ")
-        return [(key, value.strip())]
-    return pairs
-
-
 class Analysis:
     """A parsed Dockerfile with its build context, and facts several rules need."""
 
@@ -125,6 +106,13 @@ class Analysis:
     def stages(self) -> tuple[Stage, ...]:
         return self.dockerfile.stages
 
+    def variables(self, instruction: Instruction) -> list[tuple[str, str]]:
+        """``(name, value)`` of an ENV or ARG, as BuildKit reads it (no default: ``""``)."""
+        return [
+            (key, value or "")
+            for key, value in key_values(instruction, escape=self.dockerfile.escape)
+        ]
+
     @property
     def final(self) -> Stage | None:
         return self.dockerfile.final_stage
@@ -133,7 +121,7 @@ class Analysis:
     def global_args(self) -> dict[str, str]:
         values: dict[str, str] = {}
         for instruction in self.dockerfile.global_args:
-            for key, value in _variables(instruction.args):
+            for key, value in self.variables(instruction):
                 values[key] = expand(value, values)
         return values
 
@@ -159,7 +147,7 @@ class Analysis:
                 if ancestor is stage and item is instruction:
                     return env
                 if item.keyword in ("ENV", "ARG"):
-                    for key, declared in _variables(item.args):
+                    for key, declared in self.variables(item):
                         value = declared
                         if item.keyword == "ARG" and not declared:
                             value = self.global_args.get(key, env.get(key, ""))
@@ -308,9 +296,6 @@ def split_image(ref: str) -> tuple[str, str | None, str | None]:
     if tag is not None and "/" in tag:
         return ref, None, digest
     return repo, tag, digest
-
-
-PYTHON_IN_IMAGE = re.compile(r"(?:^|[/:-])python:?(?P<v>3\.\d+)|:(?P<t>3\.\d+)")
 
 
 def image_python(ref: str) -> str | None:

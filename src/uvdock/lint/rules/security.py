@@ -29,13 +29,11 @@ def _secret_name(name: str) -> bool:
 
 def _declared(analysis: Analysis) -> Iterator[tuple[Stage | None, str, str, int]]:
     """(stage, name, value, line) of every ARG and ENV."""
-    from uvdock.lint.rules.base import _variables  # noqa: PLC0415 - shared parser of KEY=value
-
     for item in analysis.dockerfile.instructions:
         if item.keyword not in ("ARG", "ENV"):
             continue
         stage = analysis.stages[item.stage] if item.stage is not None else None
-        for name, value in _variables(item.args):
+        for name, value in analysis.variables(item):
             yield stage, name, value, item.span.start_line
 
 
@@ -66,9 +64,7 @@ def secret_in_arg_or_env(analysis: Analysis) -> Iterator[Hit]:
     for item in analysis.dockerfile.instructions:
         if item.keyword not in ("ARG", "ENV"):
             continue
-        from uvdock.lint.rules.base import _variables  # noqa: PLC0415
-
-        for name, value in _variables(item.args):
+        for name, value in analysis.variables(item):
             if SECRET_VALUE.search(value):
                 yield Hit(
                     span=analysis.find_in(item, name) or analysis.keyword_span(item),

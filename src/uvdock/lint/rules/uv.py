@@ -12,6 +12,7 @@ from uvdock.lint.rules.base import (
     Hit,
     env_true,
     has_flag,
+    image_python,
     insert_after,
     program,
     rule,
@@ -354,8 +355,6 @@ def site_packages_copied(analysis: Analysis) -> Iterator[Hit]:
 
 
 def _python_of(analysis: Analysis, stage: Stage) -> tuple[str | None, bool]:
-    from uvdock.lint.rules.base import image_python  # noqa: PLC0415 - keep helpers together
-
     image = analysis.root_image(stage)
     return image_python(image), "alpine" in image
 
