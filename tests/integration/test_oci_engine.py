@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,6 +125,59 @@ def test_reproducible_layout_and_source_edit(project_copy: CopyProject, tmp_path
         new_layers = _layers(tmp_path / "a", after["digest"])
         assert old_layers[:-1] == new_layers[:-1]
         assert old_layers[-1] != new_layers[-1]
+
+
+def test_a_source_edit_patches_the_last_install_exactly(
+    project_copy: CopyProject, tmp_path: Path
+) -> None:
+    """An edit skips the wheel build, and gives the digest a full build from scratch gives."""
+    root = project_copy("fastapi-app")
+    tag = f"uvdock-test/oci-edit:{uuid.uuid4().hex[:8]}"
+
+    def build(cache: str, *output: str) -> subprocess.CompletedProcess[str]:
+        return uvdock(str(root), *output, "-t", tag, "--format", "json", cache=tmp_path / cache)
+
+    def layout(cache: str) -> tuple[str, int | None]:
+        """(digest, files patched) of a build into an OCI layout."""
+        data = json.loads(build(cache, "--output", f"type=oci,dest={tmp_path / 'out'}").stdout)
+        return data["data"]["digest"], data["data"]["platforms"][0]["patched_files"]
+
+    layout("warm")  # the full build, remembered
+    main = root / "app" / "main.py"
+    marker = uuid.uuid4().hex
+    main.write_text(
+        main.read_text() + f'\n\n@app.get("/edited")\ndef edited() -> dict[str, str]:\n'
+        f'    return {{"marker": "{marker}"}}\n'
+    )
+    patched, files = layout("warm")
+    assert files == 1
+    assert patched == layout(f"fresh-{marker}")[0]  # byte for byte what a full build gives
+
+    # Changes a patch cannot prove take the full path, and still match a fresh build.
+    (root / "app" / "extra.py").write_text("VALUE = 1\n")
+    added, files = layout("warm")
+    assert files is None
+    assert added == layout("fresh-added")[0]
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"'))
+    bumped, files = layout("warm")
+    assert files is None
+    assert bumped == layout("fresh-bumped")[0]
+
+    # --load sends only the layers the engine lacks, and the image serves the edit.
+    try:
+        build("warm", "--load")
+        main.write_text(main.read_text().replace(marker, marker[::-1]))
+        loaded = uvdock(str(root), "--load", "-t", tag, cache=tmp_path / "warm")
+        assert "1 edited file(s) patched" in loaded.stderr
+        assert re.search(r"\(1 of \d+ layers sent\)", loaded.stderr), loaded.stderr
+        with running(tag, ready="/health") as (_, url):
+            assert http_json(url + "/edited") == (200, {"marker": marker[::-1]})
+            version = http_json(url + "/version")[1]
+            assert isinstance(version, dict)
+            assert version["version"] == "0.2.0"
+    finally:
+        docker("image", "rm", "-f", tag, check=False)
 
 
 def _layers(layout: Path, digest: str) -> list[str]:

@@ -8,7 +8,6 @@ import traceback
 
 import click
 
-from uvdock import __version__
 from uvdock.cli.output import console, emit_json
 from uvdock.errors import UvdockError
 
@@ -51,7 +50,7 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_CODES,
 )
-@click.version_option(__version__, "--version", prog_name="uvdock")
+@click.version_option(package_name="uvdock", prog_name="uvdock")
 @click.option("--debug", is_flag=True, help="show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - click flag

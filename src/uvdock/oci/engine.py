@@ -20,11 +20,13 @@ config, manifests and an index. The flow:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
 import platform
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +34,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from uvdock.errors import UvdockError
+from uvdock.oci import incremental
 from uvdock.oci.assemble import (
+    compile_files,
     find_host_python,
     stage_dependencies,
     stage_project,
@@ -85,6 +89,7 @@ class OciRequest:
     ca_bundle: Path | None = None
     cache_dir: Path | None = None
     uv: str = "uv"
+    pull: bool = False  # ask the base's registry now, even if its tag was resolved lately
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -95,6 +100,9 @@ class PlatformImage:
     python: str
     compiled: bool
     reused_dependencies: bool
+    # Files patched into the last install after a source edit (no wheel built);
+    # None when the project layer was built in full.
+    patched_files: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -141,19 +149,17 @@ def resolve_base(
     *,
     client_for: Callable[[str], Any],
     on_event: Event,
+    pull: bool = False,
 ) -> list[BaseImage]:
     """Each requested platform's base image, every blob verified and cached in ``store``.
 
-    ``reference`` is an image in a registry, or ``oci:DIR[:TAG]``: an OCI image
+    ``reference`` is an image in a registry, ``oci:DIR[:TAG]``: an OCI image
     layout directory (e.g. written by ``skopeo copy ... oci:DIR:TAG``).
     """
     if reference.startswith("oci:"):
         return _base_from_layout(reference, platforms, store)
-    from uvdock.oci.registry import parse_reference  # noqa: PLC0415 - HTTP only when needed
-
-    host, repo, ref = parse_reference(reference)
-    client = client_for(host)
-    body, media_type, _ = client.get_manifest(repo, ref)
+    registry = _BaseRegistry(reference, store, client_for)
+    body, media_type, top_digest = registry.top(pull=pull)
     document = json.loads(body)
     by_platform: dict[Platform, str] = {}
     if media_type in INDEX_MEDIA_TYPES or document.get("manifests"):
@@ -173,12 +179,10 @@ def resolve_base(
                     f"{reference} has no {wanted} image (it has {have})",
                     hint="choose another --platform or a base image that has it",
                 )
-            body, _, digest = client.get_manifest(repo, digest)
-            manifest = json.loads(body)
+            manifest = json.loads(registry.by_digest(digest))
         else:
-            manifest, digest = document, hashlib.sha256(body).hexdigest()
-            digest = f"sha256:{digest}"
-        _fetch(client, repo, manifest["config"]["digest"], store)
+            manifest, digest = document, top_digest
+        registry.fetch(manifest["config"]["digest"])
         config = json.loads(store.read_bytes(manifest["config"]["digest"]))
         actual = Platform(os=config.get("os", "linux"), architecture=config.get("architecture", ""))
         if not by_platform and actual != wanted:
@@ -191,7 +195,7 @@ def resolve_base(
             if not store.has(layer.digest):
                 size = f"{layer.size / 1e6:.1f} MB"
                 on_event(f"pull  {reference} {wanted} layer {layer.digest[7:19]} ({size})")
-                _fetch(client, repo, layer.digest, store)
+                registry.fetch(layer.digest)
         images.append(
             BaseImage(
                 reference=reference,
@@ -202,6 +206,69 @@ def resolve_base(
             )
         )
     return images
+
+
+# How long a base tag's resolution is reused without asking its registry
+# (--pull asks now). Digest references never expire: they name content.
+BASE_TAG_TTL_SECONDS = 600
+
+
+class _BaseRegistry:
+    """The base image's registry, asked only for what the cache does not hold.
+
+    A warm rebuild needs no request at all: the tag's resolution is
+    remembered for a while, manifests and blobs are in the store by digest.
+    The registry client (and httpx) is only loaded when a request is needed.
+    """
+
+    def __init__(self, reference: str, store: BlobStore, client_for: Callable[[str], Any]) -> None:
+        self.reference = reference
+        self.store = store
+        self._client_for = client_for
+        self._where: tuple[Any, str, str] | None = None
+
+    def _client(self) -> tuple[Any, str, str]:
+        if self._where is None:
+            from uvdock.oci.registry import parse_reference  # noqa: PLC0415 - HTTP when needed
+
+            host, repo, ref = parse_reference(self.reference)
+            self._where = (self._client_for(host), repo, ref)
+        return self._where
+
+    def top(self, *, pull: bool) -> tuple[bytes, str, str]:
+        """``(body, media type, digest)`` of what the reference names now (or lately)."""
+        fact = f"base-tag-{hashlib.sha256(self.reference.encode()).hexdigest()[:32]}"
+        remembered = None if pull else _recall(self.store, fact)
+        pinned = "@sha256:" in self.reference
+        if isinstance(remembered, dict) and self.store.has(str(remembered.get("digest"))):
+            age = time.time() - float(remembered.get("at", 0))
+            if pinned or 0 <= age < BASE_TAG_TTL_SECONDS:
+                body = self.store.read_bytes(str(remembered["digest"]))
+                return body, str(remembered.get("media_type", "")), str(remembered["digest"])
+        client, repo, ref = self._client()
+        body, media_type, digest = client.get_manifest(repo, ref)
+        self.store.put_bytes(body, expected_digest=digest)
+        record = {"digest": digest, "media_type": media_type, "at": time.time()}
+        _remember(self.store, fact, record)
+        return body, media_type, digest
+
+    def by_digest(self, digest: str) -> bytes:
+        """A manifest by digest: from the store when it is there."""
+        if not self.store.has(digest):
+            client, repo, _ = self._client()
+            body, _, digest = client.get_manifest(repo, digest)
+            self.store.put_bytes(body, expected_digest=digest)
+        return self.store.read_bytes(digest)
+
+    def fetch(self, digest: str) -> None:
+        """Download a blob into the store unless it is there (verified against its digest)."""
+        if not self.store.has(digest):
+            client, repo, _ = self._client()
+            self.store.tmp_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.store.tmp_dir) as download:
+                client.get_blob(repo, digest, download)
+                download.seek(0)
+                self.store.put_file(download, expected_digest=digest)
 
 
 def _base_from_layout(
@@ -228,16 +295,6 @@ def _base_from_layout(
             )
         )
     return images
-
-
-def _fetch(client: Any, repo: str, digest: str, store: BlobStore) -> None:
-    """Download a blob into the store unless it is there (verified against its digest)."""
-    if not store.has(digest):
-        store.tmp_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=store.tmp_dir) as download:
-            client.get_blob(repo, digest, download)
-            download.seek(0)
-            store.put_file(download, expected_digest=digest)
 
 
 def _selector_inputs(
@@ -274,29 +331,41 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
     created = rfc3339(epoch)
     on_event(f"base  {plan.base_image.value} ({', '.join(str(p) for p in platforms)})")
     bases = resolve_base(
-        plan.base_image.value, platforms, store, client_for=client_for, on_event=on_event
+        plan.base_image.value,
+        platforms,
+        store,
+        client_for=client_for,
+        on_event=on_event,
+        pull=request.pull,
     )
     with tempfile.TemporaryDirectory(prefix="uvdock-oci-") as tmp:
         work = Path(tmp)
-        requirements = export_requirements(project.root, work, uv=request.uv)
+        requirements = _exported_requirements(store, project.root, work, uv=request.uv)
         requirements_text = requirements.read_text()
         hosts: dict[str, str | None] = {}
-        wheels: list[Path] = []
-        if project.packaged or project.is_workspace:
-            build_env = build_environment(
-                store.root,
-                project.build_requires,
-                uv=request.uv,
-                python=_host_python(store, plan.python.value, request.uv),
-            )
-            wheels = build_project_wheel(
-                project.root,
-                work / "dist",
-                uv=request.uv,
-                build_env=build_env,
-                workspace=project.is_workspace,
-            )
-        project_layers: dict[str, LayerInfo] = {}
+        built: list[Path] = []
+
+        def wheels() -> list[Path]:
+            """The project's wheels, built once, on first need (not after a mere edit)."""
+            if not built:
+                build_env = build_environment(
+                    store.root,
+                    project.build_requires,
+                    uv=request.uv,
+                    python=_host_python(store, plan.python.value, request.uv),
+                )
+                built.extend(
+                    build_project_wheel(
+                        project.root,
+                        work / "dist",
+                        uv=request.uv,
+                        build_env=build_env,
+                        workspace=project.is_workspace,
+                    )
+                )
+            return built
+
+        project_layers: dict[str, tuple[LayerInfo, int | None]] = {}
         images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]] = []
         # Reading each base's layers (decompression, which releases the GIL) in parallel.
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(bases)) as pool:
@@ -352,9 +421,9 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             if target.version not in project_layers:
                 project_layers[target.version] = _project_layer(
                     work, store, plan=plan, target=target, python_platform=tag, wheels=wheels,
-                    uv=request.uv, host_python=host_python, epoch=epoch,
+                    uv=request.uv, host_python=host_python, epoch=epoch, on_event=on_event,
                 )  # fmt: skip
-            project_layer = project_layers[target.version]
+            project_layer, patched = project_layers[target.version]
             history = [
                 *(
                     History(created_by=f"uvdock: {label} for {tag}", comment="uvdock oci engine")
@@ -422,6 +491,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                         python=describe(target),
                         compiled=compiled,
                         reused_dependencies=cached is not None,
+                        patched_files=patched,
                     ),
                 )
             )
@@ -458,6 +528,27 @@ def _remember(store: BlobStore, name: str, value: Any) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
         out.write(json.dumps(value))
     Path(out.name).replace(path)
+
+
+def _exported_requirements(store: BlobStore, root: Path, work: Path, *, uv: str) -> Path:
+    """``uv export`` of the lock, remembered for the same uv.lock, pyproject.toml and uv."""
+    identity = hashlib.sha256()
+    for path in (root / "uv.lock", root / "pyproject.toml"):
+        identity.update(path.read_bytes() if path.is_file() else b"")
+        identity.update(b"\0")
+    uv_path = shutil.which(uv) or uv
+    with contextlib.suppress(OSError):
+        stat = Path(uv_path).stat()
+        identity.update(f"{uv_path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    fact = f"export-{identity.hexdigest()[:32]}"
+    remembered = _recall(store, fact)
+    out = work / "requirements.txt"
+    if isinstance(remembered, str):
+        out.write_text(remembered)
+        return out
+    exported = export_requirements(root, work, uv=uv)
+    _remember(store, fact, exported.read_text())
+    return exported
 
 
 def _load_layers(store: BlobStore, key: str) -> list[tuple[str, LayerInfo]] | None:
@@ -541,17 +632,48 @@ def _project_layer(
     plan: BuildPlan,
     target: TargetPython,
     python_platform: str,
-    wheels: list[Path],
+    wheels: Callable[[], list[Path]],
     uv: str,
     host_python: str | None,
     epoch: int,
-) -> LayerInfo:
-    """The project's layer: its installed wheels, or (not a package) its files at /app."""
-    if wheels:
-        tree, _ = stage_project(
-            work, target=target, python_platform=python_platform, wheels=wheels, venv_path=VENV,
-            uv=uv, host_python=host_python,
+    on_event: Event,
+) -> tuple[LayerInfo, int | None]:
+    """The project's layer: its installed wheels, or (not a package) its files at /app.
+
+    After a source edit of a package with static metadata, the last install is
+    patched instead (see :mod:`uvdock.oci.incremental`).
+    """
+    project = plan.project
+    patched: int | None = None
+    if project.packaged or project.is_workspace:
+        reusable = not project.is_workspace and incremental.eligible(
+            project.pyproject_text, project.root
+        )
+        key = layer_selector(
+            {"kind": "project", "root": str(project.root), "python": dataclasses.asdict(target),
+             "venv": VENV, "epoch": epoch, "compiled": host_python is not None}
         )  # fmt: skip
+        snapshot_dir = store.root / "projects" / key
+        snapshot = incremental.load(snapshot_dir) if reusable else None
+        sources = incremental.scan(project.root, snapshot.sources if snapshot else None)
+        changed = incremental.changed_files(snapshot, sources) if snapshot else None
+        if snapshot is not None and changed is not None:
+            tree = incremental.patch(
+                snapshot, project.root, changed, work / f"project-{target.version}",
+                compile_files=lambda root, files: host_python is not None
+                and compile_files(root, files, python=host_python),
+            )  # fmt: skip
+            patched = len(changed)
+            if changed:
+                incremental.save(snapshot_dir, tree, sources, project.pyproject_text or "")
+            on_event(f"layer {project.name}: {len(changed)} edited file(s) patched, no wheel build")
+        else:
+            tree, _ = stage_project(
+                work, target=target, python_platform=python_platform, wheels=wheels(),
+                venv_path=VENV, uv=uv, host_python=host_python,
+            )  # fmt: skip
+            if reusable:
+                incremental.save(snapshot_dir, tree, sources, project.pyproject_text or "")
     else:
         own = plan.project.root / ".dockerignore"
         ignore = (
@@ -560,7 +682,8 @@ def _project_layer(
             else render_dockerignore(plan, regenerate="uvdock")
         )
         tree, _ = stage_source(plan.project.root, work, ignore_text=ignore, host_python=host_python)
-    return write_layer(entries_from_directory(tree, prefix="/"), store, epoch=epoch)
+    layer = write_layer(entries_from_directory(tree, prefix="/"), store, epoch=epoch)
+    return layer, patched
 
 
 SECOND_NS = 1_000_000_000
@@ -628,26 +751,65 @@ def _write_local_or_push(
                     hint=f"add --platform {host}, or push the index instead (--push)",
                 )
             chosen = images[0][0].platform
-        archive = request.dest or Path(tempfile.gettempdir()) / "uvdock-image.tar"
+        if request.output == "load":
+            _load_into_engine(request, store, top, chosen, images, on_event=on_event)
+            return
+        archive = request.dest or Path("uvdock-image.tar")
         write_docker_archive(
             archive, store=store, image=top.descriptor, tags=[request.tag],
             platform=chosen, epoch=request.source_date_epoch,
         )  # fmt: skip
-        if request.output == "load":
-            from uvdock._proc import run  # noqa: PLC0415
+        on_event(f"wrote docker archive {archive} ({chosen})")
 
+
+def _load_into_engine(
+    request: OciRequest,
+    store: BlobStore,
+    top: JSONBlob,
+    chosen: Platform,
+    images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]],
+    *,
+    on_event: Event,
+) -> None:
+    """``docker load`` the image, sending only the layers the engine lacks.
+
+    The layers of the image the tag names now (usually the last build) that
+    are the same bottom layers as the new image's are left out of the
+    archive; if the engine refuses that archive (it pruned them), the whole
+    image is loaded.
+    """
+    from uvdock._proc import run  # noqa: PLC0415
+    from uvdock.oci.layout import write_docker_archive  # noqa: PLC0415
+
+    config = next(json.loads(c.data) for b, _, c, _, _ in images if b.platform == chosen)
+    ours: list[str] = list(config.get("rootfs", {}).get("diff_ids", []))
+    inspect = run(["docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", request.tag])
+    have: list[str] = []
+    if inspect.returncode == 0:
+        with contextlib.suppress(ValueError):
+            have = list(json.loads(inspect.stdout) or [])
+    shared = 0
+    while shared < min(len(have), len(ours)) and have[shared] == ours[shared]:
+        shared += 1
+    failure = ""
+    with tempfile.TemporaryDirectory(prefix="uvdock-load-") as tmp:
+        for omit in dict.fromkeys((shared, 0)):
+            archive = Path(tmp) / f"image-{omit}.tar"
+            write_docker_archive(
+                archive, store=store, image=top.descriptor, tags=[request.tag],
+                platform=chosen, epoch=request.source_date_epoch, omit_layers=omit,
+            )  # fmt: skip
             done = run(["docker", "load", "-i", str(archive)])
-            if request.dest is None:
-                archive.unlink(missing_ok=True)
-            if done.returncode != 0:
-                raise UvdockError(
-                    f"docker load failed: {done.stderr.strip()}",
-                    hint="is the Docker Engine running? (uvdock doctor); or use --push or "
-                    "--output type=oci,dest=DIR, which need no engine",
-                )
-            on_event(f"loaded {request.tag} ({chosen}) into the local engine")
-        else:
-            on_event(f"wrote docker archive {archive} ({chosen})")
+            if done.returncode == 0:
+                sent = f"{len(ours) - omit} of {len(ours)} layers sent"
+                on_event(f"loaded {request.tag} ({chosen}) into the local engine ({sent})")
+                return
+            failure = done.stderr.strip()
+    raise UvdockError(
+        f"docker load failed: {failure}",
+        hint="is the Docker Engine running? (uvdock doctor); or use --push or "
+        "--output type=oci,dest=DIR, which need no engine",
+    )
 
 
 def _tag_of(reference: str) -> str:
@@ -671,7 +833,8 @@ def _push(
     host, repo, tag = parse_reference(request.tag)
     client = client_for(host)
     for base, manifest, config, _, _ in images:
-        base_host, base_repo, _ = parse_reference(base.reference)
+        local_base = base.reference.startswith(("oci:", "docker-daemon:"))
+        base_host, base_repo, _ = ("", "", "") if local_base else parse_reference(base.reference)
         document = json.loads(manifest.data)
         for layer in [config.descriptor.to_json(), *document["layers"]]:
             digest, size = layer["digest"], int(layer["size"])

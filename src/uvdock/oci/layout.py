@@ -224,6 +224,7 @@ def write_docker_archive(
     tags: Sequence[str],
     platform: Platform | None = None,
     epoch: int = 0,
+    omit_layers: int = 0,
 ) -> Descriptor:
     """Write a ``docker load``-able tar of one platform of ``image`` to ``dest``.
 
@@ -231,7 +232,9 @@ def write_docker_archive(
     manifest (it may be omitted when the index has a single image). ``tags``
     are full names (``registry/name:tag``; ``:latest`` is added when there
     is no tag). The tar is written beside ``dest`` and renamed into place.
-    Returns the manifest's descriptor.
+    ``omit_layers`` leaves out that many bottom layers' blobs: an engine that
+    has them already loads the rest (both of Docker's image stores skip a
+    layer they hold without reading it). Returns the manifest's descriptor.
     """
     manifest_desc = _select_manifest(store, image, platform)
     manifest = _store_json(store, manifest_desc)
@@ -268,7 +271,7 @@ def write_docker_archive(
         "index.json": canonical_json(index),
         "manifest.json": canonical_json(docker_manifest),
     }
-    for descriptor in (manifest_desc, config, *layers):
+    for descriptor in (manifest_desc, config, *layers[omit_layers:]):
         files[_blob_name(descriptor.digest)] = store.path(descriptor.digest)
     _write_tar(dest, files, epoch=epoch)
     return manifest_desc

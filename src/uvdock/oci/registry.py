@@ -47,7 +47,7 @@ from typing import BinaryIO, Literal, NamedTuple, Self
 
 import httpx
 
-from uvdock import __version__
+import uvdock
 from uvdock.errors import UvdockError
 from uvdock.oci.auth import DOCKER_HUB, Credentials, canonical_host, find_credentials
 
@@ -388,7 +388,9 @@ class RegistryClient:
         plain = is_loopback(self.host) if insecure is None else insecure
         self._scheme = "http" if plain else "https"
         self._insecure = plain
-        verify: ssl.SSLContext | bool = True
+        # Plain HTTP needs no TLS context (loading the CAs takes 50 ms); an insecure
+        # registry that turns out to speak HTTPS is used unverified anyway.
+        verify: ssl.SSLContext | bool = not plain
         if ca_bundle is not None:
             try:
                 verify = ssl.create_default_context(cafile=str(ca_bundle))
@@ -420,7 +422,7 @@ class RegistryClient:
             transport=self._transport,
             verify=verify,
             timeout=self._timeout,
-            headers={"User-Agent": f"uvdock/{__version__}"},
+            headers={"User-Agent": f"uvdock/{uvdock.__version__}"},
         )
 
     def __enter__(self) -> Self:

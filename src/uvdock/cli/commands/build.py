@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,9 @@ from uvdock.cli.output import console, emit_json
 from uvdock.docker.cli import DockerCLI
 from uvdock.errors import UvdockError
 from uvdock.plan.model import BuildPlan
+
+if TYPE_CHECKING:
+    from uvdock.oci.registry import RegistryClient
 
 
 @click.command(name="build")
@@ -178,7 +181,6 @@ def _build_daemonless(
 ) -> None:
     """``--engine oci``: the daemonless engine (imported only when asked for)."""
     from uvdock.oci.engine import OciRequest, Output, build_oci  # noqa: PLC0415
-    from uvdock.oci.registry import RegistryClient  # noqa: PLC0415
 
     output: Output = "load"
     dest = None
@@ -209,6 +211,10 @@ def _build_daemonless(
     clients: dict[str, RegistryClient] = {}
 
     def client_for(host: str) -> RegistryClient:
+        # Imported here: a warm rebuild to a local output asks no registry, and
+        # httpx takes a tenth of a second to import.
+        from uvdock.oci.registry import RegistryClient  # noqa: PLC0415
+
         if host not in clients:
             clients[host] = RegistryClient(host, ca_bundle=request.ca_bundle)
         return clients[host]
@@ -228,6 +234,8 @@ def _build_daemonless(
     out.print(f"  digest  {result.digest}")
     for image in result.platforms:
         reused = ", dependencies reused" if image.reused_dependencies else ""
+        if image.patched_files is not None:
+            reused += f", {image.patched_files} edited file(s) patched"
         compiled = "" if image.compiled else ", no bytecode"
         out.print(
             f"  {image.platform}  {image.digest}  {image.size / 1e6:.1f} MB{reused}{compiled}"
