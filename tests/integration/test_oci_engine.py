@@ -271,6 +271,33 @@ def test_a_failed_push_leaves_no_tag_and_a_rerun_pushes_only_what_is_missing(
     assert skopeo_raw(f"docker://{REGISTRY}/{repo}:{tag}")["manifests"]
 
 
+def test_a_rebuild_asks_the_base_registry_nothing_until_pull(
+    project_copy: CopyProject, tmp_path: Path, proxy: Callable[[Fault], FaultProxy]
+) -> None:
+    """The base tag's resolution is reused for a while; manifests and blobs by digest for good."""
+    root = project_copy("fastapi-app")
+    recording = proxy(_no_fault)
+    prefix = f"{recording.host}/standin"
+
+    def build(*extra: str) -> list[tuple[str, str]]:
+        del recording.log[:]
+        uvdock(str(root), "--output", f"type=oci,dest={tmp_path / 'out'}", "-t", "x:1", *extra,
+               cache=tmp_path / "cache", image_prefix=prefix)  # fmt: skip
+        return [(method, path) for method, path, _ in recording.log]
+
+    first = build()
+    assert any("/manifests/3.13-slim-trixie" in path for _, path in first)
+    assert any("/blobs/sha256:" in path for _, path in first)
+    main = root / "app" / "main.py"
+    main.write_text(main.read_text() + "# edited\n")
+    assert build() == []  # nothing asked: tag remembered, everything else by digest
+    pulled = build("--pull")
+    assert [path for _, path in pulled if "/manifests/" in path] == [
+        "/v2/standin/library/python/manifests/3.13-slim-trixie"
+    ]
+    assert not any("/blobs/" in path for _, path in pulled)
+
+
 def test_base_image_from_an_oci_layout(project_copy: CopyProject, tmp_path: Path) -> None:
     """No registry for the base: ``--base-image oci:DIR:TAG`` (here written by skopeo)."""
     base = tmp_path / "base"

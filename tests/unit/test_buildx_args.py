@@ -10,6 +10,7 @@ from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR
 from uvdock.api import plan_project
 from uvdock.builders.buildx import (
     BuildRequest,
+    _common_args,
     _oci_digest,
     _output_args,
     _platform_tag,
@@ -76,3 +77,14 @@ def test_source_date_epoch_defaults(tmp_path: Path) -> None:
 def test_oci_digest_of_missing_file() -> None:
     assert _oci_digest("type=oci,dest=/nonexistent/x.tar") is None
     assert _oci_digest("type=local,dest=/tmp/x") is None
+
+
+def test_pull_and_no_cache_reach_buildx(tmp_path: Path) -> None:
+    def args(request: BuildRequest) -> list[str]:
+        return _common_args(request, dockerfile=tmp_path / "D", secrets=[], streaming=True)
+
+    assert "--pull" not in args(BuildRequest(tag="t"))
+    assert "--no-cache" not in args(BuildRequest(tag="t"))
+    both = args(BuildRequest(tag="t", pull=True, no_cache=True))
+    assert "--pull" in both
+    assert "--no-cache" in both

@@ -43,6 +43,7 @@ class BuildRequest:
     progress: str = "auto"
     output_spec: str | None = None  # --output passed through (output == "custom")
     no_cache: bool = False
+    pull: bool = False  # check the registry for newer base images
     source_date_epoch: int | None = None
     reproducible: bool = False
 
@@ -128,6 +129,8 @@ def _common_args(
         args += ["--cache-from", cache]
     for cache in request.cache_to:
         args += ["--cache-to", cache]
+    if request.pull:
+        args.append("--pull")
     if request.no_cache:
         args.append("--no-cache")
     if request.source_date_epoch is not None:

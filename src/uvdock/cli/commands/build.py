@@ -55,6 +55,12 @@ if TYPE_CHECKING:
 )
 @click.option("--no-cache", is_flag=True, help="build every step again (uv's cache mount stays).")
 @click.option(
+    "--pull",
+    is_flag=True,
+    help="ask the registry for the base image's tag now (docker: newer bases; oci: a tag "
+    "resolved in the last 10 minutes is otherwise reused).",
+)
+@click.option(
     "--source-date-epoch",
     type=int,
     metavar="SECONDS",
@@ -98,6 +104,7 @@ def build_command(  # click passes every option by name
     builder: str | None,
     output_spec: str | None,
     no_cache: bool,
+    pull: bool,
     source_date_epoch: int | None,
     reproducible: bool,
     network: str | None,
@@ -131,6 +138,7 @@ def build_command(  # click passes every option by name
     if engine == "oci":
         _build_daemonless(
             plan, tag=tag, platforms=wanted, push=push, output_spec=output_spec, epoch=epoch,
+            pull=pull,
             quiet=output_format == "json" or progress == "quiet", output_format=output_format,
         )  # fmt: skip
         return
@@ -140,6 +148,7 @@ def build_command(  # click passes every option by name
         output="push" if push else ("custom" if output_spec else "load"),
         output_spec=output_spec,
         no_cache=no_cache,
+        pull=pull,
         source_date_epoch=epoch,
         reproducible=reproducible,
         dockerfile=Path(dockerfile) if dockerfile else None,
@@ -176,6 +185,7 @@ def _build_daemonless(
     push: bool,
     output_spec: str | None,
     epoch: int | None,
+    pull: bool,
     quiet: bool,
     output_format: str,
 ) -> None:
@@ -202,6 +212,7 @@ def _build_daemonless(
         dest=dest,
         source_date_epoch=epoch or 0,
         uv=uv_binary(),
+        pull=pull,
     )
 
     def echo(line: str) -> None:
