@@ -90,6 +90,7 @@ class OciRequest:
     cache_dir: Path | None = None
     uv: str = "uv"
     pull: bool = False  # ask the base's registry now, even if its tag was resolved lately
+    bytecode: bool = True  # compile .pyc files when a host Python of the target's version exists
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -375,8 +376,10 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             tag = python_platform(arch, target)
             on_event(f"python {base.platform}: {describe(target)} -> {tag}")
             if target.version not in hosts:
-                hosts[target.version] = _host_python(store, target.version, request.uv)
-                if hosts[target.version] is None:
+                hosts[target.version] = (
+                    _host_python(store, target.version, request.uv) if request.bytecode else None
+                )
+                if hosts[target.version] is None and request.bytecode:
                     notes.append(
                         f"no Python {target.version} on this machine: bytecode not compiled "
                         "(the app compiles at start-up instead)"

@@ -81,6 +81,11 @@ if TYPE_CHECKING:
     show_default=True,
     help="build progress output.",
 )
+@click.option(
+    "--no-bytecode",
+    is_flag=True,
+    help="oci engine: leave out .pyc files (smaller image; the app compiles at start-up).",
+)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.option(
     "--engine",
@@ -105,6 +110,7 @@ def build_command(  # click passes every option by name
     output_spec: str | None,
     no_cache: bool,
     pull: bool,
+    no_bytecode: bool,
     source_date_epoch: int | None,
     reproducible: bool,
     network: str | None,
@@ -128,6 +134,10 @@ def build_command(  # click passes every option by name
     """
     if sum((push, load, output_spec is not None)) > 1:
         raise click.UsageError("--push, --load and --output exclude each other")
+    if no_bytecode and engine != "oci":
+        raise click.UsageError(
+            "--no-bytecode is for --engine oci (the Dockerfile's UV_COMPILE_BYTECODE decides)"
+        )
     plan = plan_project(path, options=given_settings(params))
     epoch = source_date_epoch
     if epoch is None:
@@ -138,7 +148,7 @@ def build_command(  # click passes every option by name
     if engine == "oci":
         _build_daemonless(
             plan, tag=tag, platforms=wanted, push=push, output_spec=output_spec, epoch=epoch,
-            pull=pull,
+            pull=pull, bytecode=not no_bytecode,
             quiet=output_format == "json" or progress == "quiet", output_format=output_format,
         )  # fmt: skip
         return
@@ -186,6 +196,7 @@ def _build_daemonless(
     output_spec: str | None,
     epoch: int | None,
     pull: bool,
+    bytecode: bool,
     quiet: bool,
     output_format: str,
 ) -> None:
@@ -213,6 +224,7 @@ def _build_daemonless(
         source_date_epoch=epoch or 0,
         uv=uv_binary(),
         pull=pull,
+        bytecode=bytecode,
     )
 
     def echo(line: str) -> None:
