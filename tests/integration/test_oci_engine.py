@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -296,6 +297,28 @@ def test_a_rebuild_asks_the_base_registry_nothing_until_pull(
         "/v2/standin/library/python/manifests/3.13-slim-trixie"
     ]
     assert not any("/blobs/" in path for _, path in pulled)
+
+
+def test_a_terminal_shows_progress_bars_for_pulls_installs_layers_and_uploads(
+    project_copy: CopyProject, tmp_path: Path
+) -> None:
+    root = project_copy("fastapi-app")
+    ref = f"{REGISTRY}/uvdock-test/oci-bars:{uuid.uuid4().hex[:8]}"
+    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
+    command = shlex.join([sys.executable, "-m", "uvdock", "build", str(root), "--engine", "oci",
+                          "--push", "-t", ref, "--image-prefix", IMAGE_PREFIX])  # fmt: skip
+    env = {**os.environ, "UV": uv, "XDG_CACHE_HOME": str(tmp_path / "cache"), "COLUMNS": "120"}
+    # `script` gives the build a pseudo-terminal, as a developer's shell would.
+    done = subprocess.run(["script", "-q", "-e", "-c", command, "/dev/null"],
+                          capture_output=True, env=env, check=False)  # fmt: skip
+    screen = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", done.stdout).decode(errors="replace")
+    assert done.returncode == 0, screen[-2000:]
+    bars = [line for line in screen.replace("\r", "\n").splitlines() if "\u2501" in line]
+    assert any(re.search(r"pull \w{12} .* MB", line) for line in bars), bars[:5]
+    assert any("install linux/amd64 dependencies (uv)" in line for line in bars)
+    assert any("layer fastapi-app" in line for line in bars)
+    assert any(re.search(r"push \w{12} .*(kB|MB)", line) for line in bars)
+    assert "built " + ref in screen
 
 
 def test_base_image_from_an_oci_layout(project_copy: CopyProject, tmp_path: Path) -> None:

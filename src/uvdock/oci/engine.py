@@ -62,6 +62,12 @@ from uvdock.oci.model import (
     convert_media_type,
     rfc3339,
 )
+from uvdock.oci.progress import (
+    CountingWriter,
+    TaskFactory,
+    counting_opener,
+    no_tasks,
+)
 from uvdock.oci.pyenv import (
     TargetPython,
     build_environment,
@@ -151,6 +157,7 @@ def resolve_base(
     client_for: Callable[[str], Any],
     on_event: Event,
     pull: bool = False,
+    tasks: TaskFactory = no_tasks,
 ) -> list[BaseImage]:
     """Each requested platform's base image, every blob verified and cached in ``store``.
 
@@ -159,7 +166,7 @@ def resolve_base(
     """
     if reference.startswith("oci:"):
         return _base_from_layout(reference, platforms, store)
-    registry = _BaseRegistry(reference, store, client_for)
+    registry = _BaseRegistry(reference, store, client_for, tasks)
     body, media_type, top_digest = registry.top(pull=pull)
     document = json.loads(body)
     by_platform: dict[Platform, str] = {}
@@ -196,7 +203,7 @@ def resolve_base(
             if not store.has(layer.digest):
                 size = f"{layer.size / 1e6:.1f} MB"
                 on_event(f"pull  {reference} {wanted} layer {layer.digest[7:19]} ({size})")
-                registry.fetch(layer.digest)
+                registry.fetch(layer.digest, size=layer.size)
         images.append(
             BaseImage(
                 reference=reference,
@@ -222,8 +229,15 @@ class _BaseRegistry:
     The registry client (and httpx) is only loaded when a request is needed.
     """
 
-    def __init__(self, reference: str, store: BlobStore, client_for: Callable[[str], Any]) -> None:
+    def __init__(
+        self,
+        reference: str,
+        store: BlobStore,
+        client_for: Callable[[str], Any],
+        tasks: TaskFactory = no_tasks,
+    ) -> None:
         self.reference = reference
+        self._tasks = tasks
         self.store = store
         self._client_for = client_for
         self._where: tuple[Any, str, str] | None = None
@@ -261,13 +275,16 @@ class _BaseRegistry:
             self.store.put_bytes(body, expected_digest=digest)
         return self.store.read_bytes(digest)
 
-    def fetch(self, digest: str) -> None:
+    def fetch(self, digest: str, *, size: int | None = None) -> None:
         """Download a blob into the store unless it is there (verified against its digest)."""
         if not self.store.has(digest):
             client, repo, _ = self._client()
             self.store.tmp_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=self.store.tmp_dir) as download:
-                client.get_blob(repo, digest, download)
+            with (
+                tempfile.TemporaryFile(dir=self.store.tmp_dir) as download,
+                self._tasks(f"pull {digest[7:19]}", size) as task,
+            ):
+                client.get_blob(repo, digest, CountingWriter(download, task))
                 download.seek(0)
                 self.store.put_file(download, expected_digest=digest)
 
@@ -313,7 +330,12 @@ def _selector_inputs(
 
 
 def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
-    plan: BuildPlan, request: OciRequest, *, on_event: Event, client_for: Callable[[str], Any]
+    plan: BuildPlan,
+    request: OciRequest,
+    *,
+    on_event: Event,
+    client_for: Callable[[str], Any],
+    tasks: TaskFactory = no_tasks,
 ) -> OciResult:
     started = time.monotonic()
     project = plan.project
@@ -338,6 +360,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
         client_for=client_for,
         on_event=on_event,
         pull=request.pull,
+        tasks=tasks,
     )
     with tempfile.TemporaryDirectory(prefix="uvdock-oci-") as tmp:
         work = Path(tmp)
@@ -369,7 +392,10 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
         project_layers: dict[str, tuple[LayerInfo, int | None]] = {}
         images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]] = []
         # Reading each base's layers (decompression, which releases the GIL) in parallel.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(bases)) as pool:
+        with (
+            concurrent.futures.ThreadPoolExecutor(max_workers=len(bases)) as pool,
+            tasks("find the base's Python"),
+        ):
             targets = list(pool.map(lambda b: _base_python(store, b), bases))
         for base, target in zip(bases, targets, strict=True):
             arch = base.platform.architecture
@@ -393,16 +419,17 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             cached = _load_layers(store, key)
             compiled = host_python is not None
             if cached is None:
-                deps_tree, compiled = stage_dependencies(
-                    work,
-                    architecture=arch,
-                    target=target,
-                    python_platform=tag,
-                    requirements=requirements,
-                    venv_path=VENV,
-                    uv=request.uv,
-                    host_python=host_python,
-                )
+                with tasks(f"install {base.platform} dependencies (uv)"):
+                    deps_tree, compiled = stage_dependencies(
+                        work,
+                        architecture=arch,
+                        target=target,
+                        python_platform=tag,
+                        requirements=requirements,
+                        venv_path=VENV,
+                        uv=request.uv,
+                        host_python=host_python,
+                    )
                 deps_layers = _dependency_layers(
                     store,
                     deps_tree,
@@ -416,16 +443,18 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                         "venv": VENV,
                     },
                     on_event=on_event,
+                    tasks=tasks,
                 )
                 _save_layers(store, key, deps_layers)
             else:
                 deps_layers = cached
                 on_event(f"layer {base.platform} dependencies reused (uv.lock unchanged)")
             if target.version not in project_layers:
-                project_layers[target.version] = _project_layer(
-                    work, store, plan=plan, target=target, python_platform=tag, wheels=wheels,
-                    uv=request.uv, host_python=host_python, epoch=epoch, on_event=on_event,
-                )  # fmt: skip
+                with tasks(f"layer {project.name}"):
+                    project_layers[target.version] = _project_layer(
+                        work, store, plan=plan, target=target, python_platform=tag, wheels=wheels,
+                        uv=request.uv, host_python=host_python, epoch=epoch, on_event=on_event,
+                    )  # fmt: skip
             project_layer, patched = project_layers[target.version]
             history = [
                 *(
@@ -505,7 +534,9 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
     index_blob = JSONBlob.encode(index, media_type=OCI_INDEX)
     store.put_bytes(index_blob.data, expected_digest=index_blob.descriptor.digest)
     top = index_blob if len(images) > 1 else images[0][1]
-    _write_output(request, store, top, images, client_for=client_for, on_event=on_event)
+    _write_output(
+        request, store, top, images, client_for=client_for, on_event=on_event, tasks=tasks
+    )
     return OciResult(
         tag=request.tag,
         digest=top.descriptor.digest,
@@ -576,6 +607,7 @@ def _dependency_layers(
     epoch: int,
     selector: dict[str, Any],
     on_event: Event,
+    tasks: TaskFactory = no_tasks,
 ) -> list[tuple[str, LayerInfo]]:
     """Large distributions in their own layers (each reused while unchanged), then the rest.
 
@@ -591,12 +623,14 @@ def _dependency_layers(
                               "tops": dist.tops, **selector})  # fmt: skip
         layer = store.get_selector(key)
         if layer is None:
-            layer = write_layer(entries_for(site, site_in_image, dist.tops), store, epoch=epoch)
+            with tasks(f"layer {dist.name} {dist.version}"):
+                layer = write_layer(entries_for(site, site_in_image, dist.tops), store, epoch=epoch)
             store.put_selector(key, layer)
         layers.append((f"{dist.name} {dist.version}", layer))
         taken.update(dist.tops)
         on_event(f"layer {dist.name} {dist.version} {layer.size / 1e6:.1f} MB")
-    rest = write_layer(rest_entries(tree, site_in_image, taken), store, epoch=epoch)
+    with tasks("layer of the other dependencies"):
+        rest = write_layer(rest_entries(tree, site_in_image, taken), store, epoch=epoch)
     layers.append(("dependencies from uv.lock", rest))
     on_event(f"layer other dependencies {rest.size / 1e6:.1f} MB")
     return layers
@@ -716,9 +750,12 @@ def _write_output(
     *,
     client_for: Callable[[str], Any],
     on_event: Event,
+    tasks: TaskFactory = no_tasks,
 ) -> None:
     try:
-        _write_local_or_push(request, store, top, images, client_for=client_for, on_event=on_event)
+        _write_local_or_push(
+            request, store, top, images, client_for=client_for, on_event=on_event, tasks=tasks
+        )
     except OSError as err:
         where = err.filename or request.dest or "the output"
         raise UvdockError(
@@ -735,11 +772,12 @@ def _write_local_or_push(
     *,
     client_for: Callable[[str], Any],
     on_event: Event,
+    tasks: TaskFactory = no_tasks,
 ) -> None:
     from uvdock.oci.layout import write_docker_archive, write_layout  # noqa: PLC0415
 
     if request.output == "push":
-        _push(request, store, top, images, client_for=client_for, on_event=on_event)
+        _push(request, store, top, images, client_for=client_for, on_event=on_event, tasks=tasks)
     elif request.output == "oci":
         dest = request.dest or Path("oci-layout")
         write_layout(dest, store=store, image=top.descriptor, ref_name=_tag_of(request.tag))
@@ -829,6 +867,7 @@ def _push(
     *,
     client_for: Callable[[str], Any],
     on_event: Event,
+    tasks: TaskFactory = no_tasks,
 ) -> None:
     """Blobs first, then each platform's manifest by digest, then the tag (so no half image)."""
     from uvdock.oci.registry import parse_reference  # noqa: PLC0415
@@ -841,13 +880,14 @@ def _push(
         document = json.loads(manifest.data)
         for layer in [config.descriptor.to_json(), *document["layers"]]:
             digest, size = layer["digest"], int(layer["size"])
-            client.push_blob(
-                repo,
-                digest,
-                size,
-                functools.partial(store.open, digest),
-                mount_from=base_repo if base_host == host else None,
-            )
+            with tasks(f"push {digest[7:19]}", size) as task:
+                client.push_blob(
+                    repo,
+                    digest,
+                    size,
+                    counting_opener(functools.partial(store.open, digest), task),
+                    mount_from=base_repo if base_host == host else None,
+                )
         client.put_manifest(repo, manifest.descriptor.digest, manifest.data, OCI_MANIFEST)
         on_event(f"push  {base.platform} {manifest.descriptor.digest}")
     media = OCI_INDEX if top.descriptor.media_type == OCI_INDEX else OCI_MANIFEST

@@ -15,6 +15,7 @@ from uvdock.builders.buildx import BuildRequest, build_image
 from uvdock.builders.buildx import source_date_epoch as default_epoch
 from uvdock.cli.options import given_settings, setting_options
 from uvdock.cli.output import console, emit_json
+from uvdock.cli.progress import engine_progress
 from uvdock.docker.cli import DockerCLI
 from uvdock.errors import UvdockError
 from uvdock.plan.model import BuildPlan
@@ -150,6 +151,7 @@ def build_command(  # click passes every option by name
             plan, tag=tag, platforms=wanted, push=push, output_spec=output_spec, epoch=epoch,
             pull=pull, bytecode=not no_bytecode,
             quiet=output_format == "json" or progress == "quiet", output_format=output_format,
+            bars=progress == "auto" and sys.stderr.isatty(),
         )  # fmt: skip
         return
     request = BuildRequest(
@@ -198,6 +200,7 @@ def _build_daemonless(
     pull: bool,
     bytecode: bool,
     quiet: bool,
+    bars: bool,
     output_format: str,
 ) -> None:
     """``--engine oci``: the daemonless engine (imported only when asked for)."""
@@ -227,10 +230,6 @@ def _build_daemonless(
         bytecode=bytecode,
     )
 
-    def echo(line: str) -> None:
-        if not quiet:
-            sys.stderr.write(line + "\n")
-
     clients: dict[str, RegistryClient] = {}
 
     def client_for(host: str) -> RegistryClient:
@@ -243,7 +242,8 @@ def _build_daemonless(
         return clients[host]
 
     try:
-        result = build_oci(plan, request, on_event=echo, client_for=client_for)
+        with engine_progress(bars=bars, quiet=quiet) as (echo, tasks):
+            result = build_oci(plan, request, on_event=echo, client_for=client_for, tasks=tasks)
     finally:
         for client in clients.values():
             client.close()
