@@ -7,7 +7,9 @@ umoci, and run with docker on amd64 and on arm64 under qemu.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -15,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -229,6 +232,40 @@ def test_fixture_builds_and_runs_daemonless(
     try:
         uvdock(str(root), "--load", "-t", tag, cache=tmp_path / "cache")
         check_fixture(FIXTURES[name], tag)
+    finally:
+        docker("image", "rm", "-f", tag, check=False)
+
+
+@pytest.mark.usefixtures("fixture_servers")
+def test_a_private_index_takes_credentials_from_the_environment_only(
+    project_copy: CopyProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_images import check_fixture  # noqa: PLC0415
+    from tests.support.fixtures import FIXTURES  # noqa: PLC0415
+    from tests.support.local_index import PRIVATE_PASSWORD  # noqa: PLC0415
+    from tests.support.servers import private_index_env  # noqa: PLC0415
+
+    root = project_copy("private-index")
+    tag = f"uvdock-test/oci-private:{uuid.uuid4().hex[:8]}"
+    # A fresh uv cache: the wheel must come from the index, through its credentials.
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    denied = uvdock(str(root), "--load", "-t", tag, cache=tmp_path / "cache", check=False)
+    assert denied.returncode == 1
+    assert "refused uv without credentials" in denied.stderr
+    assert "UV_INDEX_PRIVATE_USERNAME and UV_INDEX_PRIVATE_PASSWORD" in denied.stderr
+    assert "Traceback" not in denied.stderr
+    for name, value in private_index_env().items():
+        monkeypatch.setenv(name, value)
+    try:
+        uvdock(str(root), "--load", "-t", tag, cache=tmp_path / "cache")
+        check_fixture(FIXTURES["private-index"], tag)
+        saved = subprocess.run(["docker", "image", "save", tag], capture_output=True, check=True)
+        with tarfile.open(fileobj=io.BytesIO(saved.stdout)) as archive:
+            for member in archive.getmembers():
+                data = (archive.extractfile(member) or io.BytesIO()).read()
+                if data[:2] == b"\x1f\x8b":
+                    data = gzip.decompress(data)
+                assert PRIVATE_PASSWORD.encode() not in data, member.name  # layers, config
     finally:
         docker("image", "rm", "-f", tag, check=False)
 

@@ -83,9 +83,15 @@ def stage_dependencies(
     venv_path: str,
     uv: str,
     host_python: str | None,
+    indexes: tuple[str, ...] = (),
     runner: Runner = run,
 ) -> tuple[Path, bool]:
-    """The venv with the locked dependencies for one platform: (tree, bytecode compiled)."""
+    """The venv with the locked dependencies for one platform: (tree, bytecode compiled).
+
+    ``indexes`` are the project's named indexes as ``NAME=URL``: given to uv by
+    name, so their ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD`` credentials apply
+    (the exported requirements name the URLs only).
+    """
     deps = work / architecture / "deps"
     if deps.exists():
         shutil.rmtree(deps)
@@ -93,6 +99,7 @@ def stage_dependencies(
     install_for_platform(
         requirements, site, uv=uv, platform=python_platform,
         python_version=target.version, runner=runner,
+        extra=tuple(arg for index in indexes for arg in ("--index", index)),
     )  # fmt: skip
     make_venv(deps / venv_path.lstrip("/"), venv_path=venv_path, target=target, site_packages=site)
     (site / ".lock").unlink(missing_ok=True)  # uv's --target lock file

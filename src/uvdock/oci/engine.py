@@ -216,6 +216,8 @@ def resolve_base(
     return images
 
 
+PUSH_CONCURRENCY = 4
+
 # How long a base tag's resolution is reused without asking its registry
 # (--pull asks now). Digest references never expire: they name content.
 BASE_TAG_TTL_SECONDS = 600
@@ -429,6 +431,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                         venv_path=VENV,
                         uv=request.uv,
                         host_python=host_python,
+                        indexes=tuple(f"{i.name}={i.url}" for i in project.indexes if i.name),
                     )
                 deps_layers = _dependency_layers(
                     store,
@@ -874,20 +877,37 @@ def _push(
 
     host, repo, tag = parse_reference(request.tag)
     client = client_for(host)
+    blobs: dict[str, tuple[int, str | None]] = {}  # digest -> (size, repository to mount from)
     for base, manifest, config, _, _ in images:
         local_base = base.reference.startswith(("oci:", "docker-daemon:"))
         base_host, base_repo, _ = ("", "", "") if local_base else parse_reference(base.reference)
         document = json.loads(manifest.data)
         for layer in [config.descriptor.to_json(), *document["layers"]]:
-            digest, size = layer["digest"], int(layer["size"])
-            with tasks(f"push {digest[7:19]}", size) as task:
-                client.push_blob(
-                    repo,
-                    digest,
-                    size,
-                    counting_opener(functools.partial(store.open, digest), task),
-                    mount_from=base_repo if base_host == host else None,
-                )
+            mount = base_repo if base_host == host else None
+            blobs.setdefault(layer["digest"], (int(layer["size"]), mount))
+
+    def push_blob(digest: str, size: int, mount_from: str | None) -> None:
+        with tasks(f"push {digest[7:19]}", size) as task:
+            client.push_blob(
+                repo,
+                digest,
+                size,
+                counting_opener(functools.partial(store.open, digest), task),
+                mount_from=mount_from,
+            )
+
+    # Several blobs at once, as Docker does (max-concurrent-uploads): a warm
+    # rebuild's existence checks overlap, and so do a cold build's uploads.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=PUSH_CONCURRENCY) as pool:
+        futures = [pool.submit(push_blob, d, size, mount) for d, (size, mount) in blobs.items()]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    for base, manifest, _, _, _ in images:
         client.put_manifest(repo, manifest.descriptor.digest, manifest.data, OCI_MANIFEST)
         on_event(f"push  {base.platform} {manifest.descriptor.digest}")
     media = OCI_INDEX if top.descriptor.media_type == OCI_INDEX else OCI_MANIFEST

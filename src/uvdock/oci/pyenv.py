@@ -86,6 +86,11 @@ def export_requirements(project: Path, dest: Path, *, uv: str, runner: Runner = 
 
 # uv: "Because docopt==0.6.2 has no usable wheels and you require ..." (also "has no
 # wheels with a matching platform tag").
+# uv: "An index URL (https://...) could not be queried due to a lack of valid
+# authentication credentials (401 Unauthorized)".
+_NO_CREDENTIALS = re.compile(
+    r"index URL \((\S+)\) could not be queried due to a lack of valid auth"
+)
 _NO_WHEEL = re.compile(r"[Bb]ecause ([\w.-]+==[\w.+!-]+) has no (?:usable )?wheels")
 
 
@@ -117,6 +122,20 @@ def install_for_platform(
                 f"{name} has no wheel for {platform} (Python {python_version}): the daemonless "
                 "engine installs binary wheels only",
                 hint="build this platform with --engine docker, which can compile it",
+            )
+        denied = _NO_CREDENTIALS.search(text)
+        if denied:
+            url = denied.group(1)
+            names = [a.split("=", 1)[0] for a in extra if "=" in a and a.split("=", 1)[1] == url]
+            env = (
+                f"UV_INDEX_{re.sub(r'[^A-Za-z0-9]', '_', names[0]).upper()}"
+                if names
+                else "UV_INDEX_<NAME>"
+            )
+            raise UvdockError(
+                f"the package index {url} refused uv without credentials (401)",
+                hint=f"export {env}_USERNAME and {env}_PASSWORD (uvdock passes them to uv on "
+                "this machine only; they never reach the image)",
             )
         last = [line for line in text.strip().splitlines() if line.strip()][-3:]
         raise UvdockError(
