@@ -29,7 +29,7 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -120,6 +120,9 @@ class OciResult:
     seconds: float
     platforms: tuple[PlatformImage, ...]
     notes: tuple[str, ...] = ()
+    # Seconds per step: base (resolve, find its Python), install, layers, project,
+    # and the output (push, oci, docker or load); steps that did nothing are absent.
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -130,6 +133,7 @@ class OciResult:
             "seconds": round(self.seconds, 3),
             "platforms": [dataclasses.asdict(p) for p in self.platforms],
             "notes": list(self.notes),
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
         }
 
 
@@ -340,6 +344,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
     tasks: TaskFactory = no_tasks,
 ) -> OciResult:
     started = time.monotonic()
+    phases = _Phases()
     project = plan.project
     if project.lock is None:
         raise UvdockError(
@@ -355,15 +360,16 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
     epoch = request.source_date_epoch
     created = rfc3339(epoch)
     on_event(f"base  {plan.base_image.value} ({', '.join(str(p) for p in platforms)})")
-    bases = resolve_base(
-        plan.base_image.value,
-        platforms,
-        store,
-        client_for=client_for,
-        on_event=on_event,
-        pull=request.pull,
-        tasks=tasks,
-    )
+    with phases.time("base"):
+        bases = resolve_base(
+            plan.base_image.value,
+            platforms,
+            store,
+            client_for=client_for,
+            on_event=on_event,
+            pull=request.pull,
+            tasks=tasks,
+        )
     with tempfile.TemporaryDirectory(prefix="uvdock-oci-") as tmp:
         work = Path(tmp)
         requirements = _exported_requirements(store, project.root, work, uv=request.uv)
@@ -397,6 +403,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
         with (
             concurrent.futures.ThreadPoolExecutor(max_workers=len(bases)) as pool,
             tasks("find the base's Python"),
+            phases.time("base"),
         ):
             targets = list(pool.map(lambda b: _base_python(store, b), bases))
         for base, target in zip(bases, targets, strict=True):
@@ -421,7 +428,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             cached = _load_layers(store, key)
             compiled = host_python is not None
             if cached is None:
-                with tasks(f"install {base.platform} dependencies (uv)"):
+                with tasks(f"install {base.platform} dependencies (uv)"), phases.time("install"):
                     deps_tree, compiled = stage_dependencies(
                         work,
                         architecture=arch,
@@ -433,27 +440,28 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                         host_python=host_python,
                         indexes=tuple(f"{i.name}={i.url}" for i in project.indexes if i.name),
                     )
-                deps_layers = _dependency_layers(
-                    store,
-                    deps_tree,
-                    target=target,
-                    epoch=epoch,
-                    selector={
-                        "architecture": arch,
-                        "python": dataclasses.asdict(target),
-                        "epoch": epoch,
-                        "compiled": compiled,
-                        "venv": VENV,
-                    },
-                    on_event=on_event,
-                    tasks=tasks,
-                )
+                with phases.time("layers"):
+                    deps_layers = _dependency_layers(
+                        store,
+                        deps_tree,
+                        target=target,
+                        epoch=epoch,
+                        selector={
+                            "architecture": arch,
+                            "python": dataclasses.asdict(target),
+                            "epoch": epoch,
+                            "compiled": compiled,
+                            "venv": VENV,
+                        },
+                        on_event=on_event,
+                        tasks=tasks,
+                    )
                 _save_layers(store, key, deps_layers)
             else:
                 deps_layers = cached
                 on_event(f"layer {base.platform} dependencies reused (uv.lock unchanged)")
             if target.version not in project_layers:
-                with tasks(f"layer {project.name}"):
+                with tasks(f"layer {project.name}"), phases.time("project"):
                     project_layers[target.version] = _project_layer(
                         work, store, plan=plan, target=target, python_platform=tag, wheels=wheels,
                         uv=request.uv, host_python=host_python, epoch=epoch, on_event=on_event,
@@ -537,9 +545,10 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
     index_blob = JSONBlob.encode(index, media_type=OCI_INDEX)
     store.put_bytes(index_blob.data, expected_digest=index_blob.descriptor.digest)
     top = index_blob if len(images) > 1 else images[0][1]
-    _write_output(
-        request, store, top, images, client_for=client_for, on_event=on_event, tasks=tasks
-    )
+    with phases.time(request.output):
+        _write_output(
+            request, store, top, images, client_for=client_for, on_event=on_event, tasks=tasks
+        )
     return OciResult(
         tag=request.tag,
         digest=top.descriptor.digest,
@@ -547,7 +556,23 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
         seconds=time.monotonic() - started,
         platforms=tuple(image for *_, image in images),
         notes=tuple(dict.fromkeys(notes)),
+        phases=dict(phases.seconds),
     )
+
+
+class _Phases:
+    """Time spent per step of a build (a step may run once per platform)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def time(self, name: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - start
 
 
 def _recall(store: BlobStore, name: str) -> Any:
