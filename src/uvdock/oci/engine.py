@@ -28,6 +28,7 @@ import json
 import platform
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -406,10 +407,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             phases.time("base"),
         ):
             targets = list(pool.map(lambda b: _base_python(store, b), bases))
-        for base, target in zip(bases, targets, strict=True):
-            arch = base.platform.architecture
-            tag = python_platform(arch, target)
-            on_event(f"python {base.platform}: {describe(target)} -> {tag}")
+        for target in targets:
             if target.version not in hosts:
                 hosts[target.version] = (
                     _host_python(store, target.version, request.uv) if request.bytecode else None
@@ -419,6 +417,12 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                         f"no Python {target.version} on this machine: bytecode not compiled "
                         "(the app compiles at start-up instead)"
                     )
+
+        def dependencies(base: BaseImage, target: TargetPython) -> _Dependencies:
+            """One platform's dependency layers: reused while uv.lock is unchanged, else made."""
+            arch = base.platform.architecture
+            tag = python_platform(arch, target)
+            on_event(f"python {base.platform}: {describe(target)} -> {tag}")
             host_python = hosts[target.version]
             key = layer_selector(
                 _selector_inputs(
@@ -426,40 +430,47 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                 )
             )
             cached = _load_layers(store, key)
-            compiled = host_python is not None
-            if cached is None:
-                with tasks(f"install {base.platform} dependencies (uv)"), phases.time("install"):
-                    deps_tree, compiled = stage_dependencies(
-                        work,
-                        architecture=arch,
-                        target=target,
-                        python_platform=tag,
-                        requirements=requirements,
-                        venv_path=VENV,
-                        uv=request.uv,
-                        host_python=host_python,
-                        indexes=tuple(f"{i.name}={i.url}" for i in project.indexes if i.name),
-                    )
-                with phases.time("layers"):
-                    deps_layers = _dependency_layers(
-                        store,
-                        deps_tree,
-                        target=target,
-                        epoch=epoch,
-                        selector={
-                            "architecture": arch,
-                            "python": dataclasses.asdict(target),
-                            "epoch": epoch,
-                            "compiled": compiled,
-                            "venv": VENV,
-                        },
-                        on_event=on_event,
-                        tasks=tasks,
-                    )
-                _save_layers(store, key, deps_layers)
-            else:
-                deps_layers = cached
+            if cached is not None:
                 on_event(f"layer {base.platform} dependencies reused (uv.lock unchanged)")
+                return _Dependencies(cached, compiled=host_python is not None, reused=True)
+            with tasks(f"install {base.platform} dependencies (uv)"), phases.time("install"):
+                deps_tree, compiled = stage_dependencies(
+                    work,
+                    architecture=arch,
+                    target=target,
+                    python_platform=tag,
+                    requirements=requirements,
+                    venv_path=VENV,
+                    uv=request.uv,
+                    host_python=host_python,
+                    indexes=tuple(f"{i.name}={i.url}" for i in project.indexes if i.name),
+                )
+            with phases.time("layers"):
+                made = _dependency_layers(
+                    store,
+                    deps_tree,
+                    target=target,
+                    epoch=epoch,
+                    selector={
+                        "architecture": arch,
+                        "python": dataclasses.asdict(target),
+                        "epoch": epoch,
+                        "compiled": compiled,
+                        "venv": VENV,
+                    },
+                    on_event=on_event,
+                    tasks=tasks,
+                )
+            _save_layers(store, key, made)
+            return _Dependencies(made, compiled=compiled, reused=False)
+
+        # Platforms at once: uv runs as a process, and gzip releases the GIL.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(bases)) as pool:
+            per_platform = list(pool.map(dependencies, bases, targets))
+        for base, target, deps in zip(bases, targets, per_platform, strict=True):
+            tag = python_platform(base.platform.architecture, target)
+            host_python = hosts[target.version]
+            deps_layers, compiled = deps.layers, deps.compiled
             if target.version not in project_layers:
                 with tasks(f"layer {project.name}"), phases.time("project"):
                     project_layers[target.version] = _project_layer(
@@ -533,7 +544,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
                         size=size,
                         python=describe(target),
                         compiled=compiled,
-                        reused_dependencies=cached is not None,
+                        reused_dependencies=deps.reused,
                         patched_files=patched,
                     ),
                 )
@@ -560,11 +571,19 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Dependencies:
+    layers: list[tuple[str, LayerInfo]]
+    compiled: bool
+    reused: bool
+
+
 class _Phases:
-    """Time spent per step of a build (a step may run once per platform)."""
+    """Time spent per step of a build (summed over platforms, which run at once)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def time(self, name: str) -> Iterator[None]:
@@ -572,7 +591,8 @@ class _Phases:
         try:
             yield
         finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - start
+            with self._lock:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - start
 
 
 def _recall(store: BlobStore, name: str) -> Any:
