@@ -167,10 +167,19 @@ def resolve_base(
     """Each requested platform's base image, every blob verified and cached in ``store``.
 
     ``reference`` is an image in a registry, ``oci:DIR[:TAG]``: an OCI image
-    layout directory (e.g. written by ``skopeo copy ... oci:DIR:TAG``).
+    layout directory (e.g. written by ``skopeo copy ... oci:DIR:TAG``), or
+    ``docker-daemon:IMAGE``: an image in the local Docker Engine (as skopeo
+    names it).
     """
     if reference.startswith("oci:"):
         return _base_from_layout(reference, platforms, store)
+    if reference.startswith("docker-daemon:"):
+        from uvdock.oci.daemon import saved_image  # noqa: PLC0415
+
+        with saved_image(reference.removeprefix("docker-daemon:")) as (layout_dir, ref_name):
+            where = f"oci:{layout_dir}:{ref_name}" if ref_name else f"oci:{layout_dir}"
+            found = _base_from_layout(where, platforms, store)
+        return [dataclasses.replace(image, reference=reference) for image in found]
     registry = _BaseRegistry(reference, store, client_for, tasks)
     body, media_type, top_digest = registry.top(pull=pull)
     document = json.loads(body)
@@ -880,6 +889,9 @@ def _load_into_engine(
     shared = 0
     while shared < min(len(have), len(ours)) and have[shared] == ours[shared]:
         shared += 1
+    base = next(b for b, *_ in images if b.platform == chosen)
+    if base.reference.startswith("docker-daemon:"):
+        shared = max(shared, len(base.layers))  # the engine just gave us these
     failure = ""
     with tempfile.TemporaryDirectory(prefix="uvdock-load-") as tmp:
         for omit in dict.fromkeys((shared, 0)):
