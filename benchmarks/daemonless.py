@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         # Empty layer caches, base images present, for both: buildx keeps its image
         # store under --no-cache, so the oci engine keeps the base's blobs (and
         # nothing else: no layer selectors, facts or build environments).
-        fresh = {**env, "XDG_CACHE_HOME": str(work / "fresh-cache")}
+        # uv keeps its download cache under XDG_CACHE_HOME too: point it at the warm one.
+        fresh = {**env, "XDG_CACHE_HOME": str(work / "fresh-cache"),
+                 "UV_CACHE_DIR": str(work / "cache" / "uv")}  # fmt: skip
         shutil.copytree(work / "cache" / "uvdock" / "oci" / "blobs",
                         work / "fresh-cache" / "uvdock" / "oci" / "blobs")  # fmt: skip
         results["oci"]["two_platform_s"] = timed(

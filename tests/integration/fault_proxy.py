@@ -1,16 +1,19 @@
-"""A fault-injecting HTTP proxy in front of the test bed's real registry.
+"""A fault-injecting HTTP proxy in front of a real registry.
 
 Used by the registry client's tests and the daemonless engine's push tests to
 produce failures a real registry does not produce on demand (5xx, 429,
-dropped connections); everything else is forwarded to 127.0.0.1:5000.
+dropped connections, a registry that goes away at a chosen request);
+everything else is forwarded to the test bed's registry (127.0.0.1:5000) or
+to ``upstream``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.integration.docker import REGISTRY
@@ -24,21 +27,47 @@ class FaultProxy(ThreadingHTTPServer):
     """Forwards to the real registry, except where ``fault(method, path)`` says otherwise.
 
     A fault is ``("status", code)`` (answer that status), ``("drop-request", 0)``
-    (read half the request body, then close the connection) or
-    ``("drop-response", 0)`` (forward, then send half the body and close).
+    (read half the request body, then close the connection),
+    ``("drop-response", 0)`` (forward, then send half the body and close) or
+    ``("stop", 0)`` (close the connection and stop listening: the fault
+    function stopped the registry, and now nothing answers at this address).
+    When the upstream registry does not answer, the connection is closed
+    without a response, as a registry that died would.
     """
 
     daemon_threads = True
 
-    def __init__(self, fault: Fault) -> None:
+    def __init__(self, fault: Fault, *, upstream: str = REGISTRY) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
         self.fault = fault
+        self.upstream = upstream
         self.log: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
+
+    def stop_listening(self) -> None:
+        """Close the listening socket (from a handler: in another thread, as shutdown() waits)."""
+
+        def stop() -> None:
+            self.shutdown()
+            self.server_close()
+
+        threading.Thread(target=stop, daemon=True).start()
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.server_address[1]}"
+
+
+@contextlib.contextmanager
+def serving(fault: Fault, *, upstream: str = REGISTRY) -> Iterator[FaultProxy]:
+    """A running proxy, shut down at the end."""
+    server = FaultProxy(fault, upstream=upstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -63,6 +92,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.rfile.read(length // 2)
             self._drop()
             return
+        if fault and fault[0] == "stop":
+            self._drop()
+            self.server.stop_listening()
+            return
         body = self.rfile.read(length)
         if fault and fault[0] == "status":
             answer = b'{"errors": [{"code": "UNAVAILABLE", "message": "injected fault"}]}'
@@ -75,15 +108,20 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.wfile.write(answer)
             return
-        upstream_host, upstream_port = REGISTRY.split(":")
+        upstream_host, upstream_port = self.server.upstream.rsplit(":", 1)
         upstream = http.client.HTTPConnection(upstream_host, int(upstream_port), timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         if length:
             headers["Content-Length"] = str(length)
-        upstream.request(self.command, self.path, body=body, headers=headers)
-        response = upstream.getresponse()
-        data = response.read()
-        upstream.close()
+        try:
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            response = upstream.getresponse()
+            data = response.read()
+        except OSError:
+            self._drop()  # the registry is gone: so is the answer
+            return
+        finally:
+            upstream.close()
         self.send_response(response.status, response.reason)
         for key, value in response.getheaders():
             if key.lower() not in _HOP_BY_HOP:

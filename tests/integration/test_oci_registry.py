@@ -10,7 +10,9 @@
   ``SSL_CERT_FILE``, an untrusted certificate, and a loopback registry that
   answers plain HTTP with "use HTTPS";
 - a small fault-injecting proxy in front of the real registry: 500 and 429
-  answers, connections dropped mid-upload and mid-download.
+  answers, connections dropped mid-upload and mid-download;
+- a registry of its own killed in the middle of ``uvdock build --push``, then
+  started again for a re-run.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import io
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
+import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,7 +36,9 @@ import httpx
 import pytest
 
 from tests.integration.docker import IMAGE_PREFIX, REGISTRY, http_get
-from tests.integration.fault_proxy import Fault, FaultProxy
+from tests.integration.fault_proxy import Fault, FaultProxy, serving
+from tests.integration.registry_process import Registry, free_port, make_certificates
+from tests.integration.test_oci_engine import uvdock
 from uvdock.oci.registry import (
     DigestMismatchError,
     ManifestNotFoundError,
@@ -270,24 +275,9 @@ def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ["htpasswd", "-Bbn", AUTH_USER, AUTH_SECRET], capture_output=True, text=True, check=True
     ).stdout
     (root / "htpasswd").write_text(hashed)
-    config = root / "registry.yml"
-    config.write_text(
-        "version: 0.1\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-        f"http:\n  addr: {AUTH_HOST}\n"
-        f"auth:\n  htpasswd:\n    realm: uvdock-oci-test\n    path: {root / 'htpasswd'}\n"
-    )
-    with (root / "registry.log").open("w") as log:
-        server = subprocess.Popen(
-            ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        status, _ = http_get(f"http://{AUTH_HOST}/v2/", timeout=30)
-        assert status == 401, (root / "registry.log").read_text()
+    with Registry(root, address=AUTH_HOST, htpasswd=root / "htpasswd") as registry:
+        assert registry.status() == 401, registry.log_tail()
         yield AUTH_HOST
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture
@@ -373,42 +363,16 @@ def test_no_credentials_give_a_clear_error(auth_registry: str, no_credentials: P
 # --- a registry that speaks TLS with its own CA ------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """distribution with a self-signed certificate for localhost; yields (host, certificate)."""
+    """distribution with a certificate for localhost from a throwaway CA; yields (host, CA)."""
     root = tmp_path_factory.mktemp("tls-registry")
-    cert, key = root / "cert.pem", root / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        capture_output=True, check=True,
-    )  # fmt: skip
+    certificates = make_certificates(root / "ca", names=["localhost", "127.0.0.1"])
     port = free_port()
-    config = root / "registry.yml"
-    config.write_text(
-        "version: 0.1\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {cert}\n    key: {key}\n"
-    )
-    with (root / "registry.log").open("w") as log:
-        server = subprocess.Popen(
-            ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
+    with Registry(root, address=f"127.0.0.1:{port}", certificates=certificates):
         status, _ = http_get(f"http://127.0.0.1:{port}/v2/", timeout=30)
-        assert status == 400, (root / "registry.log").read_text()  # HTTP to an HTTPS port
-        yield f"localhost:{port}", cert
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        assert status == 400  # HTTP to an HTTPS port
+        yield f"localhost:{port}", certificates.ca
 
 
 def test_tls_registry_with_its_ca_bundle(tls_registry: tuple[str, Path]) -> None:
@@ -595,3 +559,90 @@ def test_connection_dropped_mid_download_resumes(proxy: Callable[[Fault], FaultP
     assert out.getvalue() == layer
     assert [kind for m, p, kind in server.log if is_blob_get(m, p)] == ["drop-response", "forward"]
     assert sleeps == [0.5]
+
+
+# --- a registry stopped mid-push -------------------------------------------------------------
+
+
+def _no_fault(method: str, path: str) -> tuple[str, int] | None:
+    del method, path
+    return None
+
+
+def _upload_digest(method: str, path: str) -> str | None:
+    """The digest a blob upload's closing PUT names, if this is one."""
+    if method != "PUT" or "/blobs/uploads/" not in path:
+        return None
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["digest"][0]
+
+
+@pytest.mark.usefixtures("engine")
+def test_a_registry_stopped_mid_push(project_copy: Callable[[str], Path], tmp_path: Path) -> None:
+    """Killed after two of four blobs went up: one clear line, no tag; a re-run sends the rest.
+
+    Blobs go up several at once, so which two is up to the race; the registry's
+    storage says which, and the re-run must upload exactly the others.
+    """
+    root = project_copy("fastapi-app")
+    cache = tmp_path / "cache"
+    layout = tmp_path / "layout"
+    built = uvdock(str(root), "--platform", "linux/amd64", "--output", f"type=oci,dest={layout}",
+                   "-t", "x:1", "--format", "json", cache=cache)  # fmt: skip
+    expected = json.loads(built.stdout)["data"]["digest"]
+    manifest = json.loads((layout / "blobs" / "sha256" / expected.split(":")[1]).read_bytes())
+    blobs = {manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])}
+    assert len(blobs) >= 4
+    repo, tag = new_repo(), uuid.uuid4().hex[:10]
+    registry = Registry(tmp_path / "registry", address=f"127.0.0.1:{free_port()}")
+    closing_puts: list[str] = []
+
+    def kill_at_the_third_blob(method: str, path: str) -> tuple[str, int] | None:
+        digest = _upload_digest(method, path)
+        if digest:
+            closing_puts.append(digest)
+            if len(closing_puts) == 3:
+                # Let the first two finish (they are on their way upstream), then kill.
+                deadline = time.monotonic() + 30
+                while len(registry.stored_blobs(repo)) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                registry.kill()  # SIGKILL: a crash or an OOM kill, nothing drained
+                return ("stop", 0)
+        return None
+
+    with registry:
+        with serving(kill_at_the_third_blob, upstream=registry.address) as failing:
+            started = time.monotonic()
+            done = uvdock(str(root), "--platform", "linux/amd64", "--push",
+                          "-t", f"{failing.host}/{repo}:{tag}", cache=cache,
+                          check=False)  # fmt: skip
+            seconds = time.monotonic() - started
+        assert len(closing_puts) >= 3  # a fourth may have come in after the kill
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert [line for line in lines if line.startswith("uvdock: error")] == lines[-1:]
+        line = lines[-1]
+        assert line.startswith("uvdock: error: ")
+        assert f"in {failing.host}/{repo} failed: cannot reach the registry" in line
+        assert "check the host and port, that the registry is running" in line
+        assert seconds < 60  # retried with backoff for a few seconds, not for minutes
+
+        registry.start()
+        stored = registry.stored_blobs(repo)
+        assert stored == set(closing_puts[:2])  # the third, and any mid-upload, never completed
+        missing = subprocess.run(["skopeo", "inspect", "--tls-verify=false",
+                                  f"docker://{registry.address}/{repo}:{tag}"],
+                                 capture_output=True, text=True, check=False)  # fmt: skip
+        assert missing.returncode != 0
+        assert "manifest unknown" in missing.stderr
+
+        with serving(_no_fault, upstream=registry.address) as recording:
+            again = uvdock(str(root), "--platform", "linux/amd64", "--push", "--format", "json",
+                           "-t", f"{recording.host}/{repo}:{tag}", cache=cache)  # fmt: skip
+        uploaded = [_upload_digest(method, path) for method, path, _ in recording.log]
+        assert sorted(digest for digest in uploaded if digest) == sorted(blobs - stored)
+        assert json.loads(again.stdout)["data"]["digest"] == expected
+        url = f"docker://{registry.address}/{repo}:{tag}"
+        assert json.loads(skopeo("inspect", "--tls-verify=false", url))["Digest"] == expected
+        # Every blob is there and matches its digest: skopeo copies and verifies them.
+        skopeo("copy", "--quiet", "--src-tls-verify=false", url, f"oci:{tmp_path / 'copy'}:1")

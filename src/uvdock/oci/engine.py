@@ -93,7 +93,6 @@ class OciRequest:
     output: Output
     dest: Path | None = None  # the layout directory or archive file
     source_date_epoch: int = 0
-    ca_bundle: Path | None = None
     cache_dir: Path | None = None
     uv: str = "uv"
     pull: bool = False  # ask the base's registry now, even if its tag was resolved lately

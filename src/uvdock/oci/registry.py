@@ -9,11 +9,13 @@ the only parts of the daemonless engine that talk HTTP (httpx, sync API).
 What it does, following the distribution spec and go-containerregistry's
 ``remote`` package (the reference client):
 
-- scheme: HTTPS with TLS verification (``ca_bundle``, else httpx's default,
-  which honours ``SSL_CERT_FILE``); plain HTTP for loopback registries or
-  ``insecure=True``, as Docker treats 127.0.0.0/8 and ::1 as insecure. A
-  plain-HTTP ping answered "HTTP request to an HTTPS server" switches to
-  HTTPS without verification, as Docker does for insecure registries.
+- scheme: HTTPS with TLS verification (httpx's default trust, which honours
+  ``SSL_CERT_FILE``, plus ``ca_bundle`` when given); plain HTTP for loopback
+  registries or ``insecure=True``, as Docker treats 127.0.0.0/8 and ::1 as
+  insecure. A plain-HTTP ping answered "HTTP request to an HTTPS server"
+  switches to HTTPS without verification, as Docker does for insecure
+  registries. An untrusted certificate, or a plain-HTTP answer to HTTPS, is
+  one clear error, not retried.
 - auth: anonymous first; a 401's ``WWW-Authenticate`` decides: ``Bearer``
   gets a token from the realm (with basic credentials when there are some,
   or an identity token's OAuth2 exchange), cached by the scopes it was asked
@@ -390,10 +392,17 @@ class RegistryClient:
         self._insecure = plain
         # Plain HTTP needs no TLS context (loading the CAs takes 50 ms); an insecure
         # registry that turns out to speak HTTPS is used unverified anyway.
-        verify: ssl.SSLContext | bool = not plain
-        if ca_bundle is not None:
+        verify: ssl.SSLContext | bool = True
+        if plain:  # httpx's verify=False still loads the system CAs: a bare context does not
+            verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            verify.check_hostname = False
+            verify.verify_mode = ssl.CERT_NONE
+        if ca_bundle is not None and not plain:
             try:
-                verify = ssl.create_default_context(cafile=str(ca_bundle))
+                # Added to the default trust, as Docker adds certs.d/HOST/ca.crt to the
+                # system's: one private registry's CA must not break public registries.
+                verify = httpx.create_ssl_context()
+                verify.load_verify_locations(cafile=str(ca_bundle))
             except (OSError, ssl.SSLError) as err:
                 raise UvdockError(
                     f"cannot use the CA bundle {ca_bundle}: {_reason(err)}",
@@ -1104,7 +1113,15 @@ class RegistryClient:
         if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
             return RegistryUnreachableError(
                 f"{action} failed: the TLS certificate of {self.host} is not trusted ({reason})",
-                hint="pass the registry's CA bundle (ca_bundle or SSL_CERT_FILE)",
+                hint="pass the registry's CA bundle (uvdock build --registry-ca FILE, or"
+                " SSL_CERT_FILE)",
+            )
+        if _is_plain_answer(reason):
+            return RegistryUnreachableError(
+                f"{action} failed: {self.host} did not answer in TLS, it may be a plain-HTTP"
+                f" registry ({reason})",
+                hint="a plain-HTTP registry off loopback must be marked insecure (uvdock build"
+                f" --insecure-registry {self.host}), on a network you trust",
             )
         insecure = (
             "" if self._insecure else "; a plain-HTTP registry off loopback must be marked insecure"
@@ -1286,4 +1303,9 @@ def _is_tls_failure(err: BaseException) -> bool:
         if isinstance(current, ssl.SSLCertVerificationError):
             return True
         current = current.__cause__ or current.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(err)
+    return "CERTIFICATE_VERIFY_FAILED" in str(err) or _is_plain_answer(str(err))
+
+
+def _is_plain_answer(reason: str) -> bool:
+    """Whether a TLS handshake failed on an answer that is not TLS (e.g. plain HTTP)."""
+    return "WRONG_VERSION_NUMBER" in reason or "wrong version number" in reason

@@ -96,6 +96,25 @@ if TYPE_CHECKING:
     help="docker: docker buildx on the generated Dockerfile. oci: no daemon and no emulation; "
     "the image is assembled from the base image and uv.lock (binary wheels only).",
 )
+@click.option(
+    "--registry-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="UVDOCK_REGISTRY_CA",
+    metavar="FILE",
+    help="oci engine: PEM file of CA certificates that registries' TLS certificates are "
+    "checked with, on top of the default trust (SSL_CERT_FILE). Not --ca-bundle, which is for "
+    "package downloads. [env UVDOCK_REGISTRY_CA]",
+)
+@click.option(
+    "--insecure-registry",
+    "insecure_registries",
+    multiple=True,
+    envvar="UVDOCK_INSECURE_REGISTRY",
+    metavar="HOST[:PORT]",
+    help="oci engine: a registry reached over plain HTTP, or HTTPS without verification, like "
+    "Docker's insecure-registries (loopback is already); repeat, or separate with commas. "
+    "[env UVDOCK_INSECURE_REGISTRY]",
+)
 @setting_options
 def build_command(  # click passes every option by name
     *,
@@ -118,6 +137,8 @@ def build_command(  # click passes every option by name
     progress: str,
     output_format: str,
     engine: str,
+    registry_ca: Path | None,
+    insecure_registries: tuple[str, ...],
     **params: Any,
 ) -> None:
     """Build the image for the project at PATH with docker buildx.
@@ -146,14 +167,17 @@ def build_command(  # click passes every option by name
     if reproducible and epoch is None:
         raise click.UsageError("--reproducible needs --source-date-epoch (or a git checkout)")
     wanted = tuple(p for value in platforms for p in value.split(",") if p)
+    insecure = _insecure_hosts(insecure_registries)
     if engine == "oci":
         _build_daemonless(
             plan, tag=tag, platforms=wanted, push=push, output_spec=output_spec, epoch=epoch,
             pull=pull, bytecode=not no_bytecode,
             quiet=output_format == "json" or progress == "quiet", output_format=output_format,
             bars=progress == "auto" and sys.stderr.isatty(),
+            registry_ca=registry_ca, insecure=insecure,
         )  # fmt: skip
         return
+    _refuse_registry_options(registry_ca=registry_ca, insecure=insecure)
     request = BuildRequest(
         tag=tag,
         platforms=wanted,
@@ -202,6 +226,8 @@ def _build_daemonless(
     quiet: bool,
     bars: bool,
     output_format: str,
+    registry_ca: Path | None,
+    insecure: frozenset[str],
 ) -> None:
     """``--engine oci``: the daemonless engine (imported only when asked for)."""
     from uvdock.oci.engine import OciRequest, Output, build_oci  # noqa: PLC0415
@@ -238,7 +264,9 @@ def _build_daemonless(
         from uvdock.oci.registry import RegistryClient  # noqa: PLC0415
 
         if host not in clients:
-            clients[host] = RegistryClient(host, ca_bundle=request.ca_bundle)
+            # Unmarked hosts follow Docker's rule: plain HTTP on loopback, verified TLS elsewhere.
+            marked = True if host.lower() in insecure else None
+            clients[host] = RegistryClient(host, ca_bundle=registry_ca, insecure=marked)
         return clients[host]
 
     try:
@@ -255,6 +283,8 @@ def _build_daemonless(
         f"\n[bold]built[/bold] {result.tag} in {result.seconds:.1f}s ({result.output}, daemonless)"
     )
     out.print(f"  digest  {result.digest}")
+    if result.phases:
+        out.print("  times   " + ", ".join(f"{k} {v:.2f}s" for k, v in result.phases.items()))
     for image in result.platforms:
         reused = ", dependencies reused" if image.reused_dependencies else ""
         if image.patched_files is not None:
@@ -265,6 +295,36 @@ def _build_daemonless(
         )
     for note in result.notes:
         out.print(f"  note: {note}")
+
+
+def _insecure_hosts(values: tuple[str, ...]) -> frozenset[str]:
+    """``--insecure-registry`` values (repeated, comma- or space-separated) as lowercase hosts."""
+    hosts = {part.strip().lower() for value in values for part in value.replace(",", " ").split()}
+    for host in sorted(hosts):
+        if "/" in host:
+            raise click.UsageError(
+                f"--insecure-registry takes HOST[:PORT] as image references spell it, "
+                f"not {host!r} (e.g. registry.lan:5000)"
+            )
+    return frozenset(hosts)
+
+
+def _refuse_registry_options(*, registry_ca: Path | None, insecure: frozenset[str]) -> None:
+    """With the Docker engine the daemon picks registries' trust: say so rather than ignore."""
+    source = click.get_current_context().get_parameter_source
+    given = [
+        flag
+        for flag, name, value in (
+            ("--registry-ca", "registry_ca", registry_ca),
+            ("--insecure-registry", "insecure_registries", insecure),
+        )
+        if value and source(name) == click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        raise click.UsageError(
+            f"{' and '.join(given)}: for --engine oci; with --engine docker the daemon decides "
+            "(a CA in /etc/docker/certs.d/HOST:PORT/ca.crt, insecure-registries in daemon.json)"
+        )
 
 
 def uv_binary() -> str:
