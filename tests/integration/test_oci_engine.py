@@ -184,6 +184,27 @@ def test_a_source_edit_patches_the_last_install_exactly(
         docker("image", "rm", "-f", tag, check=False)
 
 
+def test_file_times_and_the_clock_do_not_change_the_digest(
+    project_copy: CopyProject, tmp_path: Path
+) -> None:
+    """A checkout made at another time of day (other mtimes), built later: the same image."""
+    first = project_copy("fastapi-app")
+    second = tmp_path / "elsewhere" / "fastapi-app"
+    shutil.copytree(first, second)
+    for path in [second, *second.rglob("*")]:
+        os.utime(path, (978_307_200, 978_307_200 + 3_677 * len(path.name)))  # 2001, any hour
+    digests = []
+    for root, cache in ((first, "cache-a"), (second, "cache-b")):
+        data = build_json(str(root), "--output", f"type=oci,dest={tmp_path / cache}-out",
+                          "-t", "example:1", cache=tmp_path / cache)  # fmt: skip
+        digests.append(data["digest"])
+    assert digests[0] == digests[1]
+    blobs = tmp_path / "cache-a-out" / "blobs" / "sha256"
+    manifest = json.loads((blobs / digests[0].split(":")[1]).read_text())
+    config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
+    assert config["created"] == "1970-01-01T00:00:00Z"  # SOURCE_DATE_EPOCH, not the clock
+
+
 def _layers(layout: Path, digest: str) -> list[str]:
     manifest = json.loads((layout / "blobs" / "sha256" / digest.split(":")[1]).read_text())
     return [layer["digest"] for layer in manifest["layers"]]
