@@ -400,6 +400,21 @@ def test_base_image_from_an_oci_layout(project_copy: CopyProject, tmp_path: Path
         docker("image", "rm", "-f", tag, check=False)
 
 
+def test_an_unusable_cache_is_one_clear_line(project_copy: CopyProject, tmp_path: Path) -> None:
+    root = project_copy("fastapi-app")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    done = uvdock(str(root), "--output", f"type=oci,dest={tmp_path / 'out'}", "-t", "x:1",
+                  cache=blocker / "cache", check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    error = [line for line in done.stderr.splitlines() if line.startswith("uvdock: error:")]
+    assert len(error) == 1
+    assert "cannot use" in error[0]
+    assert str(blocker) in error[0]
+    assert "must be writable directories" in error[0]
+
+
 def test_an_unwritable_destination_is_one_clear_line(
     project_copy: CopyProject, tmp_path: Path
 ) -> None:

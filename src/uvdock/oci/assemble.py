@@ -18,7 +18,7 @@ from uvdock.oci.pyenv import (
     TargetPython,
     install_for_platform,
     make_venv,
-    rewrite_shebang,
+    move_scripts,
 )
 
 
@@ -55,19 +55,14 @@ def compile_tree(root: Path, directory: Path, *, python: str, runner: Runner = r
     ``-s root -p /`` records the in-image path in each .pyc; unchecked-hash pycs
     do not depend on file times (PEP 552), so they are reproducible.
     """
-    done = runner(
-        [python, "-S", "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-         "-s", str(root), "-p", "/", str(directory)],
-        env={"PYTHONHASHSEED": "0"},
-    )  # fmt: skip
-    return done.returncode == 0
+    return compile_files(root, [directory], python=python, runner=runner)
 
 
-def compile_files(root: Path, files: list[Path], *, python: str, runner: Runner = run) -> bool:
-    """Compile some files of ``root`` as :func:`compile_tree` does (after a source edit)."""
+def compile_files(root: Path, paths: list[Path], *, python: str, runner: Runner = run) -> bool:
+    """Compile files or directories of ``root`` as :func:`compile_tree` does."""
     done = runner(
-        [python, "-S", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
-         "-s", str(root), "-p", "/", *(str(f) for f in files)],
+        [python, "-S", "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
+         "unchecked-hash", "-s", str(root), "-p", "/", *(str(path) for path in paths)],
         env={"PYTHONHASHSEED": "0"},
     )  # fmt: skip
     return done.returncode == 0
@@ -135,14 +130,7 @@ def stage_project(
         wheel_req, site, uv=uv, platform=python_platform,
         python_version=target.version, runner=runner,
     )  # fmt: skip
-    scripts = site / "bin"
-    if scripts.is_dir():
-        bin_dir = project / venv_path.lstrip("/") / "bin"
-        bin_dir.mkdir(parents=True, exist_ok=True)
-        for script in sorted(scripts.iterdir()):
-            shutil.move(str(script), bin_dir / script.name)
-            rewrite_shebang(bin_dir / script.name, f"{venv_path}/bin/python")
-        scripts.rmdir()
+    move_scripts(site, project / venv_path.lstrip("/") / "bin", python=f"{venv_path}/bin/python")
     (site / ".lock").unlink(missing_ok=True)
     compiled = host_python is not None and compile_tree(
         project, site, python=host_python, runner=runner

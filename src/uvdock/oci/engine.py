@@ -148,6 +148,10 @@ class BaseImage:
     layers: tuple[Descriptor, ...]
 
 
+# One platform's result: its base, manifest, config, own layers and summary.
+Built = tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]
+
+
 def host_platform() -> Platform:
     """This machine's platform (Platform normalises x86_64/aarch64 to amd64/arm64)."""
     return Platform(os="linux", architecture=platform.machine())
@@ -344,13 +348,33 @@ def _selector_inputs(
     }
 
 
-def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
+def build_oci(
     plan: BuildPlan,
     request: OciRequest,
     *,
     on_event: Event,
     client_for: Callable[[str], Any],
     tasks: TaskFactory = no_tasks,
+) -> OciResult:
+    """Build ``plan``'s image as ``request`` says; a file that cannot be used is one error."""
+    try:
+        return _build(plan, request, on_event=on_event, client_for=client_for, tasks=tasks)
+    except OSError as err:
+        where = err.filename or BlobStore(request.cache_dir).root
+        raise UvdockError(
+            f"cannot use {where} ({err.strerror or err})",
+            hint="the cache ($XDG_CACHE_HOME/uvdock, default ~/.cache/uvdock) and the "
+            "temporary directory must be writable directories with free space",
+        ) from err
+
+
+def _build(  # noqa: PLR0915 - one linear pipeline, commented step by step
+    plan: BuildPlan,
+    request: OciRequest,
+    *,
+    on_event: Event,
+    client_for: Callable[[str], Any],
+    tasks: TaskFactory,
 ) -> OciResult:
     started = time.monotonic()
     phases = _Phases()
@@ -407,7 +431,7 @@ def build_oci(  # noqa: PLR0915 - one linear pipeline, commented step by step
             return built
 
         project_layers: dict[str, tuple[LayerInfo, int | None]] = {}
-        images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]] = []
+        images: list[Built] = []
         # Reading each base's layers (decompression, which releases the GIL) in parallel.
         with (
             concurrent.futures.ThreadPoolExecutor(max_workers=len(bases)) as pool,
@@ -802,12 +826,13 @@ def _write_output(
     request: OciRequest,
     store: BlobStore,
     top: JSONBlob,
-    images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]],
+    images: list[Built],
     *,
     client_for: Callable[[str], Any],
     on_event: Event,
     tasks: TaskFactory = no_tasks,
 ) -> None:
+    """Push, or write the layout or archive, or load; an unwritable destination is one line."""
     try:
         _write_local_or_push(
             request, store, top, images, client_for=client_for, on_event=on_event, tasks=tasks
@@ -824,11 +849,11 @@ def _write_local_or_push(
     request: OciRequest,
     store: BlobStore,
     top: JSONBlob,
-    images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]],
+    images: list[Built],
     *,
     client_for: Callable[[str], Any],
     on_event: Event,
-    tasks: TaskFactory = no_tasks,
+    tasks: TaskFactory,
 ) -> None:
     from uvdock.oci.layout import write_docker_archive, write_layout  # noqa: PLC0415
 
@@ -864,7 +889,7 @@ def _load_into_engine(
     store: BlobStore,
     top: JSONBlob,
     chosen: Platform,
-    images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]],
+    images: list[Built],
     *,
     on_event: Event,
 ) -> None:
@@ -878,7 +903,8 @@ def _load_into_engine(
     from uvdock._proc import run  # noqa: PLC0415
     from uvdock.oci.layout import write_docker_archive  # noqa: PLC0415
 
-    config = next(json.loads(c.data) for b, _, c, _, _ in images if b.platform == chosen)
+    base, _, config_blob, _, _ = next(image for image in images if image[0].platform == chosen)
+    config = json.loads(config_blob.data)
     ours: list[str] = list(config.get("rootfs", {}).get("diff_ids", []))
     inspect = run(["docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", request.tag])
     have: list[str] = []
@@ -888,7 +914,6 @@ def _load_into_engine(
     shared = 0
     while shared < min(len(have), len(ours)) and have[shared] == ours[shared]:
         shared += 1
-    base = next(b for b, *_ in images if b.platform == chosen)
     if base.reference.startswith("docker-daemon:"):
         shared = max(shared, len(base.layers))  # the engine just gave us these
     failure = ""
@@ -922,7 +947,7 @@ def _push(
     request: OciRequest,
     store: BlobStore,
     top: JSONBlob,
-    images: list[tuple[BaseImage, JSONBlob, JSONBlob, list[LayerInfo], PlatformImage]],
+    images: list[Built],
     *,
     client_for: Callable[[str], Any],
     on_event: Event,

@@ -248,9 +248,9 @@ def patch(
             if new_tail is not None:
                 lines[number] = f"{name},{new_tail}\n"
         record.write_text("".join(lines), encoding="utf-8")
-    if recompile and any(dest.glob("**/__pycache__")):
-        for target in recompile:
-            for stale in target.parent.glob(f"__pycache__/{target.stem}.*.pyc"):
-                stale.unlink()
-        compile_files(dest, recompile)
+    for target in recompile:
+        for stale in target.parent.glob(f"__pycache__/{target.stem}.*.pyc"):
+            stale.unlink()
+    if recompile:
+        compile_files(dest, recompile)  # does nothing when the build compiles no bytecode
     return dest

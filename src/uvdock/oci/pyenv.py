@@ -231,14 +231,7 @@ def make_venv(
     """
     bin_dir = staging / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    python = f"{venv_path}/bin/python"
-    scripts = site_packages / "bin"
-    if scripts.is_dir():
-        for script in sorted(scripts.iterdir()):
-            target_path = bin_dir / script.name
-            shutil.move(str(script), target_path)
-            rewrite_shebang(target_path, python)
-        scripts.rmdir()
+    move_scripts(site_packages, bin_dir, python=f"{venv_path}/bin/python")
     for name in ("python", "python3", f"python{target.version}"):
         link = bin_dir / name
         if link.is_symlink() or link.exists():
@@ -252,6 +245,19 @@ def make_venv(
         f"executable = {target.executable}",
     ]
     (staging / "pyvenv.cfg").write_text("\n".join(cfg) + "\n")
+
+
+def move_scripts(site_packages: Path, bin_dir: Path, *, python: str) -> None:
+    """Move the console scripts ``uv pip install --target`` left in ``site-packages/bin``
+    to ``bin_dir``, with ``python`` as their interpreter."""
+    scripts = site_packages / "bin"
+    if not scripts.is_dir():
+        return
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for script in sorted(scripts.iterdir()):
+        shutil.move(str(script), bin_dir / script.name)
+        rewrite_shebang(bin_dir / script.name, python)
+    scripts.rmdir()
 
 
 def rewrite_shebang(script: Path, python: str) -> None:
