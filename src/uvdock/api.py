@@ -16,6 +16,7 @@ from uvdock.fileio import FileChange, plan_changes, write_all
 from uvdock.plan import BuildPlan, make_plan
 from uvdock.project import ProjectInfo, detect_project
 from uvdock.project.detect import check_directory, read_pyproject
+from uvdock.project.sdist import sdist_reader
 from uvdock.render import render_files
 
 
@@ -44,7 +45,8 @@ def plan_project(
     path: str | Path, *, options: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> BuildPlan:
     project, settings = load_project(path, options=options, environ=environ)
-    return make_plan(project, settings)
+    lock = project.lock
+    return make_plan(project, settings, read_sdist=sdist_reader(lock.path.parent) if lock else None)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -38,10 +38,15 @@ class OptionSpec:
     default: Any
     help: str
     choices: tuple[str, ...] = ()
+    singular: str | None = None  # the flag of one item of a list (--extra for extras)
 
     @property
     def key(self) -> str:
         return self.name.replace("_", "-")
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.singular or self.key}"
 
     @property
     def env(self) -> str:
@@ -119,6 +124,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         name="system_packages", kind="list", default=(),
         help="extra Debian packages the app needs at run time (final stage)",
+    ),
+    OptionSpec(
+        name="package", kind="str", default=None,
+        help="the workspace member to build (uv sync --package NAME); default: the member "
+        "whose directory PATH is, else the root project, else the one member with an app",
+    ),
+    OptionSpec(
+        name="extras", kind="list", default=(),
+        help="optional dependencies ([project.optional-dependencies]) to install: "
+        "uv sync --extra NAME for each", singular="extra",
     ),
     OptionSpec(
         name="dev", kind="bool", default=True,
@@ -233,7 +248,7 @@ def load_settings(
 
     for spec in OPTIONS:
         if spec.name in cli and cli[spec.name] is not None:
-            flag = f"--{spec.key}"
+            flag = spec.flag
             value = _validate(spec, cli[spec.name], _usage_error(flag))
             values[spec.name] = Sourced(value, flag)
             continue

@@ -16,10 +16,10 @@ README = (REPO_ROOT / "README.md").read_text()
 
 @pytest.mark.parametrize("spec", OPTIONS, ids=lambda spec: spec.name)
 def test_readme_documents_setting(spec: object) -> None:
-    key, env = spec.key, spec.env  # type: ignore[attr-defined]
+    key, env, flag = spec.key, spec.env, spec.flag  # type: ignore[attr-defined]
     row = next((line for line in README.splitlines() if line.startswith(f"| `{key}` |")), None)
     assert row is not None, f"README configuration table lacks {key}"
-    assert f"`--{key}" in row
+    assert f"`{flag}" in row
     assert f"`{env}`" in row
 
 

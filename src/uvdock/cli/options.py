@@ -15,7 +15,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _option(spec: OptionSpec) -> Callable[[F], F]:
     help_text = f"{spec.help} [env {spec.env}; pyproject [tool.uvdock] {spec.key}]"
-    flag = f"--{spec.key}"
+    flag = spec.flag
     if spec.kind == "bool":
         return click.option(f"{flag}/--no-{spec.key}", spec.name, default=None, help=help_text)
     if spec.kind == "int":
@@ -27,7 +27,7 @@ def _option(spec: OptionSpec) -> Callable[[F], F]:
             multiple=True,
             default=None,
             help=help_text + " (repeat, or separate with commas)",
-            metavar="PKG",
+            metavar="NAME" if spec.singular else "PKG",
         )
     if spec.choices:
         return click.option(
@@ -76,9 +76,9 @@ def flags_for(given: dict[str, Any]) -> list[str]:
         if spec.kind == "bool":
             flags.append(f"--{spec.key}" if value else f"--no-{spec.key}")
         elif spec.kind == "list":
-            flags.extend(f"--{spec.key} {v}" for v in value)
+            flags.extend(f"{spec.flag} {v}" for v in value)
         elif spec.kind == "command" and not isinstance(value, str):
-            flags.append(f"--{spec.key} {shlex.quote(shlex.join(value))}")
+            flags.append(f"{spec.flag} {shlex.quote(shlex.join(value))}")
         else:
-            flags.append(f"--{spec.key} {shlex.quote(str(value))}")
+            flags.append(f"{spec.flag} {shlex.quote(str(value))}")
     return flags

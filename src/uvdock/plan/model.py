@@ -9,6 +9,11 @@ from uvdock.config import Approach, Settings
 from uvdock.project.model import Entrypoint, ProjectInfo, Sourced
 
 Severity = Literal["error", "warning", "note"]
+# Why a locked package is built from source: no wheel for the chosen Python, none
+# for the platform, none at all, or a source that has no wheels (git, URL).
+BuildCause = Literal["python", "platform", "sdist-only", "git", "url"]
+# What building a package from source needs, beyond Python's headers.
+Toolchain = Literal["c", "cmake", "meson", "fortran", "rust"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -39,6 +44,10 @@ class NativeBuild:
     version: str | None
     platforms: tuple[str, ...]
     reason: str
+    cause: BuildCause = "sdist-only"
+    backend: str | None = None  # the build backend, when known (maturin, mesonpy, ...)
+    needs: tuple[Toolchain, ...] = ()
+    needs_source: str = ""  # where the backend and needs came from
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -82,14 +91,37 @@ class BuildPlan:
     def has_apt_build(self) -> bool:
         return bool(self.build_packages)
 
+    @property
+    def sync_selection(self) -> tuple[str, ...]:
+        """What ``uv sync`` (and ``uv export``) install: the member, the extras, no groups.
+
+        ``--no-dev`` leaves out the ``dev`` group; a project that sets ``[tool.uv]
+        default-groups`` gets ``--no-default-groups``, so no other group slips in.
+        """
+        flags: list[str] = []
+        if self.project.package:
+            flags += ["--package", self.project.package]
+        for extra in self.settings.get("extras"):
+            flags += ["--extra", extra]
+        flags.append("--no-default-groups" if self.project.default_groups else "--no-dev")
+        return tuple(flags)
+
     def build_command(self, dockerfile: str = "Dockerfile") -> str:
-        """The ``docker buildx build`` line for the generated Dockerfile, secrets included."""
+        """The ``docker buildx build`` line for the generated Dockerfile, secrets included.
+
+        For files in a workspace member's directory, the line runs from that directory:
+        the context is the workspace root (``..``), the Dockerfile the one beside it.
+        """
         flags = [s.build_flag for s in self.secrets if s.required]
         if self.ssh:
             flags.append("--ssh default")
-        if dockerfile != "Dockerfile":
+        context = "."
+        if self.project.in_subdirectory:
+            context = self.project.context_from_root
             flags.insert(0, f"-f {dockerfile}")
-        return " ".join(["docker buildx build", *flags, "-t", self.project.name, "."])
+        elif dockerfile != "Dockerfile":
+            flags.insert(0, f"-f {dockerfile}")
+        return " ".join(["docker buildx build", *flags, "-t", self.project.name, context])
 
     def to_data(self) -> dict[str, Any]:
         """The plan as JSON-ready data (``uvdock plan --format json``)."""
@@ -111,6 +143,9 @@ class BuildPlan:
                 "workspace_members": [
                     {"name": m.name, "path": m.path.as_posix()} for m in project.workspace_members
                 ],
+                "context": str(project.context),
+                "package": project.package,
+                "app_path": project.app_path.as_posix(),
                 "indexes": [
                     {"name": i.name, "url": i.url, "explicit": i.explicit} for i in project.indexes
                 ],
@@ -124,6 +159,7 @@ class BuildPlan:
                 "notes": list(project.notes),
             },
             "approach": self.approach,
+            "sync": list(self.sync_selection),
             "python": _fact(self.python),
             "uv_version": _fact(self.uv_version),
             "base_image": _fact(self.base_image),
@@ -165,6 +201,10 @@ class BuildPlan:
                     "version": n.version,
                     "platforms": list(n.platforms),
                     "reason": n.reason,
+                    "cause": n.cause,
+                    "backend": n.backend,
+                    "needs": list(n.needs),
+                    "needs_source": n.needs_source,
                 }
                 for n in self.native_builds
             ],

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import get_args
+
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from uvdock.config import DEFAULT_PYTHON, DEFAULT_UV_VERSION, SUPPORTED_PYTHONS, Settings
 from uvdock.plan import images
-from uvdock.plan.model import BuildPlan, Healthcheck, NativeBuild, Problem, Secret
+from uvdock.plan.model import BuildPlan, Healthcheck, NativeBuild, Problem, Secret, Toolchain
 from uvdock.plan.syslibs import COMPILER, NEEDS
-from uvdock.project.lockfile import has_compatible_wheel, installed_packages, supported_tags
+from uvdock.plan.toolchains import APT_FOR, SdistReader, toolchain_of
+from uvdock.plan.wheels import choose_python, from_source
+from uvdock.project.lockfile import installed_packages
 from uvdock.project.model import ProjectInfo, Sourced
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -25,7 +31,31 @@ def _allows(spec: str, minor: str) -> bool | None:
     return any(specifier.contains(f"{minor}.{patch}", prereleases=True) for patch in range(40))
 
 
-def _python(project: ProjectInfo, settings: Settings, problems: list[Problem]) -> Sourced[str]:
+def _candidates(project: ProjectInfo, problems: list[Problem]) -> list[str]:
+    """The supported Pythons that requires-python allows, lowest first."""
+    requires = project.requires_python
+    if requires is None:
+        return []
+    allowed = [m for m in SUPPORTED_PYTHONS if _allows(requires.value, m)]
+    if not allowed:
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"requires-python {requires.value!r} ({requires.source}) allows none "
+                f"of the supported Pythons ({', '.join(SUPPORTED_PYTHONS)})",
+                hint="widen requires-python or set --python",
+            )
+        )
+    return allowed
+
+
+def _python(
+    project: ProjectInfo,
+    settings: Settings,
+    problems: list[Problem],
+    *,
+    gaps_of: Callable[[str], list[NativeBuild]],
+) -> Sourced[str]:
     explicit = settings.sourced("python")
     pin, requires = project.python_pin, project.requires_python
     if explicit.value is not None:
@@ -41,24 +71,15 @@ def _python(project: ProjectInfo, settings: Settings, problems: list[Problem]) -
             )
     elif pin is not None:
         chosen = pin
-    elif requires is not None:
-        allowed = [m for m in SUPPORTED_PYTHONS if _allows(requires.value, m)]
-        if allowed:
-            chosen = Sourced(
-                allowed[-1],
-                f"highest supported Python that requires-python {requires.value!r} allows "
-                f"({requires.source})",
-            )
-        else:
-            chosen = Sourced(DEFAULT_PYTHON, "default")
-            problems.append(
-                Problem(
-                    severity="error",
-                    message=f"requires-python {requires.value!r} ({requires.source}) allows none "
-                    f"of the supported Pythons ({', '.join(SUPPORTED_PYTHONS)})",
-                    hint="widen requires-python or set --python",
-                )
-            )
+    elif allowed := _candidates(project, problems):
+        choice = choose_python(allowed, {p: gaps_of(p) for p in allowed})
+        why = f"highest supported Python that requires-python {requires.value!r} allows"  # type: ignore[union-attr]
+        if project.lock is not None:
+            why += " and uv.lock has wheels for"
+        why += f" ({requires.source})"  # type: ignore[union-attr]
+        if choice.skipped:
+            why += f"; {choice.why()}"
+        chosen = Sourced(choice.python, why)
     else:
         chosen = Sourced(DEFAULT_PYTHON, "default")
     if requires is not None and _allows(requires.value, chosen.value) is False:
@@ -234,40 +255,79 @@ def _secrets(project: ProjectInfo, settings: Settings) -> tuple[tuple[Secret, ..
     return tuple(secrets), ssh
 
 
-def _native(
-    project: ProjectInfo, *, python: str, glibc_minor: int | None
-) -> tuple[list[NativeBuild], set[str]]:
+def _glibc(settings: Settings, python: str) -> int | None:
+    base = settings.get("base_image") or images.default_runtime_image(python)
+    return images.glibc_minor_of_image(str(base))
+
+
+def _from_source(project: ProjectInfo, settings: Settings, python: str) -> list[NativeBuild]:
+    """The locked packages the build compiles for ``python``, on every target platform."""
     if project.lock is None:
-        return [], set(project.dependency_names)
-    roots = [project.name, *(m.name for m in project.workspace_members)]
-    builds: dict[tuple[str, str | None], NativeBuild] = {}
-    installed_names: set[str] = set()
-    for platform in PLATFORMS:
-        installed = installed_packages(
-            project.lock.packages, roots=roots, python=python, platform=platform
+        return []
+    return from_source(
+        project.lock.packages,
+        roots=project.install_roots,
+        python=python,
+        platforms=PLATFORMS,
+        glibc_minor=_glibc(settings, python) or images.DEFAULT_GLIBC_MINOR,
+        extras=settings.get("extras"),
+    )
+
+
+def _with_toolchains(
+    natives: list[NativeBuild], project: ProjectInfo, read_sdist: SdistReader | None
+) -> list[NativeBuild]:
+    out = []
+    for native in natives:
+        package = next(p for p in project.lock.packages if p.name == native.package)  # type: ignore[union-attr]
+        backend, needs, source = toolchain_of(
+            package, local=project.local_build_systems, read_sdist=read_sdist
         )
-        tags = supported_tags(python=python, platform=platform, glibc_minor=glibc_minor or 36)
-        for package in installed:
-            installed_names.add(package.name)
-            if package.is_local_project or package.source_kind == "directory":
-                continue
-            if package.source_kind == "registry" and has_compatible_wheel(package, tags):
-                continue
-            if package.source_kind == "registry":
-                reason = "only an sdist, no wheel for this Python and platform"
-            elif package.source_kind == "git":
-                reason = "a git dependency, built from source"
-            else:
-                reason = f"a {package.source_kind} dependency, built from source"
-            key = (package.name, package.version)
-            previous = builds.get(key)
-            builds[key] = NativeBuild(
-                package=package.name,
-                version=package.version,
-                platforms=(*(previous.platforms if previous else ()), platform),
-                reason=reason,
+        if backend is None and native.cause in {"git", "url"}:
+            # Its build system is only known once uv fetches it, in the build; git
+            # dependencies are mostly pure Python, so nothing is installed for them.
+            needs, source = (), "build backend unknown until fetched: no toolchain assumed"
+        out.append(dataclasses.replace(native, backend=backend, needs=needs, needs_source=source))
+    return out
+
+
+def _installed_names(project: ProjectInfo, settings: Settings, python: str) -> set[str]:
+    if project.lock is None:
+        return set(project.dependency_names)
+    names: set[str] = set()
+    for platform in PLATFORMS:
+        names.update(
+            p.name
+            for p in installed_packages(
+                project.lock.packages,
+                roots=project.install_roots,
+                python=python,
+                platform=platform,
+                extras=settings.get("extras"),
             )
-    return list(builds.values()), installed_names
+        )
+    return names
+
+
+def _rust_opted_in(settings: Settings) -> bool:
+    return bool({"cargo", "rustc"} & set(settings.get("build_packages")))
+
+
+def _toolchain_packages(natives: list[NativeBuild], settings: Settings) -> dict[str, str]:
+    """Debian packages for the toolchains the from-source builds need (builder only)."""
+    build: dict[str, str] = {}
+    mode = settings.get("compiler")
+    if mode == "always":
+        build[COMPILER] = "compiler = always"
+    if mode == "never":
+        return build
+    for toolchain in get_args(Toolchain):
+        users = sorted(n.package for n in natives if toolchain in n.needs)
+        if not users or (toolchain == "rust" and not _rust_opted_in(settings)):
+            continue
+        for package in APT_FOR[toolchain]:
+            build.setdefault(package, f"built from source: {', '.join(users)}")
+    return build
 
 
 def _system_packages(
@@ -277,16 +337,9 @@ def _system_packages(
     natives: list[NativeBuild],
     installed: set[str],
 ) -> tuple[list[Sourced[str]], list[Sourced[str]]]:
-    build: dict[str, str] = {}
+    build = _toolchain_packages(natives, settings)
     runtime: dict[str, str] = {}
     built_names = {n.package for n in natives}
-    mode = settings.get("compiler")
-    needs_compiler = any(
-        n.reason.startswith("only an sdist") or n.package in NEEDS for n in natives
-    )
-    if mode == "always" or (mode == "auto" and needs_compiler):
-        names = ", ".join(sorted(built_names)) or "[tool.uvdock] compiler"
-        build[COMPILER] = "compiler = always" if mode == "always" else f"built from source: {names}"
     if project.git_sources:
         build["git"] = "uv fetches git dependencies with git"
         if any(g.scheme == "ssh" for g in project.git_sources):
@@ -309,6 +362,67 @@ def _system_packages(
         [Sourced(name, why) for name, why in build.items()],
         [Sourced(name, why) for name, why in runtime.items()],
     )
+
+
+def _from_source_problems(
+    natives: list[NativeBuild],
+    *,
+    python: Sourced[str],
+    settings: Settings,
+    gaps_of: Callable[[str], list[NativeBuild]],
+    candidates: list[str],
+) -> list[Problem]:
+    """Say what is built from source and why; refuse what is known not to build."""
+    problems: list[Problem] = []
+    if not natives:
+        return problems
+    better = [
+        p for p in reversed(candidates)
+        if p != python.value and not any(g.cause == "python" for g in gaps_of(p))
+    ]  # fmt: skip
+    by_python = [n for n in natives if n.cause == "python"]
+    if by_python and python.source != "default" and "requires-python" not in python.source:
+        named = ", ".join(f"{n.package} {n.version or ''}".rstrip() for n in by_python)
+        problems.append(
+            Problem(
+                severity="warning",
+                message=f"Python {python.value} ({python.source}): uv.lock has no "
+                f"cp{python.value.replace('.', '')} wheel for {named}, so the build compiles "
+                "them from source",
+                hint=(f"Python {better[0]} has wheels for all of them" if better else
+                      "`uv lock --upgrade-package NAME` may bring releases with wheels"),
+            )
+        )  # fmt: skip
+    rust = [n for n in natives if "rust" in n.needs]
+    if rust and not _rust_opted_in(settings):
+        first = rust[0]
+        what = f"{first.package} {first.version or ''}".rstrip()
+        others = f" (and {', '.join(n.package for n in rust[1:])})" if rust[1:] else ""
+        fixes = []
+        if first.cause == "python" and better:
+            fixes.append(f"use Python {better[0]}, which has wheels (--python {better[0]})")
+        fixes.append(f"`uv lock --upgrade-package {first.package}` for a release with wheels")
+        fixes.append("or give the builder Rust with --build-packages cargo")
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"{what}{others} must be built from source ({first.reason}; "
+                f"{', '.join(first.platforms)}) and its build backend "
+                f"{first.backend or '(unknown)'} needs Rust ({first.needs_source})",
+                hint="; ".join(fixes),
+            )
+        )
+    compiled = [n for n in natives if n.needs]
+    if settings.get("compiler") == "never" and compiled:
+        names = ", ".join(n.package for n in compiled)
+        problems.append(
+            Problem(
+                severity="warning",
+                message=f"compiler = never but {names} must be built from source",
+                hint="the build fails unless the base image brings the toolchain",
+            )
+        )
+    return problems
 
 
 def _healthcheck(*, http: bool, settings: Settings, health_path: str | None) -> Healthcheck | None:
@@ -377,31 +491,40 @@ def _lock_problems(project: ProjectInfo) -> list[Problem]:
     return problems
 
 
-def make_plan(project: ProjectInfo, settings: Settings) -> BuildPlan:
-    """Decide everything the renderers and builders need; collects problems, raises nothing."""
+def make_plan(
+    project: ProjectInfo, settings: Settings, *, read_sdist: SdistReader | None = None
+) -> BuildPlan:
+    """Decide everything the renderers and builders need; collects problems, raises nothing.
+
+    ``read_sdist`` reads the build system of a package that must be built from
+    source (``uvdock.project.sdist``); without it, uvdock's table is used.
+    """
     problems = _lock_problems(project)
-    python = _python(project, settings, problems)
+    gaps: dict[str, list[NativeBuild]] = {}
+
+    def gaps_of(python: str) -> list[NativeBuild]:
+        if python not in gaps:
+            gaps[python] = _from_source(project, settings, python)
+        return gaps[python]
+
+    python = _python(project, settings, problems, gaps_of=gaps_of)
     uv_version = _uv_version(project, settings, problems)
     base, python_image, uv_image = _images(
         settings, python=python.value, uv_version=uv_version.value, problems=problems
     )
-    glibc = images.glibc_minor_of_image(base.value)
-    natives, installed = _native(project, python=python.value, glibc_minor=glibc)
+    natives = _with_toolchains(gaps_of(python.value), project, read_sdist)
+    installed = _installed_names(project, settings, python.value)
     secrets, ssh = _secrets(project, settings)
     build_packages, runtime_packages = _system_packages(
         project, settings, natives=natives, installed=installed
     )
-    if settings.get("compiler") == "never" and any(
-        n.reason.startswith("only an sdist") for n in natives
-    ):
-        names = ", ".join(n.package for n in natives)
-        problems.append(
-            Problem(
-                severity="warning",
-                message=f"compiler = never but {names} must be built from source",
-                hint="the build will fail unless they are pure Python",
-            )
-        )
+    problems += _from_source_problems(
+        natives,
+        python=python,
+        settings=settings,
+        gaps_of=gaps_of,
+        candidates=_candidates(project, []),
+    )
     if project.entrypoint is None:
         problems.append(
             Problem(severity="error", message=project.entrypoint_problem or "no entrypoint")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -14,9 +15,10 @@ from packaging.utils import canonicalize_name
 from uvdock._toml import line_of_key, read_toml
 from uvdock.config import DEFAULT_PYTHON, Settings
 from uvdock.errors import ConfigError, ProjectError
-from uvdock.project.entrypoint import detect_entrypoint
+from uvdock.project.entrypoint import HTTP_SERVERS, detect_entrypoint
 from uvdock.project.lockfile import installed_packages, lock_info
 from uvdock.project.model import (
+    BuildSystem,
     DependencySource,
     GitScheme,
     GitSource,
@@ -26,6 +28,7 @@ from uvdock.project.model import (
     Sourced,
     WorkspaceMember,
 )
+from uvdock.project.workspace import Member, find_root, members
 
 _DEV_REQUIREMENTS = re.compile(r"(dev|test|tests|lint|docs|doc|ci|typing)", re.IGNORECASE)
 _VCS_BACKENDS = ("hatch-vcs", "setuptools-scm", "setuptools_scm", "uv-dynamic-versioning",
@@ -180,31 +183,6 @@ def _python_pin(root: Path) -> Sourced[str] | None:
             )
         return Sourced(f"{match.group(1)}.{match.group(2)}", f".python-version:{number}")
     return None
-
-
-def _workspace(root: Path, pyproject: Mapping[str, Any] | None) -> tuple[WorkspaceMember, ...]:
-    workspace = (pyproject or {}).get("tool", {}).get("uv", {}).get("workspace")
-    if not isinstance(workspace, dict):
-        return ()
-    excluded: set[Path] = set()
-    for pattern in workspace.get("exclude", ()):
-        excluded.update(p.resolve() for p in root.glob(str(pattern)))
-    members: list[WorkspaceMember] = []
-    for pattern in workspace.get("members", ()):
-        for directory in sorted(root.glob(str(pattern))):
-            manifest = directory / "pyproject.toml"
-            if directory.resolve() in excluded or not manifest.is_file():
-                continue
-            data, _ = read_toml(manifest)
-            name = data.get("project", {}).get("name", directory.name)
-            members.append(
-                WorkspaceMember(
-                    name=str(name),
-                    path=directory.relative_to(root),
-                    build_requires=_build_requires(data, packaged=_is_packaged(data)),
-                )
-            )
-    return tuple(members)
 
 
 # What uv builds a package with when it declares no [build-system] (PEP 517's
@@ -377,12 +355,13 @@ def _dependency_names(
     requirements: Path | None,
     roots: list[str],
     python: str,
+    extras: tuple[str, ...] = (),
 ) -> tuple[frozenset[str], bool]:
     if source == "requirements" and requirements is not None:
         return _requirements_facts(requirements)
     if source == "uv" and lock is not None:
         installed = installed_packages(
-            lock.packages, roots=roots, python=python, platform="linux/amd64"
+            lock.packages, roots=roots, python=python, platform="linux/amd64", extras=extras
         )
         return frozenset(p.name for p in installed), False
     names = set()
@@ -394,6 +373,245 @@ def _dependency_names(
     return frozenset(names), False
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Layout:
+    """Where things are: the build context (workspace root) and the app project in it."""
+
+    context: Path
+    context_pyproject: Mapping[str, Any] | None
+    context_text: str | None
+    app_dir: Path
+    app_pyproject: Mapping[str, Any] | None
+    app_text: str | None
+    package: str | None  # the member `uv sync --package` selects
+    members: tuple[Member, ...]
+    virtual_root: bool
+    notes: tuple[str, ...] = ()
+
+
+def _single_project(root: Path, pyproject: Mapping[str, Any] | None, text: str | None) -> _Layout:
+    return _Layout(
+        context=root,
+        context_pyproject=pyproject,
+        context_text=text,
+        app_dir=root,
+        app_pyproject=pyproject,
+        app_text=text,
+        package=None,
+        members=(),
+        virtual_root=False,
+    )
+
+
+def _layout(
+    root: Path,
+    *,
+    pyproject: Mapping[str, Any] | None,
+    text: str | None,
+    settings: Settings,
+) -> _Layout:
+    """Find the workspace ``root`` is in (if any) and the project in it that is the app."""
+    found = find_root(root)
+    wanted = settings.sourced("package")
+    if found is None:
+        if wanted.value is not None:
+            raise ProjectError(
+                f"{wanted.source} {wanted.value}: {root} is not in a uv workspace",
+                hint="--package selects a workspace member; leave it out for a single project",
+            )
+        return _single_project(root, pyproject, text)
+    context = found
+    if context == root.resolve():
+        context_pyproject, context_text = pyproject, text
+    else:
+        context_pyproject, context_text = read_toml(context / "pyproject.toml")
+    all_members = tuple(members(context, context_pyproject or {}))
+    root_project = (context_pyproject or {}).get("project")
+    virtual = not isinstance(root_project, dict)
+    if wanted.value is not None:
+        member = _member_named(all_members, str(wanted.value), root_project)
+        why = f"{wanted.source} {wanted.value}"
+    elif context != root.resolve():
+        member = next((m for m in all_members if (context / m.path).resolve() == root.resolve()),
+                      None)  # fmt: skip
+        why = f"{root} is the workspace member"
+    elif not virtual:
+        member, why = None, ""
+    else:
+        member, why = _the_app_member(context, all_members, settings)
+    base = _Layout(
+        context=context,
+        context_pyproject=context_pyproject,
+        context_text=context_text,
+        app_dir=context,
+        app_pyproject=context_pyproject,
+        app_text=context_text,
+        package=None,
+        members=all_members,
+        virtual_root=virtual,
+    )
+    if member is None:
+        return base
+    return dataclasses.replace(
+        base,
+        app_dir=context / member.path,
+        app_pyproject=member.pyproject,
+        app_text=member.text,
+        package=member.name,
+        virtual_root=False,
+        notes=(
+            (
+                f"workspace member {member.name} ({member.path}) is the app: {why}; built "
+                f"with the workspace root {context} as the context and its uv.lock"
+            ),
+        ),
+    )
+
+
+def _member_named(
+    all_members: tuple[Member, ...], wanted: str, root_project: object
+) -> Member | None:
+    key = canonicalize_name(wanted)
+    for member in all_members:
+        if canonicalize_name(member.name) == key:
+            return member
+    if isinstance(root_project, dict) and canonicalize_name(str(root_project.get("name"))) == key:
+        return None  # the root project itself: no --package needed
+    names = ", ".join(m.name for m in all_members) or "none"
+    raise ProjectError(
+        f"--package {wanted}: no such workspace member (members: {names})",
+        hint="pass the name of one of the members",
+    )
+
+
+def _the_app_member(
+    context: Path, all_members: tuple[Member, ...], settings: Settings
+) -> tuple[Member | None, str]:
+    """On a virtual workspace root: the one member that has a way to start, if one."""
+    candidates: list[tuple[Member, str]] = []
+    for member in all_members:
+        directory = context / member.path
+        scripts = member.pyproject.get("project", {}).get("scripts")
+        entry, _ = detect_entrypoint(
+            root=directory,
+            command=None,
+            port=int(settings.get("port")),
+            scripts=Sourced(dict(scripts), "pyproject.toml") if isinstance(scripts, dict) else None,
+            deps=_ANY_SERVER,
+            packaged=_is_packaged(member.pyproject),
+            http_override=None,
+        )
+        if entry is not None:
+            candidates.append((member, " ".join(entry.value.argv)))
+    if len(candidates) == 1:
+        return candidates[0][0], "the only member with a way to start"
+    if len(candidates) > 1:
+        listed = ", ".join(f"{m.name} ({m.path}: {argv})" for m, argv in candidates)
+        raise ProjectError(
+            f"{context}: several workspace members could be the app: {listed}",
+            hint=f"choose one with --package {candidates[0][0].name} (or [tool.uvdock] package, "
+            "or run uvdock on the member's directory)",
+        )
+    return None, ""
+
+
+# Detection on a virtual root only asks "has this member an app?": any server will do.
+_ANY_SERVER = frozenset(HTTP_SERVERS)
+
+
+def _python_pin_upwards(app_dir: Path, context: Path) -> Sourced[str] | None:
+    """``.python-version`` in the project's directory, else up to the workspace root (uv's way)."""
+    directory = app_dir.resolve()
+    stop = context.resolve()
+    while True:
+        pin = _python_pin(directory)
+        if pin is not None:
+            if directory != app_dir.resolve():
+                where = directory.relative_to(stop).as_posix()
+                prefix = "" if where == "." else f"{where}/"
+                return Sourced(pin.value, prefix + pin.source)
+            return pin
+        if directory in {stop, directory.parent}:
+            return None
+        directory = directory.parent
+
+
+def _requires_python(
+    layout: _Layout, lock: LockInfo | None, text: str | None
+) -> Sourced[str] | None:
+    """The app's requires-python; in a workspace, the lock's (the members' intersection)."""
+    project_table = (layout.app_pyproject or {}).get("project", {})
+    if layout.members and lock is not None and lock.requires_python:
+        return Sourced(lock.requires_python, "uv.lock (the workspace's requires-python)")
+    if isinstance(project_table.get("requires-python"), str):
+        line = line_of_key(text or "", "project", "requires-python")
+        return Sourced(
+            str(project_table["requires-python"]),
+            f"pyproject.toml:{line}" if line else "pyproject.toml",
+        )
+    if lock is not None and lock.requires_python:
+        return Sourced(lock.requires_python, "uv.lock")
+    return None
+
+
+def _local_build_systems(lock: LockInfo | None, context: Path) -> dict[str, BuildSystem]:
+    """The [build-system] of locked packages whose source is a directory in the context."""
+    found: dict[str, BuildSystem] = {}
+    for package in lock.packages if lock is not None else ():
+        if package.source_kind not in {"directory", "editable", "path"} or not package.source_url:
+            continue
+        manifest = context / package.source_url / "pyproject.toml"
+        try:
+            data, _ = read_toml(manifest)
+        except (ProjectError, OSError):
+            continue
+        system = data.get("build-system", {})
+        requires = system.get("requires", ()) if isinstance(system, dict) else ()
+        backend = system.get("build-backend") if isinstance(system, dict) else None
+        found[package.name] = BuildSystem(
+            requires=tuple(str(r) for r in requires),
+            backend=str(backend) if isinstance(backend, str) else None,
+            source=f"{package.source_url}/pyproject.toml [build-system]",
+        )
+    return found
+
+
+def _workspace_members(layout: _Layout) -> tuple[WorkspaceMember, ...]:
+    return tuple(
+        WorkspaceMember(
+            name=m.name,
+            path=Path(m.path),
+            build_requires=_build_requires(m.pyproject, packaged=_is_packaged(m.pyproject)),
+        )
+        for m in layout.members
+    )
+
+
+def _scripts(
+    pyproject: Mapping[str, Any] | None, text: str | None
+) -> Sourced[dict[str, str]] | None:
+    table = (pyproject or {}).get("project", {}).get("scripts")
+    if not isinstance(table, dict) or not table:
+        return None
+    line = line_of_key(text or "", "project.scripts")
+    return Sourced(
+        {str(k): str(v) for k, v in table.items()},
+        f"pyproject.toml:{line}" if line else "pyproject.toml",
+    )
+
+
+def _referenced_in_context(layout: _Layout) -> tuple[str, ...]:
+    """README/licence files every built project's pyproject.toml names, from the context."""
+    found = list(_referenced_files(layout.context_pyproject))
+    for member in layout.members:
+        found.extend(f"{member.path}/{f}" for f in _referenced_files(member.pyproject))
+    return tuple(dict.fromkeys(found))
+
+
+def _relative(path: Path, start: Path) -> PurePosixPath:
+    return PurePosixPath(path.resolve().relative_to(start.resolve()).as_posix())
+
+
 def detect_project(
     root: Path,
     *,
@@ -403,60 +621,48 @@ def detect_project(
 ) -> ProjectInfo:
     """Read ``root`` into ProjectInfo; raises ProjectError for what cannot be planned."""
     check_directory(root)
-    source, requirements, notes = _dependency_source(root, pyproject, settings)
-    project_table = (pyproject or {}).get("project", {})
-    tool_uv = (pyproject or {}).get("tool", {}).get("uv", {})
+    layout = _layout(root, pyproject=pyproject, text=pyproject_text, settings=settings)
+    context = layout.context
+    source, requirements, notes = _dependency_source(context, layout.context_pyproject, settings)
+    notes = [*layout.notes, *notes]
+    app, app_text = layout.app_pyproject, layout.app_text
+    project_table = (app or {}).get("project", {})
+    tool_uv = (layout.context_pyproject or {}).get("tool", {}).get("uv", {})
 
     lock = None
     if source.value == "uv":
-        lock = lock_info(root / "uv.lock", pyproject or {})
-    name = str(project_table.get("name") or root.resolve().name)
-    packaged = pyproject is not None and _is_packaged(pyproject)
+        lock = lock_info(context / "uv.lock", layout.context_pyproject or {})
+    name = str(project_table.get("name") or layout.app_dir.resolve().name)
+    packaged = app is not None and _is_packaged(app)
     if source.value == "requirements":
         packaged = False
 
-    python_pin = _python_pin(root)
-    requires_python = None
-    if isinstance(project_table.get("requires-python"), str):
-        line = line_of_key(pyproject_text or "", "project", "requires-python")
-        requires_python = Sourced(
-            str(project_table["requires-python"]),
-            f"pyproject.toml:{line}" if line else "pyproject.toml",
-        )
-    elif lock is not None and lock.requires_python:
-        requires_python = Sourced(lock.requires_python, "uv.lock")
-
     uv_required = None
     if isinstance(tool_uv.get("required-version"), str):
-        line = line_of_key(pyproject_text or "", "tool.uv", "required-version")
+        line = line_of_key(layout.context_text or "", "tool.uv", "required-version")
         uv_required = Sourced(
             str(tool_uv["required-version"]), f"pyproject.toml:{line}" if line else "pyproject.toml"
         )
 
-    members = _workspace(root, pyproject)
-    roots = [name, *(m.name for m in members)]
+    members = _workspace_members(layout)
+    python_pin = _python_pin_upwards(layout.app_dir, context)
+    extras = tuple(settings.get("extras"))
+    roots = [m.name for m in members] if layout.virtual_root else [layout.package or name]
     deps, hashed = _dependency_names(
         source.value,
         lock=lock,
-        pyproject=pyproject,
+        pyproject=app,
         requirements=requirements,
         roots=roots,
         python=python_pin.value if python_pin else DEFAULT_PYTHON,
+        extras=extras,
     )
-
-    scripts = None
-    if isinstance(project_table.get("scripts"), dict) and project_table["scripts"]:
-        line = line_of_key(pyproject_text or "", "project.scripts")
-        scripts = Sourced(
-            {str(k): str(v) for k, v in project_table["scripts"].items()},
-            f"pyproject.toml:{line}" if line else "pyproject.toml",
-        )
     command = settings.sourced("command")
     entrypoint, problem = detect_entrypoint(
-        root=root,
+        root=layout.app_dir,
         command=command if command.value is not None else None,
         port=int(settings.get("port")),
-        scripts=scripts,
+        scripts=_scripts(app, app_text),
         deps=deps,
         packaged=packaged,
         http_override=settings.get("http"),
@@ -464,37 +670,77 @@ def detect_project(
     table = (pyproject or {}).get("tool", {}).get("uvdock", {})
     return ProjectInfo(
         root=root,
+        context=context,
+        package=layout.package,
+        app_path=_relative(layout.app_dir, context),
+        virtual_root=layout.virtual_root,
         name=name,
         version=str(project_table["version"]) if "version" in project_table else None,
         description=project_table.get("description"),
-        license=_license(pyproject),
-        source_url=_source_url(pyproject),
+        license=_license(app),
+        source_url=_source_url(app),
         dependency_source=source,
         requirements_file=requirements,
         requirements_hashed=hashed,
         lock=lock,
         packaged=packaged,
         python_pin=python_pin,
-        requires_python=requires_python,
+        requires_python=_requires_python(layout, lock, app_text),
         uv_required_version=uv_required,
         workspace_members=members,
-        indexes=_indexes(pyproject, pyproject_text),
-        git_sources=_git_sources(lock, pyproject),
+        indexes=_indexes(layout.context_pyproject, layout.context_text),
+        git_sources=_git_sources(lock, app),
         dependency_names=deps,
         entrypoint=entrypoint,
         entrypoint_problem=problem,
-        referenced_files=_referenced_files(pyproject),
-        vcs_versioning=_vcs_versioning(pyproject),
-        source_dirs=_source_dirs(root, members),
-        build_requires=tuple(
-            dict.fromkeys(
-                [
-                    *(_build_requires(pyproject or {}, packaged=packaged)),
-                    *(r for m in members for r in m.build_requires),
-                ]
-            )
-        ),
+        referenced_files=_referenced_in_context(layout),
+        vcs_versioning=_vcs_versioning(app),
+        source_dirs=_source_dirs(layout.app_dir, members if not layout.package else ()),
+        build_requires=_all_build_requires(app, packaged=packaged, members=members),
         uvdock_table=dict(table) if isinstance(table, dict) else {},
         pyproject_text=pyproject_text,
         notes=tuple(notes),
+        local_build_systems=_local_build_systems(lock, context),
+        default_groups=_default_groups(app),
+        local_packages=_local_packages(lock, roots=roots, name=name, extras=extras),
+    )
+
+
+def _default_groups(pyproject: Mapping[str, Any] | None) -> tuple[str, ...]:
+    groups = (pyproject or {}).get("tool", {}).get("uv", {}).get("default-groups")
+    if groups == "all":
+        return ("all",)
+    return tuple(str(g) for g in groups) if isinstance(groups, list) else ()
+
+
+_LOCAL_SOURCES = frozenset({"editable", "directory", "virtual", "path"})
+
+
+def _local_packages(
+    lock: LockInfo | None, *, roots: list[str], name: str, extras: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Installed packages that come from the build context: members and path dependencies."""
+    if lock is None:
+        return ()
+    found: set[str] = set()
+    for platform in ("linux/amd64", "linux/arm64"):
+        installed = installed_packages(
+            lock.packages, roots=roots, python=DEFAULT_PYTHON, platform=platform, extras=extras
+        )
+        found.update(p.name for p in installed if p.source_kind in _LOCAL_SOURCES)
+    found.discard(canonicalize_name(name))
+    return tuple(sorted(found))
+
+
+def _all_build_requires(
+    app: Mapping[str, Any] | None, *, packaged: bool, members: tuple[WorkspaceMember, ...]
+) -> tuple[str, ...]:
+    """What building the app and the workspace members needs, in order, without duplicates."""
+    return tuple(
+        dict.fromkeys(
+            [
+                *(_build_requires(app or {}, packaged=packaged)),
+                *(r for m in members for r in m.build_requires),
+            ]
+        )
     )

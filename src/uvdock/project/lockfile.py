@@ -70,12 +70,21 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
             location = str(wheel.get("url") or wheel.get("path") or wheel.get("filename") or "")
             wheels.append(LockedFile(filename=location.rsplit("/", 1)[-1], url=location))
     optional = raw.get("optional-dependencies", {})
+    sdist = raw.get("sdist")
+    sdist_url: str | None = None
+    sdist_hash: str | None = None
+    if isinstance(sdist, dict):
+        where = sdist.get("url") or sdist.get("path")
+        sdist_url = str(where) if where else None
+        sdist_hash = str(sdist["hash"]) if isinstance(sdist.get("hash"), str) else None
     return LockedPackage(
         name=canonicalize_name(str(raw.get("name", ""))),
         version=raw.get("version"),
         source_kind=kind,
         source_url=url,
         sdist="sdist" in raw,
+        sdist_url=sdist_url,
+        sdist_hash=sdist_hash,
         wheels=tuple(wheels),
         dependencies=_deps(raw.get("dependencies", ())),
         optional=tuple(
@@ -253,17 +262,25 @@ def _applies(marker: str | None, env: dict[str, str], extras: Iterable[str] = ()
 
 
 def installed_packages(
-    packages: Iterable[LockedPackage], *, roots: Iterable[str], python: str, platform: str
+    packages: Iterable[LockedPackage],
+    *,
+    roots: Iterable[str],
+    python: str,
+    platform: str,
+    extras: Iterable[str] = (),
 ) -> list[LockedPackage]:
-    """Packages ``uv sync --no-dev`` installs for ``roots`` on this python and platform."""
+    """Packages ``uv sync --no-dev`` installs for ``roots`` (with ``extras``) here."""
     env = marker_environment(python=python, platform=platform)
     by_name: dict[str, list[LockedPackage]] = {}
     for package in packages:
         by_name.setdefault(package.name, []).append(package)
     seen: dict[tuple[str, str | None], LockedPackage] = {}
     expanded: set[tuple[str, str | None, str]] = set()
+    root_extras = tuple(extras)
     queue: list[tuple[LockedPackage, tuple[str, ...]]] = [
-        (package, ()) for root in roots for package in by_name.get(canonicalize_name(root), ())
+        (package, root_extras)
+        for root in roots
+        for package in by_name.get(canonicalize_name(root), ())
     ]
     while queue:
         package, extras = queue.pop()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+import os
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from uvdock._types import Sourced
@@ -92,10 +94,21 @@ class LockedPackage:
     wheels: tuple[LockedFile, ...]
     dependencies: tuple[LockedDependency, ...]
     optional: tuple[tuple[str, tuple[LockedDependency, ...]], ...]
+    sdist_url: str | None = None  # where the sdist is (a URL, or a path relative to the lock)
+    sdist_hash: str | None = None  # "sha256:<hex>" as uv.lock records it
 
     @property
     def is_local_project(self) -> bool:
         return self.source_kind in {"editable", "virtual"}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BuildSystem:
+    """A ``[build-system]`` table and where it was read."""
+
+    requires: tuple[str, ...]
+    backend: str | None
+    source: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -111,7 +124,7 @@ class LockInfo:
 class ProjectInfo:
     """Everything detection learned about a project directory."""
 
-    root: Path
+    root: Path  # the directory uvdock was pointed at: generated files go here
     name: str
     version: str | None
     description: str | None
@@ -140,7 +153,39 @@ class ProjectInfo:
     uvdock_table: dict[str, object]
     pyproject_text: str | None
     notes: tuple[str, ...] = ()
+    # The [build-system] of locked packages whose source is a local directory.
+    local_build_systems: Mapping[str, BuildSystem] = dataclasses.field(default_factory=dict)
+    # A virtual workspace root (no [project]) with no member chosen as the app:
+    # `uv sync` there installs every member.
+    virtual_root: bool = False
+    # The build context: the workspace root in a workspace, else ``root``.
+    context: Path
+    # The workspace member that is the app (``uv sync --package``), if not the root.
+    package: str | None = None
+    # The app project's directory, relative to the context ("." for the root).
+    app_path: PurePosixPath
+    # [tool.uv] default-groups, when the project sets it.
+    default_groups: tuple[str, ...] = ()
+    # Workspace members and local path dependencies the app installs (names).
+    local_packages: tuple[str, ...] = ()
 
     @property
     def is_workspace(self) -> bool:
         return bool(self.workspace_members)
+
+    @property
+    def install_roots(self) -> tuple[str, ...]:
+        """The locked packages ``uv sync`` starts from (their dependencies follow)."""
+        if self.virtual_root:
+            return tuple(m.name for m in self.workspace_members)
+        return (self.package or self.name,)
+
+    @property
+    def context_from_root(self) -> str:
+        """The context as a path relative to ``root`` (``..`` from a member's directory)."""
+        return Path(os.path.relpath(self.context.resolve(), self.root.resolve())).as_posix()
+
+    @property
+    def in_subdirectory(self) -> bool:
+        """Whether the generated files live below the build context (a member's directory)."""
+        return self.root.resolve() != self.context.resolve()

@@ -18,6 +18,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
+from packaging.utils import canonicalize_name
+
 from uvdock.plan.model import BuildPlan, Secret
 from uvdock.render._text import env_block, exec_form, header, label_block, run, with_env
 
@@ -122,12 +124,8 @@ def _sync_steps(
                 mounts=[cache, f"type=bind,source={name},target={name}", *secrets],
             ),
         ]
-    if project.is_workspace:
-        # uv cannot check the lock without every member's pyproject.toml, so this
-        # layer uses --frozen; the full sync below still asserts --locked.
-        first = f"uv sync --frozen --no-install-workspace --no-dev{extra}"
-    else:
-        first = f"uv sync --locked --no-install-project --no-dev{extra}"
+    selection = " ".join(plan.sync_selection)
+    first = f"uv sync {_dependency_only(plan)} {selection}{extra}"
     dependency_step = run(
         [with_env(prefixes, first)],
         mounts=[
@@ -137,7 +135,7 @@ def _sync_steps(
             *secrets,
         ],
     )
-    if not project.packaged and not project.is_workspace:
+    if not installs_local(plan):
         # Nothing of the project is installed: the dependencies are the whole venv,
         # and the code is copied into the final stage, so source edits never
         # invalidate this stage.
@@ -152,8 +150,30 @@ def _sync_steps(
         *first_steps,
         "# Then the project, installed non-editable: the venv no longer needs the source.",
         "COPY . /app",
-        run([with_env(prefixes, f"uv sync --locked --no-dev{extra}")], mounts=[cache, *secrets]),
+        run([with_env(prefixes, f"uv sync --locked {selection}{extra}")], mounts=[cache, *secrets]),
     ]
+
+
+def installs_local(plan: BuildPlan) -> bool:
+    """Whether the build installs something from the context (project, members, path deps)."""
+    project = plan.project
+    return project.packaged or project.is_workspace or bool(project.local_packages)
+
+
+def _dependency_only(plan: BuildPlan) -> str:
+    """The flags that make the first sync install the locked dependencies and nothing local.
+
+    With only uv.lock and pyproject.toml mounted, uv cannot check the lock of a
+    workspace or of path dependencies (it needs their pyproject.toml), so this
+    layer uses --frozen; the full sync with the source still asserts --locked.
+    """
+    project = plan.project
+    members = {canonicalize_name(m.name) for m in project.workspace_members}
+    if set(project.local_packages) - members:
+        return "--frozen --no-install-local"
+    if project.is_workspace:
+        return "--frozen --no-install-workspace"
+    return "--locked --no-install-project"
 
 
 # Copies the files that the project's own distributions installed (their RECORD:
@@ -180,9 +200,10 @@ for name in sys.argv[1:]:
 
 
 def _project_dists(plan: BuildPlan) -> list[str]:
-    """The distributions the project step installs: the project and its members."""
+    """The distributions the project step installs: the project, members, path dependencies."""
     names = [plan.project.name] if plan.project.packaged else []
     names += [m.name for m in plan.project.workspace_members if m.name not in names]
+    names += [n for n in plan.project.local_packages if n not in names]
     return names
 
 
@@ -227,8 +248,10 @@ def _project_stage(plan: BuildPlan) -> list[str]:
                 ],
             ),
         ]
+    selection = " ".join(plan.sync_selection)
     sync = with_env(
-        ["UV_COMPILE_BYTECODE=0"], "uv sync --locked --no-dev --no-editable --no-build-isolation"
+        ["UV_COMPILE_BYTECODE=0"],
+        f"uv sync --locked {selection} --no-editable --no-build-isolation",
     )
     collect = f"{VENV}/bin/python -I - {' '.join(_project_dists(plan))} <<'PY'"
     steps += [
@@ -338,7 +361,7 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
         "WORKDIR /app",
         *_sync_steps(plan, flags=["--no-editable"], uv_env=[], project_step=False),
     ]
-    installs_project = plan.project.packaged or plan.project.is_workspace
+    installs_project = installs_local(plan)
     if installs_project:
         blocks += _project_stage(plan)
     blocks += [
@@ -358,9 +381,15 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
         blocks.append("COPY --from=project /out/ /")
     if not plan.project.packaged:
         blocks.append("# Not a package (no build system): the code runs from /app.")
-        blocks.append("COPY . /app")
+        blocks.append(f"COPY {_app_source(plan)} /app")
     blocks += _runtime_tail(plan)
     return "\n".join(blocks) + "\n"
+
+
+def _app_source(plan: BuildPlan) -> str:
+    """What holds the app's code in the context: ``.``, or a member's directory."""
+    path = plan.project.app_path.as_posix()
+    return "." if path == "." else f"{path}/"
 
 
 def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> str:
@@ -387,8 +416,13 @@ def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -
             uv_env=["UV_NO_INSTALLER_METADATA=1"],
         ),
     ]
-    if not plan.project.packaged and not plan.project.is_workspace:
+    if not installs_local(plan):
         blocks += ["# Not a package (no build system): the code runs from /app.", "COPY . /app"]
+    elif not plan.project.packaged and plan.project.app_path.as_posix() != ".":
+        blocks += [
+            "# The app member is not a package: it runs from its directory.",
+            f"WORKDIR /app/{plan.project.app_path.as_posix()}",
+        ]
     blocks += _runtime_tail(plan)
     return "\n".join(blocks) + "\n"
 
