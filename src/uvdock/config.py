@@ -136,6 +136,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "uv sync --extra NAME for each", singular="extra",
     ),
     OptionSpec(
+        name="groups", kind="list", default=None,
+        help="dependency groups to install in the image (uv sync --no-default-groups --group "
+        "NAME for each; default: the project's default-groups other than dev, test, lint, docs "
+        "and the like)", singular="group",
+    ),
+    OptionSpec(
         name="dev", kind="bool", default=True,
         help="write the dev setup (Dockerfile.dev and compose.yaml) too",
     ),

@@ -105,7 +105,7 @@ def test_dockerignore_keeps_what_the_build_reads(project_copy: CopyProject) -> N
     (root / "pyproject.toml").write_text(moved)
     files = rendered(root, "custom")
     ignore = files[".dockerignore"].splitlines()
-    assert ".venv" in ignore
+    assert "**/.venv" in ignore
     assert ".git" in ignore
     assert ".env.*" in ignore
     assert "!build/README.md" in ignore

@@ -183,6 +183,23 @@ def _oci_digest(spec: str) -> str | None:
     return str(manifests[0]["digest"]) if manifests else None
 
 
+def _rendered(plan: BuildPlan, scratch: Path) -> Path:
+    """The plan's Dockerfile in ``scratch``, with the .dockerignore that applies beside it.
+
+    BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile first, then the
+    context's .dockerignore: the project's own file wins, else uvdock's.
+    """
+    dockerfile = scratch / "Dockerfile"
+    dockerfile.write_text(render_dockerfile(plan, regenerate="uvdock build (rendered)"))
+    own = plan.project.root / "Dockerfile.dockerignore"
+    ignore = scratch / "Dockerfile.dockerignore"
+    if plan.project.in_subdirectory and own.is_file():
+        ignore.write_bytes(own.read_bytes())
+    elif not (plan.project.context / ".dockerignore").exists():
+        ignore.write_text(render_dockerignore(plan, regenerate="uvdock build (rendered)"))
+    return dockerfile
+
+
 def build_image(
     plan: BuildPlan,
     request: BuildRequest,
@@ -206,19 +223,13 @@ def build_image(
         )
     docker.check_engine()
     secrets = secret_args(plan, environ)
-    root = plan.project.root
+    root = plan.project.context
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="uvdock-build-") as scratch:
         if request.dockerfile is not None:
             dockerfile = request.dockerfile
         else:
-            dockerfile = Path(scratch, "Dockerfile")
-            dockerfile.write_text(render_dockerfile(plan, regenerate="uvdock build (rendered)"))
-            if not (root / ".dockerignore").exists():
-                # BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile first.
-                Path(scratch, "Dockerfile.dockerignore").write_text(
-                    render_dockerignore(plan, regenerate="uvdock build (rendered)")
-                )
+            dockerfile = _rendered(plan, Path(scratch))
         common = _common_args(
             request, dockerfile=dockerfile, secrets=secrets, streaming=on_line is not None
         )

@@ -78,6 +78,8 @@ class BuildPlan:
     runtime_packages: tuple[Sourced[str], ...]
     native_builds: tuple[NativeBuild, ...]
     problems: tuple[Problem, ...]
+    # Dependency groups the image installs; None: uv's default minus dev (--no-dev).
+    groups: Sourced[tuple[str, ...]] | None = None
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -96,14 +98,20 @@ class BuildPlan:
         """What ``uv sync`` (and ``uv export``) install: the member, the extras, no groups.
 
         ``--no-dev`` leaves out the ``dev`` group; a project that sets ``[tool.uv]
-        default-groups`` gets ``--no-default-groups``, so no other group slips in.
+        default-groups`` (or a ``groups`` setting) gets ``--no-default-groups`` and
+        the groups meant for production, so no test or lint group slips in.
         """
         flags: list[str] = []
         if self.project.package:
             flags += ["--package", self.project.package]
         for extra in self.settings.get("extras"):
             flags += ["--extra", extra]
-        flags.append("--no-default-groups" if self.project.default_groups else "--no-dev")
+        if self.groups is None:
+            flags.append("--no-dev")
+        else:
+            flags.append("--no-default-groups")
+            for group in self.groups.value:
+                flags += ["--group", group]
         return tuple(flags)
 
     def build_command(self, dockerfile: str = "Dockerfile") -> str:
@@ -160,6 +168,7 @@ class BuildPlan:
             },
             "approach": self.approach,
             "sync": list(self.sync_selection),
+            "groups": _fact(self.groups),
             "python": _fact(self.python),
             "uv_version": _fact(self.uv_version),
             "base_image": _fact(self.base_image),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import get_args
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from uvdock.config import DEFAULT_PYTHON, DEFAULT_UV_VERSION, SUPPORTED_PYTHONS, Settings
@@ -425,6 +426,33 @@ def _from_source_problems(
     return problems
 
 
+# Group names that are for developing, never for running the app.
+_DEV_GROUPS = frozenset({
+    "dev", "develop", "development", "test", "tests", "testing", "lint", "linting", "linters",
+    "docs", "doc", "documentation", "typing", "types", "mypy", "ci", "coverage", "format",
+    "formatting", "pre-commit", "debug", "profiling", "bench", "benchmark", "benchmarks",
+    "check", "checks", "qa", "style", "notebook", "notebooks", "release",
+})  # fmt: skip
+
+
+def _groups(project: ProjectInfo, settings: Settings) -> Sourced[tuple[str, ...]] | None:
+    """The dependency groups the image gets: none, unless the project says otherwise."""
+    given = settings.sourced("groups")
+    if given.value is not None:
+        return Sourced(tuple(given.value), given.source)
+    defaults = project.default_groups
+    if not defaults:
+        return None  # uv's default groups are just `dev`: --no-dev leaves it out
+    if defaults == ("all",):
+        defaults = tuple(project.dependency_groups)
+    kept = tuple(g for g in defaults if canonicalize_name(g) not in _DEV_GROUPS)
+    left = [g for g in defaults if g not in kept]
+    why = "[tool.uv] default-groups"
+    if left:
+        why += f" without {', '.join(left)} (for development)"
+    return Sourced(kept, why)
+
+
 def _healthcheck(*, http: bool, settings: Settings, health_path: str | None) -> Healthcheck | None:
     if not http:
         return None
@@ -540,6 +568,7 @@ def make_plan(
     entry = project.entrypoint
     http = entry is not None and entry.value.http
     return BuildPlan(
+        groups=_groups(project, settings),
         project=project,
         settings=settings,
         approach=settings.get("approach"),

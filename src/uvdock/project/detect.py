@@ -702,6 +702,7 @@ def detect_project(
         notes=tuple(notes),
         local_build_systems=_local_build_systems(lock, context),
         default_groups=_default_groups(app),
+        dependency_groups=tuple(str(g) for g in (app or {}).get("dependency-groups", {})),
         local_packages=_local_packages(lock, roots=roots, name=name, extras=extras),
     )
 

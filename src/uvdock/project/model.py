@@ -164,8 +164,10 @@ class ProjectInfo:
     package: str | None = None
     # The app project's directory, relative to the context ("." for the root).
     app_path: PurePosixPath
-    # [tool.uv] default-groups, when the project sets it.
+    # [tool.uv] default-groups, when the project sets it ("all" stays as it is).
     default_groups: tuple[str, ...] = ()
+    # The app's [dependency-groups] names.
+    dependency_groups: tuple[str, ...] = ()
     # Workspace members and local path dependencies the app installs (names).
     local_packages: tuple[str, ...] = ()
 

@@ -10,10 +10,12 @@ source is what runs; the server reloads on change. ``docker compose watch``
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from uvdock.plan.model import BuildPlan
 from uvdock.render._text import env_block, exec_form, header, run, with_env
-from uvdock.render.dockerfile import apt_install, secret_env, secret_mounts
+from uvdock.render.dockerfile import apt_install, dependency_only, secret_env, secret_mounts
 
 DEV_UID = 1000  # the usual uid of the first user on a developer's machine
 DEV_HOME = "/home/dev"
@@ -74,11 +76,8 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
         )
         blocks.append("COPY --chown=dev:dev . /app")
     else:
-        first = (
-            "uv sync --frozen --no-install-workspace"
-            if project.is_workspace
-            else "uv sync --locked --no-install-project"
-        )
+        selection = "".join(f" {flag}" for flag in _dev_selection(plan))
+        first = f"uv sync {dependency_only(plan)}{selection}"
         blocks += [
             "# All dependency groups (dev included); the project itself comes next, editable.",
             run(
@@ -91,13 +90,32 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
                 ],
             ),
             "COPY --chown=dev:dev . /app",
-            run([with_env(prefixes, "uv sync --locked")], mounts=[cache, *secrets]),
+            run([with_env(prefixes, f"uv sync --locked{selection}")], mounts=[cache, *secrets]),
         ]
+    if project.app_path.as_posix() != ".":
+        blocks.append(f"WORKDIR /app/{project.app_path.as_posix()}")
     if plan.http:
         blocks.append(f"EXPOSE {plan.port}")
     if plan.entrypoint is not None:
         blocks.append(f"CMD {exec_form(plan.entrypoint.value.dev_argv)}")
     return "\n".join(blocks) + "\n"
+
+
+def _dev_selection(plan: BuildPlan) -> list[str]:
+    """The member and extras of the production image; every dependency group (dev tools)."""
+    flags = []
+    if plan.project.package:
+        flags += ["--package", plan.project.package]
+    for extra in plan.settings.get("extras"):
+        flags += ["--extra", extra]
+    return flags
+
+
+def _from_root(plan: BuildPlan, path: str) -> str:
+    """A context-relative path as compose.yaml (in the project's root) spells it."""
+    project = plan.project
+    absolute = project.context / path
+    return Path(os.path.relpath(absolute, project.root.resolve())).as_posix()
 
 
 def _q(value: str) -> str:
@@ -106,7 +124,11 @@ def _q(value: str) -> str:
 
 
 def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
-    service = _service_name(plan.project.name)
+    project = plan.project
+    service = _service_name(project.name)
+    # In a workspace member's directory, the context is the workspace root.
+    root_in_context = Path(os.path.relpath(project.root.resolve(), project.context)).as_posix()
+    dockerfile = "Dockerfile.dev" if root_in_context == "." else f"{root_in_context}/Dockerfile.dev"
     lines = [
         header("#", regenerate),
         "# Develop with: docker compose up --watch   (the server reloads on source changes;",
@@ -114,8 +136,8 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
         "services:",
         f"  {service}:",
         "    build:",
-        "      context: .",
-        "      dockerfile: Dockerfile.dev",
+        f"      context: {_q(project.context_from_root)}",
+        f"      dockerfile: {_q(dockerfile)}",
     ]
     if plan.secrets:
         lines.append("      secrets:")
@@ -124,13 +146,18 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
         lines += ["      ssh:", "        - default"]
     if plan.http:
         lines += ["    ports:", f"      - {_q(f'127.0.0.1:{plan.port}:{plan.port}')}"]
-    mounted = plan.project.source_dirs
+    app = project.app_path.as_posix()
+    in_context = [d if app == "." else f"{app}/{d}" for d in project.source_dirs]
+    mounted = [_from_root(plan, d) for d in in_context]
     lines.append("    volumes:")
     if mounted:
         lines.append(
             "      # The code, live (the server reloads); the venv is in /opt/venv, out of the way."
         )
-        lines.extend(f"      - ./{d}:/app/{d}" for d in mounted)
+        lines.extend(
+            _q(f"./{host}:/app/{inside}").join(("      - ", ""))
+            for host, inside in zip(mounted, in_context, strict=True)
+        )
     lines += [
         "      # uv's cache survives rebuilds and `uv add` inside the container.",
         "      - uv-cache:/home/dev/.cache/uv",
@@ -146,12 +173,12 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
         "      watch:",
         "        - action: sync",
         "          path: .",
-        "          target: /app",
+        f"          target: {_q('/app' if root_in_context == '.' else f'/app/{root_in_context}')}",
         "          ignore:",
         "            - .venv/",
-        *(f"            - {d}/" for d in mounted),
+        *(f"            - {_q(d + '/')}" for d in mounted if not d.startswith("..")),
         "        - action: rebuild",
-        f"          path: {_lock_file(plan)}",
+        f"          path: {_q(_from_root(plan, _lock_file(plan)))}",
         "volumes:",
         "  uv-cache:",
     ]

@@ -125,7 +125,7 @@ def _sync_steps(
             ),
         ]
     selection = " ".join(plan.sync_selection)
-    first = f"uv sync {_dependency_only(plan)} {selection}{extra}"
+    first = f"uv sync {dependency_only(plan)} {selection}{extra}"
     dependency_step = run(
         [with_env(prefixes, first)],
         mounts=[
@@ -160,7 +160,7 @@ def installs_local(plan: BuildPlan) -> bool:
     return project.packaged or project.is_workspace or bool(project.local_packages)
 
 
-def _dependency_only(plan: BuildPlan) -> str:
+def dependency_only(plan: BuildPlan) -> str:
     """The flags that make the first sync install the locked dependencies and nothing local.
 
     With only uv.lock and pyproject.toml mounted, uv cannot check the lock of a

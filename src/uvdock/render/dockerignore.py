@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import fnmatch
 
+from packaging.utils import canonicalize_name
+
 from uvdock.plan.model import BuildPlan
 from uvdock.render._text import header
 
 _EXCLUDED = (
-    ("# Virtual environments: built inside the image for its platform.", (".venv", "venv")),
+    ("# Virtual environments: built inside the image for its platform.",
+     ("**/.venv", "venv")),
     ("# Python caches and tool state.", (
         "**/__pycache__", "**/*.py[cod]", ".pytest_cache", ".mypy_cache", ".ruff_cache",
         ".tox", ".nox", ".coverage", ".coverage.*", "htmlcov", ".hypothesis", ".ipynb_checkpoints",
@@ -23,7 +26,7 @@ _EXCLUDED = (
     ("# Secrets and local settings never enter the build context.", (".env", ".env.*", "**/.env")),
     ("# Build output.", ("build", "dist", "*.egg-info", "**/*.egg-info")),
     ("# Editors, OS files and other tooling.", (
-        ".idea", ".vscode", "**/.DS_Store", "node_modules",
+        ".idea", ".vscode", "**/.DS_Store", "**/node_modules",
     )),
 )  # fmt: skip
 ALWAYS_KEPT = ("uv.lock", "pyproject.toml", ".python-version")
@@ -48,8 +51,34 @@ def _excluded(path: str, patterns: list[str]) -> bool:
     return False
 
 
+def _member_allowlist(plan: BuildPlan) -> list[str]:
+    """For a workspace member: send only what building it reads, nothing else of the repo.
+
+    ``uv sync --locked --package`` reads the root's pyproject.toml and uv.lock and
+    every member's pyproject.toml (to check the lock), and builds the app member
+    and the members it depends on; the rest of the repository (a frontend, docs,
+    other services) stays out, so editing it neither busts the cache nor ships.
+    """
+    project = plan.project
+    installed = {canonicalize_name(n) for n in project.local_packages}
+    built = [m.path.as_posix() for m in project.workspace_members
+             if canonicalize_name(m.name) in installed]  # fmt: skip
+    keep = [*ALWAYS_KEPT, *(f"{m.path.as_posix()}/pyproject.toml" for m in
+            project.workspace_members), project.app_path.as_posix(), *built,
+            *project.referenced_files]  # fmt: skip
+    if project.vcs_versioning:
+        keep.append(".git")
+    return [
+        f"# The context is the workspace root: send only what building {project.package} reads.",
+        "*",
+        *(f"!{path}" for path in dict.fromkeys(keep)),
+    ]
+
+
 def render_dockerignore(plan: BuildPlan, *, regenerate: str) -> str:
     lines = [header("#", regenerate)]
+    if plan.project.package:
+        lines += _member_allowlist(plan)
     for comment, group in _EXCLUDED:
         lines.append(comment)
         lines.extend(group)

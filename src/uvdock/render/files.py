@@ -32,6 +32,11 @@ def render_files(
     generating both approaches into one project yields identical shared files.
     """
     shared = regenerate_shared or regenerate
+    # Files in a workspace member's directory are built with the workspace root as
+    # the context; BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile
+    # before the context's .dockerignore, so each gets its own.
+    subdirectory = plan.project.in_subdirectory
+    ignore = f"{dockerfile_name}.dockerignore" if subdirectory else ".dockerignore"
     files = [
         GeneratedFile(
             name=dockerfile_name,
@@ -39,11 +44,19 @@ def render_files(
             purpose=f"production image ({plan.approach} approach)",
         ),
         GeneratedFile(
-            name=".dockerignore",
+            name=ignore,
             content=render_dockerignore(plan, regenerate=shared),
             purpose="build context filter",
         ),
     ]
+    if subdirectory and plan.settings.get("dev"):
+        files.append(
+            GeneratedFile(
+                name="Dockerfile.dev.dockerignore",
+                content=render_dockerignore(plan, regenerate=shared),
+                purpose="build context filter of the dev image",
+            )
+        )
     if plan.settings.get("dev"):
         files += [
             GeneratedFile(
