@@ -3,25 +3,79 @@
 Order (first match wins), as ``uvdock plan`` explains it:
 
 1. ``[tool.uvdock] command``
-2. ``Procfile`` ``web:`` process
-3. an ASGI/WSGI application object assigned at module level
-   (``app = FastAPI(...)``, ``Starlette``, ``Litestar``, ``Flask``)
-4. Django: ``manage.py`` and the settings' ``WSGI_APPLICATION``/``ASGI_APPLICATION``
-5. ``[project.scripts]`` with exactly one script
-6. ``python -m <package>`` for a package with ``__main__.py``
+2. the start command the project already declares: ``Procfile`` ``web:``,
+   its own ``Dockerfile`` (``CMD``/``ENTRYPOINT`` of the final stage), a
+   compose service built from it (``startcmd.py``). A development server
+   there (``--reload``, ``runserver``, ``flask run``, ``fastapi dev``,
+   ``--debug``) becomes the dev setup's command; production gets its exact
+   equivalent (``--reload`` dropped, ``fastapi run``), or the production
+   server that step 4 finds, or a message saying which server to add.
+3. a uWSGI ini file (``[uwsgi]``), when uwsgi is installed
+4. an ASGI/WSGI application object assigned at module level
+   (``app = FastAPI(...)``, ``Starlette``, ``Litestar``, ``Flask``); Django
+   (``manage.py`` wherever it is, its settings' ``WSGI_APPLICATION``/
+   ``ASGI_APPLICATION``), served by an installed server (``servers.py``)
+5. a README command line that starts a server
+6. ``[project.scripts]`` with exactly one script
+7. ``python -m <package>`` for a package with ``__main__.py``
+8. a script file with an ``if __name__ == "__main__":`` guard
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
-import os
+import posixpath
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from uvdock.errors import ProjectError
-from uvdock.project.model import Entrypoint, Sourced
+from uvdock.project.django_project import DjangoApp, find_django, find_manage_py
+from uvdock.project.model import Entrypoint, EntrypointKind, Sourced
+from uvdock.project.pysource import (
+    SKIP_DIRS,
+    has_main_guard,
+    import_aliases,
+    parse,
+    python_files,
+    qualified,
+)
+from uvdock.project.serverconf import (
+    GunicornConfig,
+    UwsgiIni,
+    find_gunicorn_config,
+    find_uwsgi_ini,
+    read_uwsgi_ini,
+)
+from uvdock.project.servers import (
+    ANY,
+    ASGI_SERVERS,
+    WSGI_SERVERS,
+    CommandFacts,
+    command_facts,
+    listen_on_all_interfaces,
+    serve_command,
+    shell_join,
+)
+from uvdock.project.startcmd import (
+    FoundCommand,
+    compose_commands,
+    dockerfile_commands,
+    procfile_command,
+    readme_commands,
+    without_entrypoint,
+)
+
+__all__ = [
+    "HTTP_SERVERS",
+    "AppObject",
+    "Detection",
+    "detect_entrypoint",
+    "find_app_objects",
+    "find_entrypoint",
+    "python_files",
+]
 
 DEFAULT_PORT = 8000
 
@@ -35,19 +89,42 @@ _APP_CONSTRUCTORS = {
     "flask.Flask": ("Flask", "wsgi"),
     "flask.app.Flask": ("Flask", "wsgi"),
 }
-_ASGI_SERVERS = ("uvicorn", "hypercorn", "granian", "daphne")
-_WSGI_SERVERS = ("gunicorn", "waitress")
 _HEALTH_PATHS = ("/health", "/healthz", "/health/", "/healthz/", "/healthcheck", "/ping", "/livez")
-_SKIP_DIRS = {
-    ".venv", "venv", ".git", "node_modules", "tests", "test", "build", "dist", "__pycache__",
-    ".tox", ".nox", "migrations", "site-packages", "docs", ".mypy_cache", ".ruff_cache",
-    ".pytest_cache", "examples",
-}  # fmt: skip
-_MAX_FILES = 3000
-_MAX_FILE_BYTES = 1_000_000
+# Distributions whose command serves HTTP (and their console scripts, which
+# detect.py's workspace probe passes as "installed").
+_SERVER_DISTRIBUTIONS = frozenset({*ASGI_SERVERS, *WSGI_SERVERS, "fastapi-cli"})
 HTTP_SERVERS = frozenset(
-    {*_ASGI_SERVERS, *_WSGI_SERVERS, "uwsgi", "fastapi", "flask", "django-admin", "streamlit"}
+    {
+        *_SERVER_DISTRIBUTIONS,
+        "waitress-serve",
+        "fastapi",
+        "flask",
+        "django",
+        "django-admin",
+        "litestar",
+        "streamlit",
+    }
 )
+# Programs a found command may run besides the installed distributions.
+_KNOWN_PROGRAMS = frozenset({*HTTP_SERVERS, "python"})
+_NOT_SCRIPTS = frozenset(
+    {"setup.py", "manage.py", "conftest.py", "noxfile.py", "fabfile.py", "__main__.py", "tasks.py"}
+)
+# Calls that start a server from a script: uvicorn.run(app, host=..., port=...).
+_SERVER_CALLS = frozenset(
+    {
+        "uvicorn.run",
+        "hypercorn.asyncio.serve",
+        "hypercorn.trio.serve",
+        "waitress.serve",
+        "aiohttp.web.run_app",
+        "granian.Granian",
+        "granian.server.Server",
+        "bjoern.run",
+    }
+)
+_CHOOSE = "set [tool.uvdock] command"
+_MAX_LISTED = 8
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -62,49 +139,67 @@ class AppObject:
     health_path: str | None
 
 
-def python_files(root: Path) -> Iterator[Path]:
-    count = 0
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        for filename in sorted(filenames):
-            if filename.endswith(".py"):
-                count += 1
-                if count > _MAX_FILES:
-                    return
-                yield Path(directory, filename)
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Detection:
+    """What :func:`find_entrypoint` learned: the entrypoint, or why there is none.
+
+    ``port`` is the port the command listens on when the command (or its
+    config file) fixes one; ``protocol`` is ``"uwsgi"`` for a uWSGI ``socket``,
+    which only a proxy speaking the uwsgi protocol (or a TCP check) can reach.
+    ``files`` are project files the command reads at run time (``uwsgi.ini``,
+    ``gunicorn.conf.py``, a script), relative to the searched root: an
+    installed package's image must copy them. ``candidates`` lists the
+    commands to choose from when several were found. ``notes`` are one-line
+    facts the plan should show (a declared command that was skipped, a bind
+    that was widened, steps run before the server).
+    """
+
+    entrypoint: Sourced[Entrypoint] | None
+    problem: str | None = None
+    port: int | None = None
+    protocol: str = "http"
+    files: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
-def _parse(path: Path) -> ast.Module | None:
-    try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            return None
-        return ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError, OSError):
-        return None
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Context:
+    root: Path
+    port: int
+    deps: frozenset[str]
+    packaged: bool
+    http_override: bool | None
+    scripts: Sourced[dict[str, str]] | None
+    workdir_path: str
+
+    def path(self, relative: str) -> str:
+        """A project path as a command in the image sees it (from the working directory)."""
+        if not self.workdir_path:
+            return relative
+        return posixpath.normpath(posixpath.join(self.workdir_path, relative))
+
+    def import_dir(self, relative: str) -> str:
+        """The directory to put on the import path for code under ``relative`` ("" if none)."""
+        if self.packaged:
+            return ""  # installed: imported from site-packages
+        return self.path(relative) if relative else self.workdir_path
+
+    def http(self, *, default: bool) -> bool:
+        return self.http_override if self.http_override is not None else default
 
 
-def _import_aliases(tree: ast.Module) -> dict[str, str]:
-    aliases: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                aliases[alias.asname or alias.name.split(".")[0]] = (
-                    alias.name if alias.asname else alias.name.split(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return aliases
+@dataclasses.dataclass(kw_only=True)
+class _State:
+    """What earlier steps learned that later ones need."""
+
+    notes: list[str] = dataclasses.field(default_factory=list)
+    dev: FoundCommand | None = None  # a declared development-server command
+    # The README's: weaker than a declared one (a README is documentation).
+    readme_dev: FoundCommand | None = None
 
 
-def _qualified(func: ast.expr, aliases: dict[str, str]) -> str | None:
-    parts: list[str] = []
-    while isinstance(func, ast.Attribute):
-        parts.append(func.attr)
-        func = func.value
-    if not isinstance(func, ast.Name) or func.id not in aliases:
-        return None
-    return ".".join([aliases[func.id], *reversed(parts)])
+# --- application objects ----------------------------------------------------------------------
 
 
 def _health_path(tree: ast.Module) -> str | None:
@@ -129,29 +224,28 @@ def _module_name(path: Path, root: Path) -> tuple[str, str]:
     return ".".join(parts), import_root
 
 
+def _assignments(tree: ast.Module) -> list[tuple[list[ast.expr], ast.expr, int]]:
+    found: list[tuple[list[ast.expr], ast.expr, int]] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            found.append((node.targets, node.value, node.lineno))
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            found.append(([node.target], node.value, node.lineno))
+    return found
+
+
 def find_app_objects(root: Path) -> list[AppObject]:
     found: list[AppObject] = []
     for path in python_files(root):
-        tree = _parse(path)
-        if tree is None:
+        tree = parse(path)
+        aliases = import_aliases(tree) if tree is not None else {}
+        if tree is None or not aliases:
             continue
-        aliases = _import_aliases(tree)
-        if not aliases:
-            continue
-        for node in tree.body:
-            targets: list[ast.expr]
-            if isinstance(node, ast.Assign):
-                targets, value = node.targets, node.value
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                targets, value = [node.target], node.value
-            else:
+        for targets, value, line in _assignments(tree):
+            name = _qualified_call(value, aliases)
+            if name not in _APP_CONSTRUCTORS:
                 continue
-            if not isinstance(value, ast.Call):
-                continue
-            qualified = _qualified(value.func, aliases)
-            if qualified not in _APP_CONSTRUCTORS:
-                continue
-            framework, interface = _APP_CONSTRUCTORS[qualified]
+            framework, interface = _APP_CONSTRUCTORS[name]
             module, import_root = _module_name(path, root)
             found.extend(
                 AppObject(
@@ -160,7 +254,7 @@ def find_app_objects(root: Path) -> list[AppObject]:
                     framework=framework,
                     interface=interface,
                     file=path.relative_to(root).as_posix(),
-                    line=node.lineno,
+                    line=line,
                     import_root=import_root,
                     health_path=_health_path(tree),
                 )
@@ -170,193 +264,584 @@ def find_app_objects(root: Path) -> list[AppObject]:
     return found
 
 
-def _server_command(
-    *, interface: str, target: str, port: int, deps: frozenset[str], app_dir: str
-) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
-    servers = _ASGI_SERVERS if interface == "asgi" else _WSGI_SERVERS
-    server = next((s for s in servers if s in deps), None)
-    bind = f"0.0.0.0:{port}"
-    if server == "uvicorn":
-        extra = ("--app-dir", app_dir) if app_dir else ()
-        argv = ("uvicorn", target, "--host", "0.0.0.0", "--port", str(port), *extra)  # noqa: S104
-        return argv, (*argv, "--reload"), server
-    if server == "hypercorn":
-        argv = ("hypercorn", "--bind", bind, target)
-        return argv, ("hypercorn", "--reload", "--bind", bind, target), server
-    if server == "granian":
-        argv = ("granian", "--interface", "asgi", "--host", "0.0.0.0", "--port", str(port), target)  # noqa: S104
-        return argv, (*argv[:-1], "--reload", target), server
-    if server == "daphne":
-        argv = ("daphne", "-b", "0.0.0.0", "-p", str(port), target)  # noqa: S104
-        return argv, argv, server
-    if server == "gunicorn":
-        extra = ("--chdir", app_dir) if app_dir else ()
-        argv = ("gunicorn", "--bind", bind, *extra, target)
-        return argv, ("gunicorn", "--reload", "--bind", bind, *extra, target), server
-    if server == "waitress":
-        argv = ("waitress-serve", f"--listen={bind}", target)
-        return argv, argv, server
+def _qualified_call(value: ast.expr, aliases: dict[str, str]) -> str | None:
+    return qualified(value.func, aliases) if isinstance(value, ast.Call) else None
+
+
+# --- the app, served by an installed server ---------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _App:
+    """An app to serve, found in the code, with its targets in order of preference."""
+
+    targets: tuple[tuple[str, str], ...]  # (interface, "module:attribute")
+    what: str  # "`app = FastAPI(...)` in main.py:3"
+    source: str
+    kind: EntrypointKind
+    import_root: str  # relative to the root: "" or "src" or "backend"
+    health_path: str | None
+    env: tuple[tuple[str, str], ...] = ()
+    dev_argv: tuple[str, ...] | None = None
+
+
+def _choose_server(app: _App, ctx: _Context) -> tuple[str, str, str] | None:
+    """(server, interface, target): a server with a config file here first, then by preference."""
+    configured = {"gunicorn"} if find_gunicorn_config(ctx.root) else set()
+    for interface, target in app.targets:
+        servers = ASGI_SERVERS if interface == "asgi" else WSGI_SERVERS
+        ordered = sorted(servers, key=lambda s: (s not in configured, servers.index(s)))
+        for server in ordered:
+            if server in ctx.deps:
+                return server, interface, target
     return None
 
 
-def _from_app(
-    app: AppObject, *, port: int, deps: frozenset[str], packaged: bool
-) -> tuple[Entrypoint | None, str | None]:
-    target = f"{app.module}:{app.attribute}"
-    # An installed (non-editable) package imports from site-packages; a virtual
-    # project's code is copied into the image and imported from the work dir.
-    app_dir = "" if packaged else app.import_root
-    command = _server_command(
-        interface=app.interface, target=target, port=port, deps=deps, app_dir=app_dir
+def _serve(app: _App, ctx: _Context, state: _State) -> Detection:
+    choice = _choose_server(app, ctx)
+    if choice is None:
+        dev = state.dev or state.readme_dev
+        return Detection(entrypoint=None, problem=_no_server(app, ctx, dev))
+    server, interface, target = choice
+    command = serve_command(
+        server,
+        interface=interface,
+        target=target,
+        port=ctx.port,
+        app_dir=ctx.import_dir(app.import_root),
     )
-    what = f"`{app.attribute} = {app.framework}(...)` in {app.file}:{app.line}"
-    if command is None:
-        wanted = " or ".join(_ASGI_SERVERS if app.interface == "asgi" else _WSGI_SERVERS)
-        return None, (
-            f"found {what}, an {app.interface.upper()} app, but no {app.interface.upper()} "
-            f"server ({wanted}) among the dependencies; add one (`uv add "
-            f"{'uvicorn' if app.interface == 'asgi' else 'gunicorn'}`) or set "
-            "[tool.uvdock] command"
+    argv, dev_argv = command.argv, app.dev_argv or command.dev_argv
+    port: int | None = ctx.port
+    files: tuple[str, ...] = ()
+    notes: list[str] = []
+    config = find_gunicorn_config(ctx.root) if server == "gunicorn" else None
+    if config is not None:
+        argv, dev_argv, port = _with_gunicorn_config(argv, dev_argv, config, ctx, notes)
+        files = (config.path,)
+    how = f"{app.what}, served by {server}"
+    dev = _dev_for(server, state)
+    if dev is not None:
+        dev_argv = _dev_argv(dev)
+        how += f"; {dev.what} ({dev.where}) is the dev setup's command"
+    entry = Entrypoint(
+        kind=app.kind,
+        argv=argv,
+        dev_argv=dev_argv,
+        http=ctx.http(default=True),
+        target=target,
+        health_path=app.health_path,
+        env=(*app.env, *command.env),
+        how=how,
+    )
+    return Detection(
+        entrypoint=Sourced(entry, app.source), port=port, files=files, notes=tuple(notes)
+    )
+
+
+def _dev_for(server: str, state: _State) -> FoundCommand | None:
+    """The declared dev command; the README's only when it runs another server
+    (`flask run`, `runserver`): the same server with --reload is what uvdock derives anyway."""
+    if state.dev is not None:
+        return state.dev
+    readme = state.readme_dev
+    if readme is not None and command_facts(readme.words).program != server:
+        return readme
+    return None
+
+
+def _with_gunicorn_config(
+    argv: tuple[str, ...],
+    dev_argv: tuple[str, ...],
+    config: GunicornConfig,
+    ctx: _Context,
+    notes: list[str],
+) -> tuple[tuple[str, ...], tuple[str, ...], int | None]:
+    """Serve with the project's gunicorn config; its usable ``bind`` replaces uvdock's."""
+    flag = ("-c", ctx.path(config.path))
+    bind = config.bind
+    port: int | None = ctx.port
+    keep_bind = not config.sets_bind or (bind is not None and _is_loopback(bind))
+    if bind is not None and _is_loopback(bind):
+        notes.append(
+            f"{config.path}:{config.line} binds {bind}, unreachable from outside the container; "
+            f"--bind {ANY}:{ctx.port} overrides it"
         )
-    argv, dev_argv, server = command
+    if not keep_bind:
+        argv, dev_argv = _drop_bind(argv), _drop_bind(dev_argv)
+        port = _number(bind.rpartition(":")[2]) if bind else None
+        if bind is None:
+            notes.append(f"{config.path}:{config.line} computes `bind`: the port is not known")
+    return (argv[0], *flag, *argv[1:]), (dev_argv[0], *flag, *dev_argv[1:]), port
+
+
+def _drop_bind(argv: tuple[str, ...]) -> tuple[str, ...]:
+    index = argv.index("--bind")
+    return (*argv[:index], *argv[index + 2 :])
+
+
+def _is_loopback(bind: str) -> bool:
+    return bind.rpartition(":")[0] in {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _no_server(app: _App, ctx: _Context, dev: FoundCommand | None) -> str:
+    interface, target = app.targets[0]
+    servers = ASGI_SERVERS if interface == "asgi" else WSGI_SERVERS
+    server = "uvicorn" if interface == "asgi" else "gunicorn"
+    command = serve_command(
+        server,
+        interface=interface,
+        target=target,
+        port=ctx.port,
+        app_dir=ctx.import_dir(app.import_root),
+    )
+    if dev is not None:
+        reason = command_facts(dev.words).dev
+        found = f"{_found_text(dev)} is {reason}, for development only; {app.what}"
+    else:
+        found = f"found {app.what}"
     return (
-        Entrypoint(
-            kind="asgi" if app.interface == "asgi" else "wsgi",
-            argv=argv,
-            dev_argv=dev_argv,
-            http=True,
-            target=target,
-            health_path=app.health_path,
-            how=f"{what}, served by {server}",
-        ),
-        None,
+        f"{found}, but no {interface.upper()} server ({', '.join(servers)}) among the "
+        f"dependencies: `uv add {server}`, then the command is `{shell_join(command.argv)}` "
+        f"(or {_CHOOSE})"
     )
 
 
-def _string_assignments(tree: ast.Module) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            for target in node.targets:
-                if isinstance(target, ast.Name) and isinstance(node.value.value, str):
-                    values[target.id] = node.value.value
-    return values
+def _found_text(found: FoundCommand) -> str:
+    """``Procfile:1: `flask run` (Procfile web process)``: where, what, and what kind of file."""
+    text = f"{found.where}: `{shell_join(found.words)}`"
+    return text if found.where.startswith(f"{found.what}:") else f"{text} ({found.what})"
 
 
-def _django_settings_module(manage: Path) -> str | None:
-    tree = _parse(manage)
-    if tree is None:
-        return None
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "setdefault"
-            and len(node.args) == 2  # noqa: PLR2004
-            and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value == "DJANGO_SETTINGS_MODULE"
-            and isinstance(node.args[1], ast.Constant)
-        ):
-            return str(node.args[1].value)
-    return None
-
-
-def _module_file(root: Path, module: str) -> Path | None:
-    for base in (root, root / "src"):
-        candidate = base.joinpath(*module.split("."))
-        for path in (candidate.with_suffix(".py"), candidate / "__init__.py"):
-            if path.is_file():
-                return path
-    return None
-
-
-def _django(root: Path, *, port: int, deps: frozenset[str]) -> tuple[Entrypoint | None, str | None]:
-    manage = root / "manage.py"
-    settings_module = _django_settings_module(manage)
-    if settings_module is None:
-        return None, "found manage.py but no DJANGO_SETTINGS_MODULE default in it"
-    settings_file = _module_file(root, settings_module)
-    if settings_file is None:
-        return None, f"manage.py names settings {settings_module!r} but that module is not here"
-    tree = _parse(settings_file)
-    values = _string_assignments(tree) if tree else {}
-    asgi, wsgi = values.get("ASGI_APPLICATION"), values.get("WSGI_APPLICATION")
-    env = (("DJANGO_SETTINGS_MODULE", settings_module),)
-    health = None
-    urls = values.get("ROOT_URLCONF")
-    urls_file = _module_file(root, urls) if urls else None
-    urls_tree = _parse(urls_file) if urls_file else None
-    if urls_tree is not None:
-        for node in ast.walk(urls_tree):
-            if (
-                isinstance(node, ast.Call)
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-                and f"/{node.args[0].value}" in _HEALTH_PATHS
-            ):
-                health = f"/{node.args[0].value}"
-                break
-    rel = settings_file.relative_to(root).as_posix()
-    dev = ("python", "manage.py", "runserver", f"0.0.0.0:{port}")
-    for setting, interface, value in (
-        ("WSGI_APPLICATION", "wsgi", wsgi),
-        ("ASGI_APPLICATION", "asgi", asgi),
-    ):
-        if not value or "." not in value:
-            continue
-        module, attribute = value.rsplit(".", 1)
-        command = _server_command(
-            interface=interface, target=f"{module}:{attribute}", port=port, deps=deps, app_dir=""
-        )
-        if command is None:
-            continue
-        argv, _, server = command
-        return (
-            Entrypoint(
-                kind="django",
-                argv=argv,
-                dev_argv=dev,
-                http=True,
-                target=f"{module}:{attribute}",
-                health_path=health,
-                env=env,
-                how=f"Django: manage.py -> {settings_module}, {setting} = {value!r} in {rel}, "
-                f"served by {server}",
-            ),
-            None,
-        )
-    return None, (
-        f"Django project ({settings_module}) but no WSGI server (gunicorn, waitress) or ASGI "
-        "server (uvicorn, ...) among the dependencies; `uv add gunicorn` or set "
-        "[tool.uvdock] command"
+def _app_from_object(app: AppObject, ctx: _Context) -> _App:
+    del ctx
+    return _App(
+        targets=((app.interface, f"{app.module}:{app.attribute}"),),
+        what=f"`{app.attribute} = {app.framework}(...)` in {app.file}:{app.line}",
+        source=f"{app.file}:{app.line}",
+        kind="asgi" if app.interface == "asgi" else "wsgi",
+        import_root=app.import_root,
+        health_path=app.health_path,
     )
 
 
-def _procfile(root: Path, port: int) -> Sourced[Entrypoint] | None:
-    path = root / "Procfile"
-    if not path.is_file():
-        return None
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        name, _, command = line.partition(":")
-        if name.strip() != "web" or not command.strip():
-            continue
-        command = command.strip()
-        # Heroku-style $PORT needs a shell; `exec` replaces it with the server,
-        # so the server is PID 1 and receives SIGTERM.
-        argv = ("sh", "-c", f"exec {command}") if "$" in command else tuple(shlex.split(command))
-        return Sourced(
-            Entrypoint(
-                kind="procfile",
-                argv=argv,
-                dev_argv=argv,
-                http=True,
-                env=(("PORT", str(port)),),
-                how=f"Procfile web process: {command}",
-            ),
-            f"Procfile:{number}",
+def _app_from_django(django: DjangoApp, ctx: _Context) -> _App:
+    setting = django.targets[0][2]
+    manage = ctx.path(django.manage)
+    return _App(
+        targets=tuple((i, t) for i, t, _ in django.targets),
+        what=f"Django: {django.manage} -> {django.settings}, {setting}",
+        source=django.manage,
+        kind="django",
+        import_root=django.base,
+        health_path=django.health_path,
+        env=django.env,
+        dev_argv=("python", manage, "runserver", f"{ANY}:{ctx.port}"),
+    )
+
+
+def _several_apps(apps: list[AppObject], ctx: _Context) -> Detection:
+    listed = [f"{a.module}:{a.attribute} ({a.file}:{a.line})" for a in apps]
+    first = _serve(_app_from_object(apps[0], ctx), ctx, _State())
+    example = ""
+    if first.entrypoint is not None:
+        example = f' = "{shell_join(first.entrypoint.value.argv)}" (or another)'
+    return Detection(
+        entrypoint=None,
+        problem=f"found several application objects ({', '.join(listed[:_MAX_LISTED])}); "
+        f"{_CHOOSE}{example} to the one to run",
+        candidates=tuple(listed),
+    )
+
+
+def _inferred(ctx: _Context, state: _State) -> Detection | None:
+    problems: list[str] = []
+    apps = find_app_objects(ctx.root)
+    if len(apps) > 1:
+        return _several_apps(apps, ctx)
+    if apps:
+        served = _serve(_app_from_object(apps[0], ctx), ctx, state)
+        if served.entrypoint is not None:
+            return served
+        problems.append(served.problem or "")
+    manages = find_manage_py(ctx.root)
+    if len(manages) > 1:
+        listed = ", ".join(m.relative_to(ctx.root).as_posix() for m in manages[:_MAX_LISTED])
+        return Detection(
+            entrypoint=None,
+            problem=f"found several Django manage.py ({listed}); {_CHOOSE}",
+            candidates=tuple(m.relative_to(ctx.root).as_posix() for m in manages),
         )
+    if manages:
+        django = find_django(ctx.root, manages[0])
+        if isinstance(django, str):
+            problems.append(django)
+        else:
+            served = _serve(_app_from_django(django, ctx), ctx, state)
+            if served.entrypoint is not None:
+                return served
+            problems.append(served.problem or "")
+    if problems:
+        return Detection(entrypoint=None, problem=problems[0])
     return None
+
+
+# --- commands the project declares ------------------------------------------------------------
+
+
+def _runs_known(words: tuple[str, ...], ctx: _Context) -> bool:
+    """Whether the image uvdock builds can run ``words``: a known or installed program, a file."""
+    facts = command_facts(words)
+    if not facts.words:
+        return False
+    program = facts.program
+    if program == "python":
+        return _python_runs_known(facts.words, ctx)
+    if program in _KNOWN_PROGRAMS or program in ctx.deps:
+        return True
+    return ctx.scripts is not None and facts.words[0] in ctx.scripts.value
+
+
+def _python_runs_known(words: tuple[str, ...], ctx: _Context) -> bool:
+    if len(words) < 2:  # noqa: PLR2004 - a bare `python` is an interpreter prompt
+        return False
+    if words[1] in {"-m", "-c"}:
+        return True
+    target = words[1].removeprefix("/app/")
+    return not target.startswith("/") and (ctx.root / target).is_file()
+
+
+def _usable(found: FoundCommand, ctx: _Context, state: _State) -> FoundCommand | None:
+    if _runs_known(found.words, ctx):
+        return found
+    rest = without_entrypoint(found)
+    if rest is not None and _runs_known(rest.words, ctx):
+        state.notes.append(
+            f"{found.where}: ENTRYPOINT `{shlex.join(found.entrypoint)}` is not carried over; "
+            "the image runs the command after it directly"
+        )
+        return rest
+    state.notes.append(
+        f"{found.where}: {found.what} runs `{shlex.join(found.words)}`, which is neither a "
+        "server uvdock knows nor a file of the project; not used"
+    )
+    return None
+
+
+def _declared_commands(ctx: _Context, state: _State) -> list[FoundCommand]:
+    found: list[FoundCommand] = []
+    procfile = procfile_command(ctx.root)
+    if procfile is not None:
+        found.append(procfile)
+    found.extend(dockerfile_commands(ctx.root))
+    compose, notes = compose_commands(ctx.root)
+    state.notes.extend(notes)
+    seen = {(c.where, c.words) for c in found}
+    found.extend(c for c in compose if (c.where, c.words) not in seen)
+    usable = [u for c in found if (u := _usable(c, ctx, state)) is not None]
+    # HTTP servers first: a compose file's `web` service, not its `worker`.
+    return sorted(usable, key=lambda c: command_facts(c.words).program not in HTTP_SERVERS)
+
+
+def _from_commands(commands: list[FoundCommand], ctx: _Context, state: _State) -> Detection | None:
+    facts = [(c, command_facts(c.words)) for c in commands]
+    production = next((c for c, f in facts if f.dev is None), None)
+    dev = next(((c, f) for c, f in facts if f.dev is not None), None)
+    if dev is not None and state.dev is None:
+        state.dev = dev[0]
+    if production is not None:
+        return _from_found(production, ctx, dev=state.dev)
+    if dev is None:
+        return None
+    found, dev_facts = dev
+    if dev_facts.production is None:
+        return None  # runserver, flask run: the production server is found from the code
+    converted = dataclasses.replace(found, words=dev_facts.production)
+    return _from_found(converted, ctx, dev=found, reason=dev_facts.dev)
+
+
+def _declared(ctx: _Context, state: _State) -> Detection | None:
+    found = _from_commands(_declared_commands(ctx, state), ctx, state)
+    if found is None and state.dev is None:
+        state.readme_dev = next(
+            (c for c in _readme_commands(ctx) if command_facts(c.words).dev), None
+        )
+    return found
+
+
+def _readme_commands(ctx: _Context) -> list[FoundCommand]:
+    return [c for c in readme_commands(ctx.root) if _runs_known(c.words, ctx)]
+
+
+def _readme(ctx: _Context, state: _State) -> Detection | None:
+    detection = _from_commands(_readme_commands(ctx), ctx, state)
+    dev = state.dev or state.readme_dev
+    if detection is None and dev is not None:
+        return Detection(entrypoint=None, problem=_dev_only(dev, ctx))
+    return detection
+
+
+def _dev_only(dev: FoundCommand, ctx: _Context) -> str:
+    reason = command_facts(dev.words).dev
+    del ctx
+    return (
+        f"{_found_text(dev)} is {reason}, for development "
+        "only, and uvdock found no app object or Django project to serve in production: "
+        f"{_CHOOSE} to the production command (e.g. `gunicorn --bind {ANY}:8000 module:app`)"
+    )
+
+
+def _missing_server(facts: CommandFacts, found: FoundCommand, ctx: _Context) -> str | None:
+    program = facts.program
+    if program not in _SERVER_DISTRIBUTIONS or not ctx.deps or program in ctx.deps:
+        return None
+    package = '"fastapi[standard]"' if program == "fastapi-cli" else program
+    return (
+        f"{found.where}: {found.what} runs `{shell_join(facts.words)}`, but {program} is not "
+        f"among the dependencies: `uv add {package}` (or {_CHOOSE})"
+    )
+
+
+def _from_found(
+    found: FoundCommand, ctx: _Context, *, dev: FoundCommand | None, reason: str | None = None
+) -> Detection:
+    """The entrypoint for a declared production command (``reason``: it was converted)."""
+    facts = command_facts(found.words)
+    missing = _missing_server(facts, found, ctx)
+    if missing is not None:
+        return Detection(entrypoint=None, problem=missing)
+    notes = [
+        f"{found.where}: {found.what} also runs `{step}` before the server; the image does not "
+        "(run it as a release step)"
+        for step in found.before
+    ]
+    procfile = found.where.startswith("Procfile")
+    served = _served_words(facts, ctx, procfile=procfile, notes=notes)
+    words, port, http, files = served
+    env = (("PORT", str(ctx.port)),) if procfile or "PORT" in " ".join(words) else ()
+    dev_words = _dev_argv(dev) if dev is not None else _reload_variant(words, facts.program, ctx)
+    how = f"{found.what}: `{shell_join(facts.words)}`"
+    if reason is not None:
+        how += f" ({reason}: the production command drops it)"
+    elif dev is not None and dev is not found:
+        how += f"; {dev.what} ({dev.where}) is the dev setup's command"
+    kind: EntrypointKind = "procfile" if procfile else "command"
+    entry = Entrypoint(
+        kind=kind,
+        argv=_argv(words, shell=found.shell),
+        dev_argv=_argv(dev_words, shell=found.shell),
+        http=ctx.http(default=http or procfile),
+        target=facts.target,
+        env=env,
+        how=how,
+    )
+    return Detection(
+        entrypoint=Sourced(entry, found.where),
+        port=port,
+        protocol="http" if http or procfile else "uwsgi" if facts.program == "uwsgi" else "http",
+        files=files,
+        notes=tuple(notes),
+    )
+
+
+def _served_words(
+    facts: CommandFacts, ctx: _Context, *, procfile: bool, notes: list[str]
+) -> tuple[tuple[str, ...], int | None, bool, tuple[str, ...]]:
+    """(words listening on every interface, port, speaks HTTP, files it reads)."""
+    words = facts.words
+    if facts.program == "uwsgi":
+        return _uwsgi_words(words, ctx, notes)
+    default_bind = None
+    files: tuple[str, ...] = ()
+    if facts.program == "gunicorn":
+        config = _gunicorn_config_of(words, ctx)
+        if config is not None:
+            files = (config.path,)
+            default_bind = config.bind if config.sets_bind else None
+            if config.sets_bind and config.bind is None:
+                default_bind = ""  # computed at run time: trust it
+        if default_bind is None and procfile:
+            default_bind = f"{ANY}:$PORT"  # gunicorn's default when PORT is set
+    listening = listen_on_all_interfaces(words, default_bind=default_bind)
+    if listening.changed is not None:
+        notes.append(f"listens on every interface in the container: {listening.changed}")
+    port = _port(listening.port, ctx)
+    return listening.words, port, facts.program in HTTP_SERVERS, files
+
+
+def _port(value: str | None, ctx: _Context) -> int | None:
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    if value in {"$PORT", "${PORT}"} or value.startswith("${PORT:"):
+        return ctx.port
+    return None
+
+
+def _gunicorn_config_of(words: tuple[str, ...], ctx: _Context) -> GunicornConfig | None:
+    named = None
+    for index, word in enumerate(words):
+        if word in {"-c", "--config"} and index + 1 < len(words):
+            named = words[index + 1]
+        elif word.startswith("--config="):
+            named = word.partition("=")[2]
+    if named is not None and not named.startswith("python:"):
+        return find_gunicorn_config(ctx.root, named.removeprefix("/app/"))
+    # gunicorn reads ./gunicorn.conf.py by itself when it runs in the directory that has it.
+    config = find_gunicorn_config(ctx.root)
+    if config is not None and config.read_by_default and not ctx.workdir_path:
+        return config
+    return None
+
+
+def _dev_argv(dev: FoundCommand) -> tuple[str, ...]:
+    words = listen_on_all_interfaces(command_facts(dev.words).words).words
+    return _argv(words, shell=dev.shell)
+
+
+def _argv(words: tuple[str, ...], *, shell: bool) -> tuple[str, ...]:
+    # `exec` replaces the shell with the server: it is PID 1 and receives SIGTERM.
+    return ("sh", "-c", f"exec {shell_join(words)}") if shell else words
+
+
+def _reload_variant(words: tuple[str, ...], program: str, ctx: _Context) -> tuple[str, ...]:
+    """The dev setup's command for a production command: the same with the server's reload."""
+    if program in {"uvicorn", "fastapi-cli"}:
+        return (*_without_option(words, "--workers"), "--reload")
+    if program in {"gunicorn", "hypercorn"}:
+        return (*words, "--reload")
+    if program == "granian" and "watchfiles" in ctx.deps:  # granian[reload]
+        return (*words, "--reload")
+    if program == "uwsgi":
+        return (*words, "--py-autoreload", "1")
+    return words
+
+
+def _without_option(words: tuple[str, ...], option: str) -> tuple[str, ...]:
+    kept: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == option:
+            skip = True
+        elif not word.startswith(f"{option}="):
+            kept.append(word)
+    return tuple(kept)
+
+
+# --- uWSGI ------------------------------------------------------------------------------------
+
+
+def _uwsgi_words(
+    words: tuple[str, ...], ctx: _Context, notes: list[str]
+) -> tuple[tuple[str, ...], int | None, bool, tuple[str, ...]]:
+    """uWSGI's command, its port and protocol from its ini file or flags."""
+    ini_name = _uwsgi_ini_name(words)
+    ini = read_uwsgi_ini(ctx.root, ctx.root / ini_name) if ini_name else None
+    die = ini is not None and ini.die_on_term
+    if not die and "--die-on-term" not in words:
+        # uWSGI 2.0 takes SIGTERM (`docker stop`) as "reload"; this makes it exit.
+        words = (*words, "--die-on-term")
+    if ini is not None:
+        notes.extend(_uwsgi_notes(ini))
+        return words, ini.port, ini.http is not None, (ini.path,)
+    http = _flag_value(words, ("--http", "--http-socket", "--https"))
+    socket = _flag_value(words, ("--socket", "-s", "--uwsgi-socket"))
+    bind = http or socket or ""
+    return words, _number(bind.rpartition(":")[2]), http is not None or not socket, ()
+
+
+def _uwsgi_ini_name(words: tuple[str, ...]) -> str | None:
+    name = _flag_value(words, ("--ini",))
+    if name is None:
+        name = next((w for w in words[1:] if w.endswith(".ini") and not w.startswith("-")), None)
+    return name.removeprefix("/app/") if name else None
+
+
+def _flag_value(words: tuple[str, ...], names: tuple[str, ...]) -> str | None:
+    value = None
+    for index, word in enumerate(words):
+        option, equals, rest = word.partition("=")
+        if equals and option in names:
+            value = rest
+        elif word in names and index + 1 < len(words):
+            value = words[index + 1]
+    return value
+
+
+def _uwsgi_notes(ini: UwsgiIni) -> list[str]:
+    notes: list[str] = []
+    if ini.http is None and ini.socket is not None:
+        line = ini.lines.get("socket") or ini.lines.get("uwsgi-socket")
+        notes.append(
+            f"{ini.path}:{line}: `socket = {ini.socket}` speaks the uwsgi protocol (for a proxy "
+            "such as nginx), not HTTP, so the health check cannot be an HTTP request; use "
+            f"`http-socket = {ini.socket}` to serve HTTP"
+        )
+    if ini.http is None and ini.socket is None:
+        notes.append(f"{ini.path}: binds no socket (http, http-socket or socket)")
+    if ini.loopback:
+        notes.append(
+            f"{ini.path}: binds {ini.http or ini.socket}, unreachable from outside the "
+            f"container; bind `:{ini.port}` instead"
+        )
+    notes.extend(
+        f"{ini.path}:{ini.lines.get(key)}: `{key}` names a path of the machine it was written "
+        "on; remove it (the image has its own venv and working directory)"
+        for key in ini.machine_paths
+    )
+    return notes
+
+
+def _uwsgi_ini(ctx: _Context, state: _State) -> Detection | None:
+    if "uwsgi" not in ctx.deps:
+        return None
+    names = find_uwsgi_ini(ctx.root)
+    if not names:
+        return None
+    ini_path = ctx.path(names[0])
+    found = FoundCommand(
+        words=("uwsgi", "--ini", ini_path), where=names[0], what=f"uWSGI config {names[0]}"
+    )
+    detection = _from_found(found, ctx, dev=state.dev)
+    if detection.entrypoint is None:
+        return detection
+    entry = dataclasses.replace(
+        detection.entrypoint.value,
+        kind="wsgi",
+        how=f"{names[0]} ([uwsgi] section), served by uwsgi",
+    )
+    return dataclasses.replace(detection, entrypoint=Sourced(entry, names[0]))
+
+
+# --- scripts ----------------------------------------------------------------------------------
+
+
+def _project_scripts(ctx: _Context, state: _State) -> Detection | None:
+    del state
+    if ctx.scripts is None or not ctx.scripts.value:
+        return None
+    names = sorted(ctx.scripts.value)
+    if len(names) > 1:
+        return Detection(
+            entrypoint=None,
+            problem=f"[project.scripts] has several scripts ({', '.join(names)}); set "
+            f'[tool.uvdock] command = "{names[0]}" (or another)',
+            candidates=tuple(names),
+        )
+    entry = Entrypoint(
+        kind="script",
+        argv=(names[0],),
+        dev_argv=(names[0],),
+        http=ctx.http(default=False),
+        how=f"the one [project.scripts] entry {names[0]} = {ctx.scripts.value[names[0]]!r}",
+    )
+    return Detection(entrypoint=Sourced(entry, ctx.scripts.source))
 
 
 def _main_packages(root: Path) -> list[str]:
@@ -365,11 +850,184 @@ def _main_packages(root: Path) -> list[str]:
         if not base.is_dir():
             continue
         for child in sorted(base.iterdir()):
-            if child.name in _SKIP_DIRS or child.name.startswith("."):
+            if child.name in SKIP_DIRS or child.name.startswith("."):
                 continue
             if (child / "__main__.py").is_file() and child.name.isidentifier():
                 found.append(child.name)
     return found
+
+
+def _main_package(ctx: _Context, state: _State) -> Detection | None:
+    del state
+    packages = _main_packages(ctx.root)
+    if len(packages) > 1:
+        return Detection(
+            entrypoint=None,
+            problem=f"several packages have a __main__.py ({', '.join(packages)}); {_CHOOSE}",
+            candidates=tuple(f"python -m {p}" for p in packages),
+        )
+    if not packages:
+        return None
+    argv = ("python", "-m", packages[0])
+    entry = Entrypoint(
+        kind="module",
+        argv=argv,
+        dev_argv=argv,
+        http=ctx.http(default=False),
+        how=f"package {packages[0]} has a __main__.py",
+    )
+    return Detection(entrypoint=Sourced(entry, f"{packages[0]}/__main__.py"))
+
+
+def _main_scripts(ctx: _Context, state: _State) -> Detection | None:
+    del state
+    scripts = [
+        (path, tree)
+        for path in python_files(ctx.root)
+        if path.name not in _NOT_SCRIPTS
+        and (tree := parse(path)) is not None
+        and has_main_guard(tree)
+    ]
+    if not scripts:
+        return None
+    commands = [_script_argv(path, ctx) for path, _ in scripts]
+    if len(scripts) > 1:
+        listed = ", ".join(p.relative_to(ctx.root).as_posix() for p, _ in scripts[:_MAX_LISTED])
+        return Detection(
+            entrypoint=None,
+            problem=f'several scripts run under `if __name__ == "__main__":` ({listed}); set '
+            f'[tool.uvdock] command = "{shlex.join(commands[0])}" (or another)',
+            candidates=tuple(shlex.join(c) for c in commands),
+        )
+    path, tree = scripts[0]
+    relative = path.relative_to(ctx.root).as_posix()
+    server, port, notes = _script_server(tree, relative)
+    argv = commands[0]
+    entry = Entrypoint(
+        kind="module" if argv[1] == "-m" else "script",
+        argv=argv,
+        dev_argv=argv,
+        http=ctx.http(default=server is not None),
+        how=f'{relative} runs under `if __name__ == "__main__":`'
+        + (f", starting {server}" if server else ""),
+    )
+    return Detection(
+        entrypoint=Sourced(entry, relative),
+        port=port if server else None,
+        files=() if argv[1] == "-m" else (relative,),
+        notes=tuple(notes),
+    )
+
+
+def _script_argv(path: Path, ctx: _Context) -> tuple[str, ...]:
+    """``python -m pkg.run`` for a module of an installed package, else ``python path``."""
+    relative = path.relative_to(ctx.root)
+    module, import_root = _module_name(path, ctx.root)
+    package_dir = ctx.root / import_root if import_root else ctx.root
+    parents = path.parent.relative_to(package_dir).parts if path.is_relative_to(package_dir) else ()
+    in_package = bool(parents) and all(
+        (package_dir.joinpath(*parents[: i + 1]) / "__init__.py").is_file()
+        for i in range(len(parents))
+    )
+    if ctx.packaged and in_package:
+        return ("python", "-m", module)
+    return ("python", ctx.path(relative.as_posix()))
+
+
+def _script_server(tree: ast.Module, relative: str) -> tuple[str | None, int | None, list[str]]:
+    """The server a script starts (``uvicorn.run(...)``), its port, and notes on its bind."""
+    aliases = import_aliases(tree)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = qualified(node.func, aliases)
+        if name not in _SERVER_CALLS:
+            continue
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        port = keywords.get("port")
+        port_value = port.value if isinstance(port, ast.Constant) else None
+        notes = []
+        if name == "uvicorn.run":
+            host = keywords.get("host")
+            host_value = host.value if isinstance(host, ast.Constant) else "127.0.0.1"
+            if host_value in {"127.0.0.1", "localhost"}:
+                notes.append(
+                    f"{relative}:{node.lineno}: uvicorn.run binds {host_value}, unreachable from "
+                    f'outside the container: pass host="{ANY}"'
+                )
+            port_value = port_value if port is not None else DEFAULT_PORT
+        return name, port_value if isinstance(port_value, int) else None, notes
+    return None, None, []
+
+
+# --- the whole search -------------------------------------------------------------------------
+
+_Step = Callable[[_Context, _State], "Detection | None"]
+_STEPS: tuple[_Step, ...] = (
+    _declared,
+    _uwsgi_ini,
+    _inferred,
+    _readme,
+    _project_scripts,
+    _main_package,
+    _main_scripts,
+)
+_NOTHING = (
+    "no entrypoint found (no [tool.uvdock] command, Procfile web process, Dockerfile CMD, "
+    "compose command, uwsgi.ini, ASGI/WSGI app object, Django manage.py, [project.scripts] "
+    'entry, __main__.py or script with a main guard); set [tool.uvdock] command = "..." in '
+    "pyproject.toml"
+)
+
+
+def _configured(command: Sourced[str | list[str]], *, http_override: bool | None) -> Detection:
+    raw = command.value
+    argv = tuple(shlex.split(raw)) if isinstance(raw, str) else tuple(raw)
+    if not argv:
+        raise ProjectError(f"{command.source}: command is empty", hint="set a command to run")
+    http = http_override if http_override is not None else Path(argv[0]).name in HTTP_SERVERS
+    entry = Entrypoint(
+        kind="command", argv=argv, dev_argv=argv, http=http, how="configured command"
+    )
+    return Detection(entrypoint=Sourced(entry, command.source))
+
+
+def find_entrypoint(
+    *,
+    root: Path,
+    command: Sourced[str | list[str]] | None,
+    port: int,
+    scripts: Sourced[dict[str, str]] | None,
+    deps: frozenset[str],
+    packaged: bool,
+    http_override: bool | None,
+    workdir_path: str = "",
+) -> Detection:
+    """How the project in ``root`` starts, with what else was learned on the way.
+
+    ``deps`` are the distributions installed in the image (from uv.lock, or
+    :func:`uvdock.project.servers.distributions_from_requirements`).
+    ``workdir_path`` is ``root``'s path relative to the image's working
+    directory, where code that is not installed is copied ("" when ``root``
+    is the build context).
+    """
+    if command is not None:
+        return _configured(command, http_override=http_override)
+    ctx = _Context(
+        root=root,
+        port=port,
+        deps=deps,
+        packaged=packaged,
+        http_override=http_override,
+        scripts=scripts,
+        workdir_path=workdir_path,
+    )
+    state = _State()
+    for step in _STEPS:
+        found = step(ctx, state)
+        if found is not None:
+            return dataclasses.replace(found, notes=(*state.notes, *found.notes))
+    return Detection(entrypoint=None, problem=_NOTHING, notes=tuple(state.notes))
 
 
 def detect_entrypoint(
@@ -381,73 +1039,17 @@ def detect_entrypoint(
     deps: frozenset[str],
     packaged: bool,
     http_override: bool | None,
+    workdir_path: str = "",
 ) -> tuple[Sourced[Entrypoint] | None, str | None]:
-    """The entrypoint and where it came from, or ``(None, why-not)``."""
-    if command is not None:
-        raw = command.value
-        argv = tuple(shlex.split(raw)) if isinstance(raw, str) else tuple(raw)
-        if not argv:
-            raise ProjectError(f"{command.source}: command is empty", hint="set a command to run")
-        http = http_override if http_override is not None else Path(argv[0]).name in HTTP_SERVERS
-        entry = Entrypoint(
-            kind="command", argv=argv, dev_argv=argv, http=http, how="configured command"
-        )
-        return Sourced(entry, command.source), None
-    procfile = _procfile(root, port)
-    if procfile is not None:
-        return procfile, None
-    problems: list[str] = []
-    apps = find_app_objects(root)
-    if len(apps) > 1:
-        listed = ", ".join(f"{a.module}:{a.attribute} ({a.file}:{a.line})" for a in apps)
-        return None, (
-            f"found several application objects ({listed}); set [tool.uvdock] command to the "
-            "one to run"
-        )
-    if apps:
-        found, problem = _from_app(apps[0], port=port, deps=deps, packaged=packaged)
-        if found is not None:
-            return Sourced(found, f"{apps[0].file}:{apps[0].line}"), None
-        problems.append(problem or "")
-    if (root / "manage.py").is_file():
-        found, problem = _django(root, port=port, deps=deps)
-        if found is not None:
-            return Sourced(found, "manage.py"), None
-        problems.append(problem or "")
-    if problems:
-        return None, problems[0]
-    if scripts is not None and scripts.value:
-        names = sorted(scripts.value)
-        if len(names) > 1:
-            return None, (
-                f"[project.scripts] has several scripts ({', '.join(names)}); set "
-                f'[tool.uvdock] command = "{names[0]}" (or another)'
-            )
-        entry = Entrypoint(
-            kind="script",
-            argv=(names[0],),
-            dev_argv=(names[0],),
-            http=bool(http_override),
-            how=f"the one [project.scripts] entry {names[0]} = {scripts.value[names[0]]!r}",
-        )
-        return Sourced(entry, scripts.source), None
-    packages = _main_packages(root)
-    if len(packages) == 1:
-        entry = Entrypoint(
-            kind="module",
-            argv=("python", "-m", packages[0]),
-            dev_argv=("python", "-m", packages[0]),
-            http=bool(http_override),
-            how=f"package {packages[0]} has a __main__.py",
-        )
-        return Sourced(entry, f"{packages[0]}/__main__.py"), None
-    if len(packages) > 1:
-        return None, (
-            f"several packages have a __main__.py ({', '.join(packages)}); set "
-            "[tool.uvdock] command"
-        )
-    return None, (
-        "no entrypoint found (no [tool.uvdock] command, Procfile web process, ASGI/WSGI app "
-        "object, Django manage.py, [project.scripts] entry or __main__.py); set "
-        '[tool.uvdock] command = "..." in pyproject.toml'
+    """The entrypoint and where it came from, or ``(None, why-not)``: see find_entrypoint."""
+    found = find_entrypoint(
+        root=root,
+        command=command,
+        port=port,
+        scripts=scripts,
+        deps=deps,
+        packaged=packaged,
+        http_override=http_override,
+        workdir_path=workdir_path,
     )
+    return found.entrypoint, found.problem

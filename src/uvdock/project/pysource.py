@@ -1,0 +1,104 @@
+"""Reading a project's Python files with ``ast``: never importing or running them."""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["import_aliases", "module_file", "parse", "python_files", "qualified"]
+
+SKIP_DIRS = {
+    ".venv", "venv", ".git", "node_modules", "tests", "test", "build", "dist", "__pycache__",
+    ".tox", ".nox", "migrations", "site-packages", "docs", ".mypy_cache", ".ruff_cache",
+    ".pytest_cache", "examples",
+}  # fmt: skip
+_MAX_FILES = 3000
+_MAX_FILE_BYTES = 1_000_000
+
+
+def python_files(root: Path) -> Iterator[Path]:
+    """The ``.py`` files under ``root``, in a stable order, skipping tests, venvs, docs, ..."""
+    count = 0
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for filename in sorted(filenames):
+            if filename.endswith(".py"):
+                count += 1
+                if count > _MAX_FILES:
+                    return
+                yield Path(directory, filename)
+
+
+def parse(path: Path) -> ast.Module | None:
+    try:
+        if path.stat().st_size > _MAX_FILE_BYTES:
+            return None
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, OSError):
+        return None
+
+
+def import_aliases(tree: ast.Module) -> dict[str, str]:
+    """Local name -> what it refers to, from the module's top-level absolute imports."""
+    aliases: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases
+
+
+def qualified(func: ast.expr, aliases: dict[str, str]) -> str | None:
+    """``fa.FastAPI`` with ``import fastapi as fa`` -> ``fastapi.FastAPI``."""
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in aliases:
+        return None
+    return ".".join([aliases[func.id], *reversed(parts)])
+
+
+def module_file(base: Path, module: str) -> Path | None:
+    """The file of ``module`` importable from ``base`` (or ``base/src``)."""
+    for directory in (base, base / "src"):
+        candidate = directory.joinpath(*module.split("."))
+        for path in (candidate.with_suffix(".py"), candidate / "__init__.py"):
+            if path.is_file():
+                return path
+    return None
+
+
+def string_assignments(tree: ast.Module) -> dict[str, tuple[str, int]]:
+    """``NAME = "text"`` assignments (also inside ``if``/``try``): name -> (text, line)."""
+    values: dict[str, tuple[str, int]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Constant):
+            continue
+        if not isinstance(node.value.value, str):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                values[target.id] = (node.value.value, node.lineno)
+    return values
+
+
+def has_main_guard(tree: ast.Module) -> bool:
+    """Whether the module runs something under ``if __name__ == "__main__":``."""
+    for node in tree.body:
+        if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+            continue
+        test = node.test
+        sides = [test.left, *test.comparators]
+        names = any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+        main = any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
+        if names and main:
+            return True
+    return False
