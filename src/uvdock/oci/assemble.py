@@ -144,12 +144,15 @@ def stage_source(
     *,
     ignore_text: str,
     host_python: str | None,
+    prefix: str = "",
     runner: Runner = run,
 ) -> tuple[Path, bool]:
     """A project that is not a package: its files at ``/app``, as ``COPY . /app`` would put them.
 
     ``ignore_text`` is the ``.dockerignore`` that applies (the project's own, or
-    the one uvdock generates), matched with Docker's rules.
+    the one uvdock generates), matched with Docker's rules; ``prefix`` is where
+    ``project_root`` is in the build context (a workspace member's directory),
+    which the patterns are relative to.
     """
     from uvdock.lint.context import is_ignored, parse_dockerignore  # noqa: PLC0415
 
@@ -161,7 +164,8 @@ def stage_source(
     app.mkdir(parents=True)
     for path in sorted(project_root.rglob("*")):
         relative = path.relative_to(project_root).as_posix()
-        if is_ignored(patterns, relative) is not None or path.is_symlink():
+        in_context = f"{prefix}/{relative}" if prefix else relative
+        if is_ignored(patterns, in_context) is not None or path.is_symlink():
             continue
         target = app / relative
         if path.is_dir():

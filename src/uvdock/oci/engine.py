@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.utils import canonicalize_name
+
 from uvdock.errors import UvdockError
 from uvdock.oci import incremental
 from uvdock.oci.assemble import (
@@ -78,6 +80,7 @@ from uvdock.oci.pyenv import (
 )
 from uvdock.oci.tarlayer import entries_from_directory, layer_selector, write_layer
 from uvdock.plan.model import BuildPlan
+from uvdock.project.model import ProjectInfo
 from uvdock.render.dockerfile import health_probe, image_labels
 from uvdock.render.dockerignore import render_dockerignore
 
@@ -405,7 +408,9 @@ def _build(  # noqa: PLR0915 - one linear pipeline, commented step by step
         )
     with tempfile.TemporaryDirectory(prefix="uvdock-oci-") as tmp:
         work = Path(tmp)
-        requirements = _exported_requirements(store, project.root, work, uv=request.uv)
+        requirements = _exported_requirements(
+            store, project.context, work, uv=request.uv, selection=plan.sync_selection
+        )
         requirements_text = requirements.read_text()
         hosts: dict[str, str | None] = {}
         built: list[Path] = []
@@ -421,11 +426,11 @@ def _build(  # noqa: PLR0915 - one linear pipeline, commented step by step
                 )
                 built.extend(
                     build_project_wheel(
-                        project.root,
+                        project.context,
                         work / "dist",
                         uv=request.uv,
                         build_env=build_env,
-                        workspace=project.is_workspace,
+                        targets=_wheel_targets(project),
                     )
                 )
             return built
@@ -644,12 +649,31 @@ def _remember(store: BlobStore, name: str, value: Any) -> None:
     Path(out.name).replace(path)
 
 
-def _exported_requirements(store: BlobStore, root: Path, work: Path, *, uv: str) -> Path:
+def _wheel_targets(project: ProjectInfo) -> tuple[str, ...]:
+    """What ``uv build`` builds: the app (if a package), its members and path dependencies."""
+    members = {str(canonicalize_name(m.name)): m for m in project.workspace_members}
+    paths = {p.name: p.source_url for p in project.lock.packages  # type: ignore[union-attr]
+             if p.source_kind in {"directory", "editable"} and p.source_url}  # fmt: skip
+    targets: list[str] = []
+    if project.packaged:
+        targets.append(f"--package={project.package}" if project.package else ".")
+    for name in project.local_packages:
+        if name in members:
+            targets.append(f"--package={members[name].name}")
+        elif paths.get(name):
+            targets.append(str(paths[name]))
+    return tuple(dict.fromkeys(targets))
+
+
+def _exported_requirements(
+    store: BlobStore, root: Path, work: Path, *, uv: str, selection: tuple[str, ...]
+) -> Path:
     """``uv export`` of the lock, remembered for the same uv.lock, pyproject.toml and uv."""
     identity = hashlib.sha256()
     for path in (root / "uv.lock", root / "pyproject.toml"):
         identity.update(path.read_bytes() if path.is_file() else b"")
         identity.update(b"\0")
+    identity.update(" ".join(selection).encode())
     uv_path = shutil.which(uv) or uv
     with contextlib.suppress(OSError):
         stat = Path(uv_path).stat()
@@ -660,7 +684,7 @@ def _exported_requirements(store: BlobStore, root: Path, work: Path, *, uv: str)
     if isinstance(remembered, str):
         out.write_text(remembered)
         return out
-    exported = export_requirements(root, work, uv=uv)
+    exported = export_requirements(root, work, uv=uv, selection=selection)
     _remember(store, fact, exported.read_text())
     return exported
 
@@ -762,9 +786,14 @@ def _project_layer(
     """
     project = plan.project
     patched: int | None = None
-    if project.packaged or project.is_workspace:
-        reusable = not project.is_workspace and incremental.eligible(
-            project.pyproject_text, project.root
+    tree: Path | None = None
+    if project.packaged or project.is_workspace or project.local_packages:
+        # Edits are patched in only for a lone package: the members and path
+        # dependencies of a workspace are rebuilt.
+        reusable = (
+            not project.is_workspace
+            and not project.local_packages
+            and incremental.eligible(project.pyproject_text, project.root)
         )
         key = layer_selector(
             {"kind": "project", "root": str(project.root), "python": dataclasses.asdict(target),
@@ -791,16 +820,31 @@ def _project_layer(
             )  # fmt: skip
             if reusable:
                 incremental.save(snapshot_dir, tree, sources, project.pyproject_text or "")
-    else:
-        own = plan.project.root / ".dockerignore"
-        ignore = (
-            own.read_text(encoding="utf-8", errors="replace")
-            if own.is_file()
-            else render_dockerignore(plan, regenerate="uvdock")
+    if not project.packaged:
+        source, _ = stage_source(
+            project.context / project.app_path,
+            work,
+            ignore_text=_dockerignore_text(plan),
+            host_python=host_python,
+            prefix="" if project.app_path.as_posix() == "." else project.app_path.as_posix(),
         )
-        tree, _ = stage_source(plan.project.root, work, ignore_text=ignore, host_python=host_python)
+        if tree is None:
+            tree = source
+        else:  # members or path dependencies installed, and the app's own files at /app
+            shutil.copytree(source, tree, dirs_exist_ok=True)
+    if tree is None:
+        raise UvdockError(f"{project.name}: nothing to put in the project's layer")
     layer = write_layer(entries_from_directory(tree, prefix="/"), store, epoch=epoch)
     return layer, patched
+
+
+def _dockerignore_text(plan: BuildPlan) -> str:
+    """The .dockerignore a Docker build would apply: the project's own, else uvdock's."""
+    project = plan.project
+    for own in (project.root / "Dockerfile.dockerignore", project.context / ".dockerignore"):
+        if own.is_file() and (own.name == ".dockerignore" or project.in_subdirectory):
+            return own.read_text(encoding="utf-8", errors="replace")
+    return render_dockerignore(plan, regenerate="uvdock")
 
 
 SECOND_NS = 1_000_000_000

@@ -66,14 +66,26 @@ def _uv(runner: Runner, uv: str, args: list[str], *, cwd: Path | None = None) ->
     return runner([uv, *args], cwd=cwd, env=UV_ENV)
 
 
-def export_requirements(project: Path, dest: Path, *, uv: str, runner: Runner = run) -> Path:
-    """``uv export`` of the locked dependencies (hashes kept; project and dev group left out)."""
+def export_requirements(
+    project: Path,
+    dest: Path,
+    *,
+    uv: str,
+    selection: tuple[str, ...] = ("--no-dev",),
+    runner: Runner = run,
+) -> Path:
+    """``uv export`` of the locked dependencies (hashes kept; nothing local, as ``selection``).
+
+    ``selection`` is the plan's ``uv sync`` selection (``--package``, ``--extra``,
+    groups); the project, workspace members and path dependencies are left out:
+    they are built as wheels of their own.
+    """
     out = dest / "requirements.txt"
     done = _uv(
         runner,
         uv,
-        ["export", "--frozen", "--no-dev", "--no-emit-project", "--no-emit-workspace",
-         "--emit-index-url", "--format", "requirements-txt", "--no-header", "-q", "-o", str(out)],
+        ["export", "--frozen", *selection, "--no-emit-local", "--emit-index-url",
+         "--format", "requirements-txt", "--no-header", "-q", "-o", str(out)],
         cwd=project,
     )  # fmt: skip
     if done.returncode != 0:
@@ -180,13 +192,15 @@ def build_project_wheel(
     *,
     uv: str,
     build_env: Path | None = None,
-    workspace: bool = False,
+    targets: tuple[str, ...] = (".",),
     runner: Runner = run,
 ) -> list[Path]:
-    """Build the project's wheel once (pure Python; the same wheel serves every platform).
+    """Build the project's wheels once (pure Python; the same wheel serves every platform).
 
-    With ``build_env`` (see :func:`build_environment`), without build isolation;
-    with ``workspace``, every member's wheel too (``uv build --all-packages``).
+    With ``build_env`` (see :func:`build_environment`), without build isolation.
+    ``targets`` says what to build, from the context ``project``: ``"."`` (the
+    root project), ``"--package=NAME"`` (a workspace member), or a directory (a
+    path dependency).
     """
     dest.mkdir(parents=True, exist_ok=True)
     isolation = (
@@ -194,17 +208,23 @@ def build_project_wheel(
         if build_env is not None
         else []
     )
-    members = ["--all-packages"] if workspace else []
-    done = _uv(
-        runner,
-        uv,
-        ["build", "--wheel", *members, *isolation, "--out-dir", str(dest), "-q", "."],
-        cwd=project,
-    )
+    for target in targets:
+        done = _uv(
+            runner,
+            uv,
+            ["build", "--wheel", *isolation, "--out-dir", str(dest), "-q", target],
+            cwd=project,
+        )
+        if done.returncode != 0:
+            raise UvdockError(
+                f"building the wheel of {target.removeprefix('--package=')} failed: "
+                f"{done.stderr.strip().splitlines()[-1:]}",
+                hint="check that `uv build --wheel` works in the project",
+            )
     wheels = sorted(dest.glob("*.whl"))
-    if done.returncode != 0 or not wheels:
+    if not wheels:
         raise UvdockError(
-            f"building the project's wheel failed: {done.stderr.strip().splitlines()[-1:]}",
+            "building the project's wheel gave no wheel",
             hint="check that `uv build --wheel` works in the project",
         )
     for wheel in wheels:
