@@ -699,3 +699,41 @@ def test_detect_entrypoint_keeps_its_tuple(tmp_path: Path) -> None:
     assert problem is None
     assert entry is not None
     assert entry.value.target == "main:app"
+
+
+def test_fastapi_run_of_an_installed_package_is_served_by_uvicorn(tmp_path: Path) -> None:
+    # fastapi run finds app/main.py in the working directory; an installed package's
+    # image has no source there (full-stack-fastapi-template's backend is such a package).
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "app"\n'
+            '[tool.fastapi]\nentrypoint = "app.main:app"\n',
+            "app/__init__.py": "",
+            "app/main.py": FASTAPI_MAIN,
+            "Dockerfile": 'FROM python:3.13\nCMD ["fastapi", "run", "--workers", "4"]\n',
+        },
+    )
+    deps = ("fastapi", "fastapi-cli", "uvicorn")
+    found = find(tmp_path, *deps, packaged=True)
+    assert argv(found) == (
+        "uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "4",
+    )  # fmt: skip
+    assert any("[tool.fastapi] entrypoint" in n for n in found.notes)
+    assert argv(find(tmp_path, *deps)) == ("fastapi", "run", "--workers", "4")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n')
+    (tmp_path / "Dockerfile").write_text(
+        'FROM python:3.13\nCMD ["fastapi", "run", "app/main.py"]\n'
+    )
+    assert argv(find(tmp_path, *deps, packaged=True))[:2] == ("uvicorn", "app.main:app")
+
+
+def test_main_guard_guess_can_be_left_out(tmp_path: Path) -> None:
+    write(tmp_path, {"lib/tool.py": "if __name__ == '__main__':\n    print(1)\n"})
+    assert argv(find(tmp_path)) == ("python", "lib/tool.py")
+    entry, problem = detect_entrypoint(
+        root=tmp_path, command=None, port=8000, scripts=None, deps=frozenset(),
+        packaged=False, http_override=None, guess_scripts=False,
+    )  # fmt: skip
+    assert entry is None
+    assert problem is not None

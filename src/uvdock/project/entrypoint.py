@@ -32,6 +32,7 @@ from pathlib import Path
 
 from uvdock.errors import ProjectError
 from uvdock.project.django_project import DjangoApp, find_django, find_manage_py
+from uvdock.project.fastapi_cli import fastapi_target, uvicorn_equivalent
 from uvdock.project.model import Entrypoint, EntrypointKind, Sourced
 from uvdock.project.pysource import (
     SKIP_DIRS,
@@ -618,6 +619,8 @@ def _from_found(
         "(run it as a release step)"
         for step in found.before
     ]
+    if facts.program == "fastapi-cli" and ctx.packaged:
+        facts = _fastapi_as_uvicorn(facts, ctx, notes)
     procfile = found.where.startswith("Procfile")
     served = _served_words(facts, ctx, procfile=procfile, notes=notes)
     words, port, http, files = served
@@ -645,6 +648,30 @@ def _from_found(
         files=files,
         notes=tuple(notes),
     )
+
+
+def _fastapi_as_uvicorn(facts: CommandFacts, ctx: _Context, notes: list[str]) -> CommandFacts:
+    """``fastapi run`` finds the app in the source tree, which an installed package's image
+    does not have in its working directory: uvicorn serves the same app there."""
+    words = facts.words
+    index = next((i for i, w in enumerate(words) if w in {"run", "dev"}), None)
+    if index is None:
+        return facts
+    apps = [(a.module, a.attribute) for a in find_app_objects(ctx.root) if a.framework == "FastAPI"]
+    found = fastapi_target(words[index + 1 :], ctx.root, apps)
+    command = shell_join(words)
+    if found is None:
+        notes.append(
+            f"`{command}` looks for the app in the working directory, which has no source in "
+            f"the image of an installed package; {_CHOOSE} to `uvicorn module:app ...`"
+        )
+        return facts
+    target, how = found
+    notes.append(
+        f"`{command}` serves {target} (from {how}) from the source tree; the package is "
+        "installed, so uvicorn serves it"
+    )
+    return command_facts(uvicorn_equivalent(words[index + 1 :], target))
 
 
 def _served_words(
@@ -1002,6 +1029,7 @@ def find_entrypoint(
     packaged: bool,
     http_override: bool | None,
     workdir_path: str = "",
+    guess_scripts: bool = True,
 ) -> Detection:
     """How the project in ``root`` starts, with what else was learned on the way.
 
@@ -1009,7 +1037,8 @@ def find_entrypoint(
     :func:`uvdock.project.servers.distributions_from_requirements`).
     ``workdir_path`` is ``root``'s path relative to the image's working
     directory, where code that is not installed is copied ("" when ``root``
-    is the build context).
+    is the build context). ``guess_scripts=False`` leaves out the last guess,
+    a script with a main guard (many libraries have one).
     """
     if command is not None:
         return _configured(command, http_override=http_override)
@@ -1023,7 +1052,8 @@ def find_entrypoint(
         workdir_path=workdir_path,
     )
     state = _State()
-    for step in _STEPS:
+    steps = _STEPS if guess_scripts else tuple(s for s in _STEPS if s is not _main_scripts)
+    for step in steps:
         found = step(ctx, state)
         if found is not None:
             return dataclasses.replace(found, notes=(*state.notes, *found.notes))
@@ -1040,6 +1070,7 @@ def detect_entrypoint(
     packaged: bool,
     http_override: bool | None,
     workdir_path: str = "",
+    guess_scripts: bool = True,
 ) -> tuple[Sourced[Entrypoint] | None, str | None]:
     """The entrypoint and where it came from, or ``(None, why-not)``: see find_entrypoint."""
     found = find_entrypoint(
@@ -1051,5 +1082,6 @@ def detect_entrypoint(
         packaged=packaged,
         http_override=http_override,
         workdir_path=workdir_path,
+        guess_scripts=guess_scripts,
     )
     return found.entrypoint, found.problem
