@@ -737,3 +737,14 @@ def test_main_guard_guess_can_be_left_out(tmp_path: Path) -> None:
     )  # fmt: skip
     assert entry is None
     assert problem is not None
+
+
+def test_procfile_running_a_project_script(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {"bin/web.sh": "exec gunicorn app:app\n", "Procfile": "web: bin/web.sh $WORKERS\n"},
+    )
+    found = find(tmp_path, "gunicorn")
+    assert argv(found) == ("sh", "-c", "exec bin/web.sh $WORKERS")
+    assert found.files == ("bin/web.sh",)
+    assert any("uses $WORKERS, which the image does not set" in n for n in found.notes)

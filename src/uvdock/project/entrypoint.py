@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import posixpath
+import re
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -125,6 +126,7 @@ _SERVER_CALLS = frozenset(
     }
 )
 _CHOOSE = "set [tool.uvdock] command"
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _MAX_LISTED = 8
 
 
@@ -503,16 +505,38 @@ def _runs_known(words: tuple[str, ...], ctx: _Context) -> bool:
         return _python_runs_known(facts.words, ctx)
     if program in _KNOWN_PROGRAMS or program in ctx.deps:
         return True
+    if _project_file(facts.words[0], ctx) is not None:
+        return True  # a script of the project's own (`./run.sh`), kept as the project runs it
     return ctx.scripts is not None and facts.words[0] in ctx.scripts.value
 
 
 def _python_runs_known(words: tuple[str, ...], ctx: _Context) -> bool:
     if len(words) < 2:  # noqa: PLR2004 - a bare `python` is an interpreter prompt
         return False
-    if words[1] in {"-m", "-c"}:
-        return True
-    target = words[1].removeprefix("/app/")
-    return not target.startswith("/") and (ctx.root / target).is_file()
+    return words[1] in {"-m", "-c"} or _project_file(words[1], ctx) is not None
+
+
+def _project_file(word: str, ctx: _Context) -> str | None:
+    """The project file a command names (``./run.sh``, ``/app/main.py``), relative to the root."""
+    relative = word.removeprefix("/app/").removeprefix("./")
+    if not relative or relative.startswith(("/", "-", "$", "../")):
+        return None
+    return relative if (ctx.root / relative).is_file() else None
+
+
+def _files_of(words: tuple[str, ...], ctx: _Context) -> tuple[str, ...]:
+    """Project files a command runs (its program, or python's script)."""
+    candidates = words[:2] if words and words[0] == "python" else words[:1]
+    return tuple(f for w in candidates if (f := _project_file(w, ctx)) is not None)
+
+
+def _unset_variables(found: FoundCommand, words: tuple[str, ...]) -> list[str]:
+    names = sorted(set(_VARIABLE.findall(" ".join(words))) - {"PORT"}) if found.shell else []
+    return [
+        f"{found.where}: the command uses ${name}, which the image does not set; pass it at run "
+        "time (`docker run -e`) or set [tool.uvdock] command"
+        for name in names
+    ]
 
 
 def _usable(found: FoundCommand, ctx: _Context, state: _State) -> FoundCommand | None:
@@ -624,6 +648,8 @@ def _from_found(
     procfile = found.where.startswith("Procfile")
     served = _served_words(facts, ctx, procfile=procfile, notes=notes)
     words, port, http, files = served
+    files = (*files, *_files_of(words, ctx))
+    notes.extend(_unset_variables(found, words))
     env = (("PORT", str(ctx.port)),) if procfile or "PORT" in " ".join(words) else ()
     dev_words = _dev_argv(dev) if dev is not None else _reload_variant(words, facts.program, ctx)
     how = f"{found.what}: `{shell_join(facts.words)}`"
