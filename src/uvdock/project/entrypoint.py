@@ -670,7 +670,7 @@ def _from_found(
     return Detection(
         entrypoint=Sourced(entry, found.where),
         port=port,
-        protocol="http" if http or procfile else "uwsgi" if facts.program == "uwsgi" else "http",
+        protocol="uwsgi" if facts.program == "uwsgi" and not http else "http",
         files=files,
         notes=tuple(notes),
     )
