@@ -78,8 +78,6 @@ class BuildPlan:
     runtime_packages: tuple[Sourced[str], ...]
     native_builds: tuple[NativeBuild, ...]
     problems: tuple[Problem, ...]
-    # Dependency groups the image installs; None: uv's default minus dev (--no-dev).
-    groups: Sourced[tuple[str, ...]] | None = None
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -106,11 +104,11 @@ class BuildPlan:
             flags += ["--package", self.project.package]
         for extra in self.settings.get("extras"):
             flags += ["--extra", extra]
-        if self.groups is None:
+        if self.project.groups is None:
             flags.append("--no-dev")
         else:
             flags.append("--no-default-groups")
-            for group in self.groups.value:
+            for group in self.project.groups.value:
                 flags += ["--group", group]
         return tuple(flags)
 
@@ -168,7 +166,7 @@ class BuildPlan:
             },
             "approach": self.approach,
             "sync": list(self.sync_selection),
-            "groups": _fact(self.groups),
+            "groups": _fact(self.project.groups),
             "python": _fact(self.python),
             "uv_version": _fact(self.uv_version),
             "base_image": _fact(self.base_image),

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import get_args
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from uvdock.config import DEFAULT_PYTHON, DEFAULT_UV_VERSION, SUPPORTED_PYTHONS, Settings
@@ -16,7 +15,7 @@ from uvdock.plan.model import BuildPlan, Healthcheck, NativeBuild, Problem, Secr
 from uvdock.plan.syslibs import COMPILER, NEEDS
 from uvdock.plan.toolchains import APT_FOR, SdistReader, toolchain_of
 from uvdock.plan.wheels import choose_python, from_source
-from uvdock.project.lockfile import installed_packages
+from uvdock.project.lockfile import covers, installed_packages
 from uvdock.project.model import ProjectInfo, Sourced
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -261,6 +260,38 @@ def _glibc(settings: Settings, python: str) -> int | None:
     return images.glibc_minor_of_image(str(base))
 
 
+def covered_platforms(project: ProjectInfo, python: str) -> tuple[str, ...]:
+    """The target platforms the lock covers (all, unless ``[tool.uv] environments`` limits it)."""
+    lock = project.lock
+    if lock is None:
+        return PLATFORMS
+    return tuple(p for p in PLATFORMS if covers(lock, python=python, platform=p))
+
+
+def _platform_problems(project: ProjectInfo, python: str) -> list[Problem]:
+    covered = covered_platforms(project, python)
+    if covered == PLATFORMS or project.lock is None:
+        return []
+    markers = " or ".join(project.lock.supported_markers)
+    left = [p for p in PLATFORMS if p not in covered]
+    if not covered:
+        return [
+            Problem(
+                severity="error",
+                message=f"uv.lock covers no Linux platform ([tool.uv] environments: {markers})",
+                hint="add \"sys_platform == 'linux'\" to [tool.uv] environments and run `uv lock`",
+            )
+        ]
+    return [
+        Problem(
+            severity="note",
+            message=f"uv.lock covers {', '.join(covered)} only ([tool.uv] environments: "
+            f"{markers}): {', '.join(left)} left out",
+            hint="widen [tool.uv] environments and run `uv lock` to build for every platform",
+        )
+    ]
+
+
 def _from_source(project: ProjectInfo, settings: Settings, python: str) -> list[NativeBuild]:
     """The locked packages the build compiles for ``python``, on every target platform."""
     if project.lock is None:
@@ -269,9 +300,10 @@ def _from_source(project: ProjectInfo, settings: Settings, python: str) -> list[
         project.lock.packages,
         roots=project.install_roots,
         python=python,
-        platforms=PLATFORMS,
+        platforms=covered_platforms(project, python),
         glibc_minor=_glibc(settings, python) or images.DEFAULT_GLIBC_MINOR,
         extras=settings.get("extras"),
+        groups=project.group_names,
     )
 
 
@@ -296,7 +328,7 @@ def _installed_names(project: ProjectInfo, settings: Settings, python: str) -> s
     if project.lock is None:
         return set(project.dependency_names)
     names: set[str] = set()
-    for platform in PLATFORMS:
+    for platform in covered_platforms(project, python):
         names.update(
             p.name
             for p in installed_packages(
@@ -305,6 +337,7 @@ def _installed_names(project: ProjectInfo, settings: Settings, python: str) -> s
                 python=python,
                 platform=platform,
                 extras=settings.get("extras"),
+                groups=project.group_names,
             )
         )
     return names
@@ -426,33 +459,6 @@ def _from_source_problems(
     return problems
 
 
-# Group names that are for developing, never for running the app.
-_DEV_GROUPS = frozenset({
-    "dev", "develop", "development", "test", "tests", "testing", "lint", "linting", "linters",
-    "docs", "doc", "documentation", "typing", "types", "mypy", "ci", "coverage", "format",
-    "formatting", "pre-commit", "debug", "profiling", "bench", "benchmark", "benchmarks",
-    "check", "checks", "qa", "style", "notebook", "notebooks", "release",
-})  # fmt: skip
-
-
-def _groups(project: ProjectInfo, settings: Settings) -> Sourced[tuple[str, ...]] | None:
-    """The dependency groups the image gets: none, unless the project says otherwise."""
-    given = settings.sourced("groups")
-    if given.value is not None:
-        return Sourced(tuple(given.value), given.source)
-    defaults = project.default_groups
-    if not defaults:
-        return None  # uv's default groups are just `dev`: --no-dev leaves it out
-    if defaults == ("all",):
-        defaults = tuple(project.dependency_groups)
-    kept = tuple(g for g in defaults if canonicalize_name(g) not in _DEV_GROUPS)
-    left = [g for g in defaults if g not in kept]
-    why = "[tool.uv] default-groups"
-    if left:
-        why += f" without {', '.join(left)} (for development)"
-    return Sourced(kept, why)
-
-
 def _healthcheck(*, http: bool, settings: Settings, health_path: str | None) -> Healthcheck | None:
     if not http:
         return None
@@ -546,6 +552,7 @@ def make_plan(
     build_packages, runtime_packages = _system_packages(
         project, settings, natives=natives, installed=installed
     )
+    problems += _platform_problems(project, python.value)
     problems += _from_source_problems(
         natives,
         python=python,
@@ -568,7 +575,6 @@ def make_plan(
     entry = project.entrypoint
     http = entry is not None and entry.value.http
     return BuildPlan(
-        groups=_groups(project, settings),
         project=project,
         settings=settings,
         approach=settings.get("approach"),
@@ -577,7 +583,7 @@ def make_plan(
         base_image=base,
         python_image=python_image,
         uv_image=uv_image,
-        platforms=PLATFORMS,
+        platforms=covered_platforms(project, python.value) or PLATFORMS,
         entrypoint=entry,
         port=int(settings.get("port")),
         healthcheck=_healthcheck(

@@ -79,12 +79,13 @@ def from_source(
     platforms: Sequence[str],
     glibc_minor: int,
     extras: Sequence[str] = (),
+    groups: Sequence[str] = (),
 ) -> list[NativeBuild]:
     """The locked packages that ``uv sync`` would build from source, per platform."""
     builds: dict[tuple[str, str | None], NativeBuild] = {}
     for platform in platforms:
         installed = installed_packages(
-            packages, roots=roots, python=python, platform=platform, extras=extras
+            packages, roots=roots, python=python, platform=platform, extras=extras, groups=groups
         )
         compatible = supported_tags(python=python, platform=platform, glibc_minor=glibc_minor)
         for package in installed:

@@ -356,12 +356,18 @@ def _dependency_names(
     roots: list[str],
     python: str,
     extras: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
 ) -> tuple[frozenset[str], bool]:
     if source == "requirements" and requirements is not None:
         return _requirements_facts(requirements)
     if source == "uv" and lock is not None:
         installed = installed_packages(
-            lock.packages, roots=roots, python=python, platform="linux/amd64", extras=extras
+            lock.packages,
+            roots=roots,
+            python=python,
+            platform="linux/amd64",
+            extras=extras,
+            groups=groups,
         )
         return frozenset(p.name for p in installed), False
     names = set()
@@ -647,6 +653,11 @@ def detect_project(
     members = _workspace_members(layout)
     python_pin = _python_pin_upwards(layout.app_dir, context)
     extras = tuple(settings.get("extras"))
+    groups = production_groups(
+        settings,
+        default_groups=_default_groups(app),
+        dependency_groups=tuple(str(g) for g in (app or {}).get("dependency-groups", {})),
+    )
     roots = [m.name for m in members] if layout.virtual_root else [layout.package or name]
     deps, hashed = _dependency_names(
         source.value,
@@ -656,6 +667,7 @@ def detect_project(
         roots=roots,
         python=python_pin.value if python_pin else DEFAULT_PYTHON,
         extras=extras,
+        groups=groups.value if groups else (),
     )
     command = settings.sourced("command")
     entrypoint, problem = detect_entrypoint(
@@ -702,9 +714,40 @@ def detect_project(
         notes=tuple(notes),
         local_build_systems=_local_build_systems(lock, context),
         default_groups=_default_groups(app),
-        dependency_groups=tuple(str(g) for g in (app or {}).get("dependency-groups", {})),
-        local_packages=_local_packages(lock, roots=roots, name=name, extras=extras),
+        groups=groups,
+        local_packages=_local_packages(
+            lock, roots=roots, name=name, extras=extras, groups=groups.value if groups else ()
+        ),
     )
+
+
+# Group names that are for developing, never for running the app.
+_DEV_GROUPS = frozenset({
+    "dev", "develop", "development", "test", "tests", "testing", "lint", "linting", "linters",
+    "docs", "doc", "documentation", "typing", "types", "mypy", "ci", "coverage", "format",
+    "formatting", "pre-commit", "debug", "profiling", "bench", "benchmark", "benchmarks",
+    "check", "checks", "qa", "style", "notebook", "notebooks", "release",
+})  # fmt: skip
+
+
+def production_groups(
+    settings: Settings, *, default_groups: tuple[str, ...], dependency_groups: tuple[str, ...]
+) -> Sourced[tuple[str, ...]] | None:
+    """The dependency groups the image gets: none, unless the project says otherwise."""
+    given = settings.sourced("groups")
+    if given.value is not None:
+        return Sourced(tuple(given.value), given.source)
+    defaults = default_groups
+    if not defaults:
+        return None  # uv's default groups are just `dev`: --no-dev leaves it out
+    if defaults == ("all",):
+        defaults = dependency_groups
+    kept = tuple(g for g in defaults if canonicalize_name(g) not in _DEV_GROUPS)
+    left = [g for g in defaults if g not in kept]
+    why = "[tool.uv] default-groups"
+    if left:
+        why += f" without {', '.join(left)} (for development)"
+    return Sourced(kept, why)
 
 
 def _default_groups(pyproject: Mapping[str, Any] | None) -> tuple[str, ...]:
@@ -718,7 +761,12 @@ _LOCAL_SOURCES = frozenset({"editable", "directory", "virtual", "path"})
 
 
 def _local_packages(
-    lock: LockInfo | None, *, roots: list[str], name: str, extras: tuple[str, ...]
+    lock: LockInfo | None,
+    *,
+    roots: list[str],
+    name: str,
+    extras: tuple[str, ...],
+    groups: tuple[str, ...],
 ) -> tuple[str, ...]:
     """Installed packages that come from the build context: members and path dependencies."""
     if lock is None:
@@ -726,7 +774,12 @@ def _local_packages(
     found: set[str] = set()
     for platform in ("linux/amd64", "linux/arm64"):
         installed = installed_packages(
-            lock.packages, roots=roots, python=DEFAULT_PYTHON, platform=platform, extras=extras
+            lock.packages,
+            roots=roots,
+            python=DEFAULT_PYTHON,
+            platform=platform,
+            extras=extras,
+            groups=groups,
         )
         found.update(p.name for p in installed if p.source_kind in _LOCAL_SOURCES)
     found.discard(canonicalize_name(name))

@@ -90,6 +90,11 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
         optional=tuple(
             (str(extra), _deps(deps)) for extra, deps in optional.items() if isinstance(deps, list)
         ),
+        groups=tuple(
+            (str(group), _deps(deps))
+            for group, deps in raw.get("dev-dependencies", {}).items()
+            if isinstance(deps, list)
+        ),
     )
 
 
@@ -220,13 +225,23 @@ def check_freshness(
 def lock_info(path: Path, pyproject: Mapping[str, Any]) -> LockInfo:
     packages, requires_python, data = read_lock(path)
     state, reason = check_freshness(lock_data=data, pyproject=pyproject)
+    markers = data.get("supported-markers", ())
     return LockInfo(
         path=path,
         packages=packages,
         requires_python=requires_python,
         state=state,
         stale_reason=reason,
+        supported_markers=tuple(str(m) for m in markers) if isinstance(markers, list) else (),
     )
+
+
+def covers(lock: LockInfo, *, python: str, platform: str) -> bool:
+    """Whether the lock was resolved for this Python and platform (``[tool.uv] environments``)."""
+    if not lock.supported_markers:
+        return True
+    env = marker_environment(python=python, platform=platform)
+    return any(_applies(marker, env) for marker in lock.supported_markers)
 
 
 # --- what gets installed, and whether a wheel exists -----------------------------
@@ -268,8 +283,9 @@ def installed_packages(
     python: str,
     platform: str,
     extras: Iterable[str] = (),
+    groups: Iterable[str] = (),
 ) -> list[LockedPackage]:
-    """Packages ``uv sync --no-dev`` installs for ``roots`` (with ``extras``) here."""
+    """Packages ``uv sync`` installs for ``roots`` with ``extras`` and ``groups`` (no dev)."""
     env = marker_environment(python=python, platform=platform)
     by_name: dict[str, list[LockedPackage]] = {}
     for package in packages:
@@ -277,11 +293,24 @@ def installed_packages(
     seen: dict[tuple[str, str | None], LockedPackage] = {}
     expanded: set[tuple[str, str | None, str]] = set()
     root_extras = tuple(extras)
+    wanted_groups = {canonicalize_name(g) for g in groups}
     queue: list[tuple[LockedPackage, tuple[str, ...]]] = [
         (package, root_extras)
         for root in roots
         for package in by_name.get(canonicalize_name(root), ())
     ]
+    for package, _ in list(queue):
+        for group, group_deps in package.groups:
+            if canonicalize_name(group) not in wanted_groups:
+                continue
+            for dep in group_deps:
+                if _applies(dep.marker, env):
+                    candidates = by_name.get(dep.name, [])
+                    if dep.version is not None:
+                        candidates = [
+                            c for c in candidates if c.version == dep.version
+                        ] or candidates
+                    queue.extend((candidate, dep.extras) for candidate in candidates[:1])
     while queue:
         package, extras = queue.pop()
         key = (package.name, package.version)

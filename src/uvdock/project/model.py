@@ -94,6 +94,7 @@ class LockedPackage:
     wheels: tuple[LockedFile, ...]
     dependencies: tuple[LockedDependency, ...]
     optional: tuple[tuple[str, tuple[LockedDependency, ...]], ...]
+    groups: tuple[tuple[str, tuple[LockedDependency, ...]], ...] = ()  # [package.dev-dependencies]
     sdist_url: str | None = None  # where the sdist is (a URL, or a path relative to the lock)
     sdist_hash: str | None = None  # "sha256:<hex>" as uv.lock records it
 
@@ -118,6 +119,8 @@ class LockInfo:
     requires_python: str | None
     state: LockState
     stale_reason: str | None = None
+    # [tool.uv] environments as the lock records them: the platforms it covers.
+    supported_markers: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -166,14 +169,18 @@ class ProjectInfo:
     app_path: PurePosixPath
     # [tool.uv] default-groups, when the project sets it ("all" stays as it is).
     default_groups: tuple[str, ...] = ()
-    # The app's [dependency-groups] names.
-    dependency_groups: tuple[str, ...] = ()
+    # The dependency groups the image installs; None: uv's default without dev (--no-dev).
+    groups: Sourced[tuple[str, ...]] | None = None
     # Workspace members and local path dependencies the app installs (names).
     local_packages: tuple[str, ...] = ()
 
     @property
     def is_workspace(self) -> bool:
         return bool(self.workspace_members)
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        return self.groups.value if self.groups is not None else ()
 
     @property
     def install_roots(self) -> tuple[str, ...]:
