@@ -102,7 +102,7 @@ class BuildPlan:
         flags: list[str] = []
         if self.project.package:
             flags += ["--package", self.project.package]
-        for extra in self.settings.get("extras"):
+        for extra in self.project.extra_names:
             flags += ["--extra", extra]
         if self.project.groups is None:
             flags.append("--no-dev")
@@ -167,6 +167,7 @@ class BuildPlan:
             "approach": self.approach,
             "sync": list(self.sync_selection),
             "groups": _fact(self.project.groups),
+            "extras": _fact(self.project.extras),
             "python": _fact(self.python),
             "uv_version": _fact(self.uv_version),
             "base_image": _fact(self.base_image),

@@ -302,7 +302,7 @@ def _from_source(project: ProjectInfo, settings: Settings, python: str) -> list[
         python=python,
         platforms=covered_platforms(project, python),
         glibc_minor=_glibc(settings, python) or images.DEFAULT_GLIBC_MINOR,
-        extras=settings.get("extras"),
+        extras=project.extra_names,
         groups=project.group_names,
     )
 
@@ -324,7 +324,7 @@ def _with_toolchains(
     return out
 
 
-def _installed_names(project: ProjectInfo, settings: Settings, python: str) -> set[str]:
+def _installed_names(project: ProjectInfo, python: str) -> set[str]:
     if project.lock is None:
         return set(project.dependency_names)
     names: set[str] = set()
@@ -336,7 +336,7 @@ def _installed_names(project: ProjectInfo, settings: Settings, python: str) -> s
                 roots=project.install_roots,
                 python=python,
                 platform=platform,
-                extras=settings.get("extras"),
+                extras=project.extra_names,
                 groups=project.group_names,
             )
         )
@@ -547,7 +547,7 @@ def make_plan(
         settings, python=python.value, uv_version=uv_version.value, problems=problems
     )
     natives = _with_toolchains(gaps_of(python.value), project, read_sdist)
-    installed = _installed_names(project, settings, python.value)
+    installed = _installed_names(project, python.value)
     secrets, ssh = _secrets(project, settings)
     build_packages, runtime_packages = _system_packages(
         project, settings, natives=natives, installed=installed

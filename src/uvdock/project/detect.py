@@ -20,6 +20,7 @@ from uvdock.project.lockfile import installed_packages, lock_info
 from uvdock.project.model import (
     BuildSystem,
     DependencySource,
+    Entrypoint,
     GitScheme,
     GitSource,
     LockInfo,
@@ -669,16 +670,27 @@ def detect_project(
         extras=extras,
         groups=groups.value if groups else (),
     )
-    command = settings.sourced("command")
     entrypoint, problem = detect_entrypoint(
         root=layout.app_dir,
-        command=command if command.value is not None else None,
+        command=_command(settings),
         port=int(settings.get("port")),
         scripts=_scripts(app, app_text),
         deps=deps,
         packaged=packaged,
         http_override=settings.get("http"),
     )
+    extras_fact: Sourced[tuple[str, ...]] | None = None
+    if extras:
+        extras_fact = Sourced(extras, settings.sourced("extras").source)
+    elif entrypoint is None and lock is not None:
+        # The server may come with an optional dependency of the app ("server" extra).
+        found = _entrypoint_through_an_extra(
+            layout, lock=lock, roots=roots, deps=deps, settings=settings, packaged=packaged
+        )
+        if found is not None:
+            entrypoint, extras_fact, extra_deps = found
+            deps = deps | extra_deps
+            problem = None
     table = (pyproject or {}).get("tool", {}).get("uvdock", {})
     return ProjectInfo(
         root=root,
@@ -715,8 +727,13 @@ def detect_project(
         local_build_systems=_local_build_systems(lock, context),
         default_groups=_default_groups(app),
         groups=groups,
+        extras=extras_fact,
         local_packages=_local_packages(
-            lock, roots=roots, name=name, extras=extras, groups=groups.value if groups else ()
+            lock,
+            roots=roots,
+            name=name,
+            extras=extras_fact.value if extras_fact else (),
+            groups=groups.value if groups else (),
         ),
     )
 
@@ -748,6 +765,50 @@ def production_groups(
     if left:
         why += f" without {', '.join(left)} (for development)"
     return Sourced(kept, why)
+
+
+def _command(settings: Settings) -> Sourced[str | list[str]] | None:
+    command = settings.sourced("command")
+    return command if command.value is not None else None
+
+
+def _entrypoint_through_an_extra(
+    layout: _Layout,
+    *,
+    lock: LockInfo,
+    roots: list[str],
+    deps: frozenset[str],
+    settings: Settings,
+    packaged: bool,
+) -> tuple[Sourced[Entrypoint], Sourced[tuple[str, ...]], frozenset[str]] | None:
+    """An entrypoint that needs a server only an extra of the app installs, and that extra."""
+    app = next((p for p in lock.packages if p.name in {canonicalize_name(r) for r in roots}), None)
+    for extra, _ in app.optional if app is not None else ():
+        if canonicalize_name(extra) in _DEV_GROUPS:
+            continue
+        with_extra = frozenset(
+            p.name
+            for p in installed_packages(
+                lock.packages, roots=roots, python=DEFAULT_PYTHON, platform="linux/amd64",
+                extras=(extra,),
+            )
+        )  # fmt: skip
+        if not (with_extra - deps) & HTTP_SERVERS:
+            continue
+        entrypoint, _ = detect_entrypoint(
+            root=layout.app_dir,
+            command=None,
+            port=int(settings.get("port")),
+            scripts=_scripts(layout.app_pyproject, layout.app_text),
+            deps=with_extra,
+            packaged=packaged,
+            http_override=settings.get("http"),
+        )
+        if entrypoint is not None:
+            servers = ", ".join(sorted((with_extra - deps) & HTTP_SERVERS))
+            why = f"{servers} comes with the extra {extra!r} of the app: installed with --extra"
+            return entrypoint, Sourced((extra,), why), with_extra
+    return None
 
 
 def _default_groups(pyproject: Mapping[str, Any] | None) -> tuple[str, ...]:

@@ -171,12 +171,18 @@ class ProjectInfo:
     default_groups: tuple[str, ...] = ()
     # The dependency groups the image installs; None: uv's default without dev (--no-dev).
     groups: Sourced[tuple[str, ...]] | None = None
+    # The optional dependencies the image installs (--extra), and why.
+    extras: Sourced[tuple[str, ...]] | None = None
     # Workspace members and local path dependencies the app installs (names).
     local_packages: tuple[str, ...] = ()
 
     @property
     def is_workspace(self) -> bool:
         return bool(self.workspace_members)
+
+    @property
+    def extra_names(self) -> tuple[str, ...]:
+        return self.extras.value if self.extras is not None else ()
 
     @property
     def group_names(self) -> tuple[str, ...]:

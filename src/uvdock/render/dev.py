@@ -106,7 +106,7 @@ def _dev_selection(plan: BuildPlan) -> list[str]:
     flags = []
     if plan.project.package:
         flags += ["--package", plan.project.package]
-    for extra in plan.settings.get("extras"):
+    for extra in plan.project.extra_names:
         flags += ["--extra", extra]
     return flags
 
