@@ -81,7 +81,7 @@ from uvdock.oci.pyenv import (
 from uvdock.oci.tarlayer import entries_from_directory, layer_selector, write_layer
 from uvdock.plan.model import BuildPlan
 from uvdock.project.model import ProjectInfo
-from uvdock.render.dockerfile import health_probe, image_labels
+from uvdock.render.dockerfile import health_probe, image_labels, run_time_files
 from uvdock.render.dockerignore import render_dockerignore
 
 VENV = "/app/.venv"
@@ -834,6 +834,10 @@ def _project_layer(
             shutil.copytree(source, tree, dirs_exist_ok=True)
     if tree is None:
         raise UvdockError(f"{project.name}: nothing to put in the project's layer")
+    for in_context, in_app in run_time_files(plan):
+        destination = tree / "app" / in_app
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project.context / in_context, destination)
     layer = write_layer(entries_from_directory(tree, prefix="/"), store, epoch=epoch)
     return layer, patched
 
@@ -853,7 +857,7 @@ SECOND_NS = 1_000_000_000
 def _runtime_extras(config: dict[str, Any], plan: BuildPlan) -> None:
     """EXPOSE and HEALTHCHECK, as the generated Dockerfile sets them."""
     run = config.setdefault("config", {})
-    if plan.http:
+    if plan.listens:
         run["ExposedPorts"] = {f"{plan.port}/tcp": {}}
     probe = health_probe(plan)
     if probe is not None:

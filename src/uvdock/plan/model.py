@@ -78,6 +78,7 @@ class BuildPlan:
     runtime_packages: tuple[Sourced[str], ...]
     native_builds: tuple[NativeBuild, ...]
     problems: tuple[Problem, ...]
+    port_source: str = "default"
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -86,6 +87,13 @@ class BuildPlan:
     @property
     def http(self) -> bool:
         return self.entrypoint is not None and self.entrypoint.value.http
+
+    @property
+    def listens(self) -> bool:
+        """Whether the app listens on a port (HTTP, or a uWSGI socket): EXPOSE it."""
+        return self.http or (
+            self.entrypoint is not None and self.entrypoint.value.protocol == "uwsgi"
+        )
 
     @property
     def has_apt_build(self) -> bool:
@@ -186,7 +194,7 @@ class BuildPlan:
                 "env": dict(entry.value.env),
                 "source": entry.source,
             },
-            "port": self.port if self.http else None,
+            "port": self.port if self.listens else None,
             "healthcheck": None
             if self.healthcheck is None
             else {"path": self.healthcheck.path, "source": self.healthcheck.source},

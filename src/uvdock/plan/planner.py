@@ -16,7 +16,7 @@ from uvdock.plan.syslibs import COMPILER, NEEDS
 from uvdock.plan.toolchains import APT_FOR, SdistReader, toolchain_of
 from uvdock.plan.wheels import choose_python, from_source
 from uvdock.project.lockfile import covers, installed_packages
-from uvdock.project.model import ProjectInfo, Sourced
+from uvdock.project.model import Entrypoint, ProjectInfo, Sourced
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
 PYPI_HOSTS = ("pypi.org", "files.pythonhosted.org")
@@ -459,13 +459,25 @@ def _from_source_problems(
     return problems
 
 
-def _healthcheck(*, http: bool, settings: Settings, health_path: str | None) -> Healthcheck | None:
-    if not http:
+def _port(project: ProjectInfo, settings: Settings) -> Sourced[int]:
+    """The port the app listens on: the setting, else the one its own command fixes."""
+    setting = settings.sourced("port")
+    entry = project.entrypoint
+    if setting.source == "default" and entry is not None and entry.value.port is not None:
+        return Sourced(entry.value.port, f"the command's own port ({entry.source})")
+    return Sourced(int(setting.value), setting.source)
+
+
+def _healthcheck(*, entry: Entrypoint | None, settings: Settings, port: int) -> Healthcheck | None:
+    if entry is None or not (entry.http or entry.protocol == "uwsgi"):
         return None
     setting = settings.sourced("healthcheck")
-    port = int(settings.get("port"))
     if setting.value is False:
         return None
+    if entry.protocol == "uwsgi":
+        # A uWSGI socket speaks the uwsgi protocol, not HTTP: only a TCP connect can tell.
+        return Healthcheck(path=None, port=port, source="uWSGI socket (not HTTP): TCP check")
+    health_path = entry.health_path
     if isinstance(setting.value, str):
         path = setting.value if setting.value.startswith("/") else f"/{setting.value}"
         return Healthcheck(path=path, port=port, source=setting.source)
@@ -573,7 +585,7 @@ def make_plan(
             )
         )
     entry = project.entrypoint
-    http = entry is not None and entry.value.http
+    port = _port(project, settings)
     return BuildPlan(
         project=project,
         settings=settings,
@@ -585,9 +597,10 @@ def make_plan(
         uv_image=uv_image,
         platforms=covered_platforms(project, python.value) or PLATFORMS,
         entrypoint=entry,
-        port=int(settings.get("port")),
+        port=port.value,
+        port_source=port.source,
         healthcheck=_healthcheck(
-            http=http, settings=settings, health_path=entry.value.health_path if entry else None
+            entry=entry.value if entry else None, settings=settings, port=port.value
         ),
         uid=int(settings.get("uid")),
         secrets=secrets,

@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 from uvdock._toml import line_of_key, read_toml
 from uvdock.config import DEFAULT_PYTHON, Settings
 from uvdock.errors import ConfigError, ProjectError
-from uvdock.project.entrypoint import HTTP_SERVERS, detect_entrypoint
+from uvdock.project.entrypoint import HTTP_SERVERS, Detection, detect_entrypoint, find_entrypoint
 from uvdock.project.lockfile import installed_packages, lock_info
 from uvdock.project.model import (
     BuildSystem,
@@ -29,6 +29,7 @@ from uvdock.project.model import (
     Sourced,
     WorkspaceMember,
 )
+from uvdock.project.servers import distributions_from_requirements
 from uvdock.project.workspace import Member, find_root, members
 
 _DEV_REQUIREMENTS = re.compile(r"(dev|test|tests|lint|docs|doc|ci|typing)", re.IGNORECASE)
@@ -371,13 +372,11 @@ def _dependency_names(
             groups=groups,
         )
         return frozenset(p.name for p in installed), False
-    names = set()
-    for text in (pyproject or {}).get("project", {}).get("dependencies", ()):
-        try:
-            names.add(canonicalize_name(Requirement(str(text)).name))
-        except InvalidRequirement:
-            continue
-    return frozenset(names), False
+    # No lock: what [project] dependencies bring in, extras included, as far as known.
+    requirements_text = [
+        str(t) for t in (pyproject or {}).get("project", {}).get("dependencies", ())
+    ]
+    return distributions_from_requirements(requirements_text), False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -670,7 +669,9 @@ def detect_project(
         extras=extras,
         groups=groups.value if groups else (),
     )
-    entrypoint, problem = detect_entrypoint(
+    workdir = "" if packaged else _relative(layout.app_dir, context).as_posix()
+    workdir = "" if workdir == "." or layout.package else workdir
+    detection = find_entrypoint(
         root=layout.app_dir,
         command=_command(settings),
         port=int(settings.get("port")),
@@ -678,7 +679,10 @@ def detect_project(
         deps=deps,
         packaged=packaged,
         http_override=settings.get("http"),
+        workdir_path=workdir,
     )
+    entrypoint, problem = _with_detection_facts(detection), detection.problem
+    notes += detection.notes
     extras_fact: Sourced[tuple[str, ...]] | None = None
     if extras:
         extras_fact = Sourced(extras, settings.sourced("extras").source)
@@ -717,6 +721,7 @@ def detect_project(
         dependency_names=deps,
         entrypoint=entrypoint,
         entrypoint_problem=problem,
+        entrypoint_candidates=detection.candidates,
         referenced_files=_referenced_in_context(layout),
         vcs_versioning=_vcs_versioning(app),
         source_dirs=_source_dirs(layout.app_dir, members if not layout.package else ()),
@@ -765,6 +770,22 @@ def production_groups(
     if left:
         why += f" without {', '.join(left)} (for development)"
     return Sourced(kept, why)
+
+
+def _with_detection_facts(detection: Detection) -> Sourced[Entrypoint] | None:
+    """The entrypoint with the port, protocol and files detection learned on the way."""
+    found = detection.entrypoint
+    if found is None:
+        return None
+    return Sourced(
+        dataclasses.replace(
+            found.value,
+            port=detection.port,
+            protocol="uwsgi" if detection.protocol == "uwsgi" else "http",
+            files=detection.files,
+        ),
+        found.source,
+    )
 
 
 def _command(settings: Settings) -> Sourced[str | list[str]] | None:

@@ -30,6 +30,13 @@ class Entrypoint:
     health_path: str | None = None
     env: tuple[tuple[str, str], ...] = ()
     how: str = ""
+    # The port the command itself listens on (a --port, a config file's bind), if fixed.
+    port: int | None = None
+    # "uwsgi": a uWSGI socket that speaks the uwsgi protocol, not HTTP (a TCP check only).
+    protocol: Literal["http", "uwsgi"] = "http"
+    # Project files the command reads at run time (config files, a script), relative to
+    # the app's directory: an installed package's image copies them to /app.
+    files: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -147,6 +154,8 @@ class ProjectInfo:
     dependency_names: frozenset[str]
     entrypoint: Sourced[Entrypoint] | None
     entrypoint_problem: str | None
+    # When several commands could start the app: each, to choose from with --command.
+    entrypoint_candidates: tuple[str, ...] = ()
     referenced_files: tuple[str, ...]  # readme/license files pyproject.toml points at
     vcs_versioning: bool
     source_dirs: tuple[str, ...]  # top-level directories holding the code (dev bind mounts)

@@ -94,7 +94,7 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
         ]
     if project.app_path.as_posix() != ".":
         blocks.append(f"WORKDIR /app/{project.app_path.as_posix()}")
-    if plan.http:
+    if plan.listens:
         blocks.append(f"EXPOSE {plan.port}")
     if plan.entrypoint is not None:
         blocks.append(f"CMD {exec_form(plan.entrypoint.value.dev_argv)}")
@@ -144,7 +144,7 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
         lines.extend(f"        - {s.id}" for s in plan.secrets if s.required)
     if plan.ssh:
         lines += ["      ssh:", "        - default"]
-    if plan.http:
+    if plan.listens:
         lines += ["    ports:", f"      - {_q(f'127.0.0.1:{plan.port}:{plan.port}')}"]
     app = project.app_path.as_posix()
     in_context = [d if app == "." else f"{app}/{d}" for d in project.source_dirs]

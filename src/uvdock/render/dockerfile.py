@@ -284,7 +284,7 @@ def _runtime_tail(plan: BuildPlan) -> list[str]:
     if entry is not None:
         env.extend(entry.value.env)
     out = [env_block(env), f"USER {plan.uid}:{plan.uid}"]
-    if plan.http:
+    if plan.listens:
         out.append(f"EXPOSE {plan.port}")
     probe = health_probe(plan)
     if probe is not None:
@@ -379,11 +379,26 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
     blocks += [_user_step(plan.uid), "WORKDIR /app", f"COPY --from=builder {VENV} {VENV}"]
     if installs_project:
         blocks.append("COPY --from=project /out/ /")
+    files = run_time_files(plan)
+    if files:
+        blocks.append(
+            "# Files the command reads at run time (the package itself has no source here)."
+        )
+        blocks += [f"COPY {source} /app/{target}" for source, target in files]
     if not plan.project.packaged:
         blocks.append("# Not a package (no build system): the code runs from /app.")
         blocks.append(f"COPY {_app_source(plan)} /app")
     blocks += _runtime_tail(plan)
     return "\n".join(blocks) + "\n"
+
+
+def run_time_files(plan: BuildPlan) -> list[tuple[str, str]]:
+    """``(path in the context, path under /app)`` of the files an installed app's command reads."""
+    entry = plan.entrypoint
+    if entry is None or not plan.project.packaged:
+        return []  # code that is not installed is copied whole, these files with it
+    app = plan.project.app_path.as_posix()
+    return [(f if app == "." else f"{app}/{f}", f) for f in entry.value.files]
 
 
 def _app_source(plan: BuildPlan) -> str:

@@ -91,13 +91,13 @@ def _entrypoint_rows(plan: BuildPlan) -> Rows:
         ("dev command", " ".join(entry.value.dev_argv), ""),
         ("found", entry.value.how, ""),
     ]
-    if entry.value.http:
+    if plan.listens:
         check = plan.healthcheck
         health, why = "none", ""
         if check is not None:
             health = f"GET {check.path}" if check.path else "TCP connect"
             why = f"[dim]{escape(check.source)}[/dim]"
-        rows += [("port", str(plan.port), _src(plan.settings.sourced("port"))),
+        rows += [("port", str(plan.port), f"[dim]{escape(plan.port_source)}[/dim]"),
                  ("healthcheck", health, why)]  # fmt: skip
     return rows
 
