@@ -599,6 +599,12 @@ def _sources_equal(left: _Source, right: _Source) -> bool:
     if isinstance(left, _Registry) and isinstance(right, _Registry):
         if left == right:
             return True
+        indexes = (left.index or "", right.index or "")
+        if left.index and right.index and indexes[0] != indexes[1]:
+            if any(i.startswith("file:") for i in indexes):
+                raise _UndecidableError(f"local indexes {indexes[0]!r} and {indexes[1]!r}")
+            if indexes[0].rstrip("/") == indexes[1].rstrip("/"):
+                raise _UndecidableError(f"indexes {indexes[0]!r} and {indexes[1]!r}")
         keys = (_registry_key(left), _registry_key(right))
         if keys[0] is None or keys[1] is None:
             raise _UndecidableError(f"specifiers {left.describe()!r} and {right.describe()!r}")
@@ -995,9 +1001,9 @@ class _Checker:
             for index in table if isinstance(table, list) else []:
                 if isinstance(index, dict) and index.get("name") == name:
                     url = str(index.get("url", ""))
-                    if "://" not in url:
-                        raise _UndecidableError(f"the local index {name!r}")
-                    return url
+                    # uv records a local index as an absolute file:// URL, which
+                    # cannot be matched from the files alone (see _sources_equal).
+                    return url if "://" in url else f"file:{_join(project.path, url)}"
         raise _UndecidableError(f"the index {name!r} is not defined")
 
     # -- static metadata (RequiresDist::from_pyproject_toml, FlatDependencyGroups)
@@ -1509,11 +1515,16 @@ class _Checker:
         declared = [i for i in _uv(self.root).get("index", []) if isinstance(i, dict)]
         if not declared:
             return  # uv skips the check when no index is configured
-        allowed = {str(i.get("url", "")).rstrip("/") for i in declared}
+        allowed = {_index_location(str(i.get("url", ""))) for i in declared}
         if not any(i.get("default") for i in declared):
             allowed.add("https://pypi.org/simple")
-        if registry.rstrip("/") not in allowed:
+        if _index_location(registry) not in allowed:
             self.note(f"{name} comes from {registry}, an index pyproject.toml does not list")
+
+
+def _index_location(url: str) -> str:
+    """An index as the lock's ``registry`` names it: a URL, or a path from the root."""
+    return url.rstrip("/") if "://" in url else _join(".", url)
 
 
 def _names(values: object, what: str) -> set[str]:
