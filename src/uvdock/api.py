@@ -46,7 +46,10 @@ def plan_project(
 ) -> BuildPlan:
     project, settings = load_project(path, options=options, environ=environ)
     lock = project.lock
-    return make_plan(project, settings, read_sdist=sdist_reader(lock.path.parent) if lock else None)
+    online = lock is not None and not settings.get("offline")
+    return make_plan(
+        project, settings, read_sdist=sdist_reader(lock.path.parent) if online and lock else None
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

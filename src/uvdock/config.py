@@ -142,6 +142,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "and the like)", singular="group",
     ),
     OptionSpec(
+        name="offline", kind="bool", default=False,
+        help="read nothing from the network while planning (the sdists of packages that must "
+        "be built from source are then not read; uvdock's table of known build backends is "
+        "used)",
+    ),
+    OptionSpec(
         name="dev", kind="bool", default=True,
         help="write the dev setup (Dockerfile.dev and compose.yaml) too",
     ),

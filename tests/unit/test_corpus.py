@@ -1,0 +1,68 @@
+"""The plan of every corpus case (issue 10): its facts, and its text kept as a golden file.
+
+Plans read files only, so these run without Docker; the builds are in
+``tests/integration/test_corpus.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.support.corpus import CASES, CORPUS_DIR, Case
+from tests.support.paths import REPO_ROOT
+
+GOLDEN = REPO_ROOT / "tests" / "golden" / "corpus"
+
+
+def uvdock_plan(case: Case, *extra: str) -> tuple[int, str]:
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
+    env = {k: v for k, v in env.items() if not k.startswith("UVDOCK_")}
+    env["UVDOCK_OFFLINE"] = "1"  # unit tests read no sdist from PyPI
+    done = subprocess.run(
+        [sys.executable, "-m", "uvdock", "plan", case.target, *case.options, *extra],
+        cwd=CORPUS_DIR / case.shape,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    return done.returncode, done.stdout.replace(str(REPO_ROOT), "<repo>")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_plan(case: Case) -> None:
+    code, out = uvdock_plan(case, "--format", "json")
+    data: dict[str, Any] = json.loads(out)["data"]
+    errors = [p for p in data["problems"] if p["severity"] == "error"]
+    assert data["python"]["value"] == case.python
+    if case.plan_error is not None:
+        assert code == 2
+        assert errors, data["problems"]
+        assert case.plan_error in errors[0]["message"], errors[0]
+        return
+    assert code == 0, errors
+    assert data["project"]["lock"]["state"] == case.lock_state
+    assert data["platforms"] == list(case.platforms)
+    if case.argv is not None:
+        assert tuple(data["entrypoint"]["argv"]) == case.argv
+    if case.sync is not None:
+        assert tuple(data["sync"]) == case.sync
+    notes = " | ".join(data["project"]["notes"])
+    for note in case.notes:
+        assert note in notes
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_plan_text(case: Case, update_golden: bool) -> None:
+    _, out = uvdock_plan(case)
+    path = GOLDEN / f"{case.name}.txt"
+    if update_golden:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(out)
+    assert out == path.read_text(), f"{path.name} differs; --update-golden"
