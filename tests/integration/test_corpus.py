@@ -74,8 +74,9 @@ def assert_absent(case: Case, image: str) -> None:
                      "m.distributions()))").stdout  # fmt: skip
     for item in case.absent:
         if item.startswith("/"):
-            done = docker("run", "--rm", "--entrypoint", "python", image, "-c",
-                          f"import os, sys; sys.exit(os.path.exists({item!r}))", check=False)  # fmt: skip
+            script = f"import os, sys; sys.exit(os.path.exists({item!r}))"
+            done = docker("run", "--rm", "--entrypoint", "python", image, "-c", script,
+                          check=False)  # fmt: skip
             assert done.returncode == 0, f"{item} is in the image"
         else:
             assert f"'{item}'" not in listing, f"{item} is installed: {listing}"
