@@ -237,6 +237,11 @@ def wheel_bytes(name: str, version: str, requires: Sequence[str]) -> bytes:
 
 
 LIB = under("lib", library())
+CONFLICTS = (
+    '[project.optional-dependencies]\nold = ["greet==1.0.0"]\nnew = ["greet==1.1.0"]\n\n'
+    '[tool.uv]\nconflicts = [[{ extra = "old" }, { extra = "new" }]]\n\n'
+)
+EXCLUDE_NEWER = '\n\n[tool.uv]\nexclude-newer = "2025-06-01T00:00:00Z"'
 LIB_SOURCE = '[tool.uv.sources]\nlib = { path = "lib" }'
 EMPTY_EXTRA = "[project.optional-dependencies]\nfast = []\n\n"
 WHEELS_INDEX = '\n[[tool.uv.index]]\nname = "wheels"\nurl = "./wheels"\nformat = "flat"\n'
@@ -809,6 +814,82 @@ CASES: tuple[Case, ...] = (
                 ["greet"], '[tool.uv]\nconstraint-dependencies = ["unused<2"]'
             )
         },
+    ),
+    Case(
+        "conflicts-unchanged",
+        "[tool.uv] conflicts between two extras, unchanged",
+        {"pyproject.toml": wheels_app(["lib"], CONFLICTS + LIB_SOURCE), **LIB},
+    ),
+    Case(
+        "conflicts-changed",
+        "[tool.uv] conflicts gained a set",
+        {"pyproject.toml": wheels_app(["lib"], CONFLICTS + LIB_SOURCE), **LIB},
+        {
+            "pyproject.toml": wheels_app(
+                ["lib"],
+                CONFLICTS.replace("]]", '], [{ extra = "old" }, { extra = "new" }]]') + LIB_SOURCE,
+            )
+        },
+    ),
+    Case(
+        "exclude-newer-moved-later",
+        "[tool.uv] exclude-newer moved later: every locked file is still allowed",
+        {"pyproject.toml": app(dependencies=["lib"], extra=LIB_SOURCE + EXCLUDE_NEWER), **LIB},
+        {
+            "pyproject.toml": app(
+                dependencies=["lib"], extra=LIB_SOURCE + EXCLUDE_NEWER.replace("2025", "2026")
+            )
+        },
+    ),
+    Case(
+        "exclude-newer-moved-earlier",
+        "[tool.uv] exclude-newer moved earlier",
+        {"pyproject.toml": app(dependencies=["lib"], extra=LIB_SOURCE + EXCLUDE_NEWER), **LIB},
+        {
+            "pyproject.toml": app(
+                dependencies=["lib"], extra=LIB_SOURCE + EXCLUDE_NEWER.replace("2025", "2024")
+            )
+        },
+    ),
+    Case(
+        "package-false",
+        "[tool.uv] package = false on a project with a build system: it becomes virtual",
+        {"pyproject.toml": app(package=True)},
+        {"pyproject.toml": app(package=True, extra="[tool.uv]\npackage = false")},
+    ),
+    Case(
+        "workspace-member-not-editable",
+        "a member required with { workspace = true, editable = false }",
+        {"pyproject.toml": workspace_root(), **member("api")},
+        {
+            "pyproject.toml": workspace_root().replace(
+                "workspace = true", "workspace = true, editable = false"
+            )
+        },
+    ),
+    Case(
+        "dep-marker-clauses-swapped",
+        "the clauses of a marker swapped: the same marker",
+        {
+            "pyproject.toml": wheels_app(
+                ["greet; sys_platform == 'linux' and python_version >= '3.11'"]
+            )
+        },
+        {
+            "pyproject.toml": wheels_app(
+                ["greet; python_version >= '3.11' and sys_platform == 'linux'"]
+            )
+        },
+    ),
+    Case(
+        "lock-v1-workspace",
+        "a workspace locked by uv 0.4.30 (no revision), unchanged",
+        {
+            "pyproject.toml": workspace_root().replace(WHEELS_INDEX, ""),
+            **member("api"),
+            **member("worker"),
+        },
+        uv="0.4.30",
     ),
     Case(
         "environments-added",

@@ -97,6 +97,14 @@ CASES: dict[str, tuple[UvVerdict, Literal["fresh", "stale", "unknown"]]] = {
     "build-system-removed": ("stale", "stale"),
     "constraint-added": ("stale", "stale"),
     "constraint-on-unlocked-package": ("fresh", "fresh"),
+    "conflicts-unchanged": ("fresh", "fresh"),
+    "conflicts-changed": ("stale", "stale"),
+    "exclude-newer-moved-later": ("fresh", "fresh"),
+    "exclude-newer-moved-earlier": ("stale", "stale"),
+    "package-false": ("stale", "stale"),
+    "workspace-member-not-editable": ("stale", "stale"),
+    "dep-marker-clauses-swapped": ("fresh", "fresh"),
+    "lock-v1-workspace": ("fresh", "fresh"),
     "environments-added": ("stale", "stale"),
 }
 

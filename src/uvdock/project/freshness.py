@@ -60,6 +60,7 @@ in ``tests/fixtures/locks/`` and requires the same verdict.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
 import posixpath
 import re
@@ -1142,11 +1143,25 @@ class _Checker:
                 raise _StaleError(
                     f"{key} is {wanted!r} in pyproject.toml but {locked!r} in uv.lock"
                 )
-        other = set(options) - {lock_key for _, lock_key, _ in pairs}
-        if other or {"exclude-newer", "exclude-newer-package", "minimum-libc-version"} & set(
-            settings
-        ):
-            self.note("exclude-newer, per-package pre-release or libc settings are not modelled")
+        other = set(options) - {lock_key for _, lock_key, _ in pairs} - {"exclude-newer"}
+        if other or {"exclude-newer-package", "minimum-libc-version"} & set(settings):
+            self.note(f"the resolver options {sorted(other)} are not modelled")
+        self.check_exclude_newer(settings.get("exclude-newer"), options.get("exclude-newer"))
+
+    def check_exclude_newer(self, wanted: object, locked: object) -> None:
+        """``ExcludeNewer::compare``: added, removed, or moved earlier invalidates the lock."""
+        if wanted is None and locked is None:
+            return
+        if wanted is None or locked is None:
+            state = "added to" if locked is None else "removed from"
+            raise _StaleError(f"exclude-newer was {state} [tool.uv] since uv.lock was written")
+        instants = (_instant(wanted), _instant(locked))
+        if instants[0] is None or instants[1] is None:
+            self.note(f"exclude-newer {wanted!r} against {locked!r} is not modelled")
+        elif instants[0] < instants[1]:
+            raise _StaleError(
+                f"exclude-newer is {wanted!r} in pyproject.toml, earlier than {locked!r} in uv.lock"
+            )
 
     def marker_list(self, value: object) -> list[_Marker]:
         items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
@@ -1174,11 +1189,22 @@ class _Checker:
                 raise _StaleError(f"[tool.uv] {key} changed since uv.lock was written")
 
     def check_conflicts(self) -> None:
-        declared = _uv(self.root).get("conflicts") or any(
-            _uv(self.pyprojects[p]).get("conflicts") for p in self.members.values()
-        )
-        if declared or self.lock.get("conflicts"):
-            self.note("[tool.uv] conflicts are not compared")
+        """``Workspace::conflicts`` against the lock's ``conflicts`` (a list of sets)."""
+        owners: list[tuple[str | None, Mapping[str, Any]]] = []
+        if self.non_project:
+            owners.append((None, self.root))
+        owners += [(name, self.pyprojects[self.members[name]]) for name in sorted(self.members)]
+        declared = [
+            _conflict_set(conflict, owner)
+            for owner, pyproject in owners
+            for conflict in _uv(pyproject).get("conflicts", [])
+        ]
+        recorded = [_conflict_set(conflict, None) for conflict in self.lock.get("conflicts", [])]
+        if declared != recorded:
+            if sorted(declared, key=sorted) == sorted(recorded, key=sorted):
+                self.note("[tool.uv] conflicts listed in another order")
+                return
+            raise _StaleError("[tool.uv] conflicts changed since uv.lock was written")
 
     def read_lock_python(self) -> None:
         locked = self.lock.get("requires-python")
@@ -1289,9 +1315,10 @@ class _Checker:
             if package is None:
                 continue  # MissingRoot, reported with the packages
             if ("virtual" in source) != virtual:
+                state = "now" if virtual else "no longer"
                 raise _StaleError(
-                    f"{name} is {'now' if virtual else 'no longer'} a virtual project "
-                    "(no build system) since uv.lock was written"
+                    f"{name} is {state} a virtual project (not built and installed) "
+                    "since uv.lock was written"
                 )
             if ("editable" in source) != editable:
                 state = "now" if editable else "no longer"
@@ -1527,10 +1554,54 @@ def _index_location(url: str) -> str:
     return url.rstrip("/") if "://" in url else _join(".", url)
 
 
+def _conflict_set(items: object, owner: str | None) -> frozenset[tuple[str, str, str]]:
+    """One set of ``conflicts``: (package, "extra" | "group" | "project", name) items."""
+    if not isinstance(items, list):
+        raise _UndecidableError("a [tool.uv] conflicts entry that is not a list")
+    out: set[tuple[str, str, str]] = set()
+    for item in items:
+        if not isinstance(item, dict) or not set(item) <= {"package", "extra", "group"}:
+            raise _UndecidableError(f"the conflict item {item!r}")
+        package = item.get("package", owner)
+        if not isinstance(package, str):
+            raise _UndecidableError(f"the conflict item {item!r} names no package")
+        kind = "extra" if "extra" in item else "group" if "group" in item else "project"
+        out.add((_norm(package), kind, _norm(str(item.get(kind, "")))))
+    return frozenset(out)
+
+
+def _instant(value: object) -> dt.datetime | None:
+    """An RFC 3339 timestamp with its offset; dates and relative spans are not modelled."""
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 def _names(values: object, what: str) -> set[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise _UndecidableError(f"{what} that are not plain package names")
     return {_norm(v) for v in values}
+
+
+def _direct_git(url: str) -> _Git:
+    """``name @ git+https://host/repo.git@ref#subdirectory=dir`` as uv lowers it."""
+    url, _, fragment = url.removeprefix("git+").partition("#")
+    fragments = dict(p.partition("=")[::2] for p in fragment.split("&") if p)
+    if set(fragments) - {"subdirectory", "egg"}:
+        raise _UndecidableError(f"the direct git reference {url!r} with #{fragment}")
+    scheme, _, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    path, _, ref = path.partition("@")
+    subdirectory = fragments.get("subdirectory")
+    return _Git(
+        _git_repository(f"{scheme}://{netloc}{slash}{path}"),
+        ("rev", ref) if ref else None,
+        subdirectory or None,
+    )
 
 
 def _direct_source(parsed: Requirement) -> _Source:
@@ -1538,10 +1609,7 @@ def _direct_source(parsed: Requirement) -> _Source:
     if not parsed.url:
         return _Registry(tuple(sorted((s.operator, s.version) for s in parsed.specifier)))
     if parsed.url.startswith("git+"):
-        url, _, ref = parsed.url.removeprefix("git+").partition("@")
-        if ref or "#" in parsed.url:
-            raise _UndecidableError(f"the direct git reference {parsed.url!r}")
-        return _Git(_git_repository(url), None, None)
+        return _direct_git(parsed.url)
     if parsed.url.startswith(("https://", "http://")) and "#" not in parsed.url:
         return _Url(parsed.url, None)
     raise _UndecidableError(f"the direct reference {parsed.url!r}")
