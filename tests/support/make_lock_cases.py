@@ -892,6 +892,41 @@ CASES: tuple[Case, ...] = (
         uv="0.4.30",
     ),
     Case(
+        "path-package-dependency-changed",
+        "a local path package gained a dependency (uv validates local packages too)",
+        {"pyproject.toml": wheels_app(["lib"], LIB_SOURCE), **LIB},
+        {"lib/pyproject.toml": library(dependencies=["greet"])["pyproject.toml"]},
+    ),
+    Case(
+        "path-package-version-bumped",
+        "a local path package's version bumped",
+        {"pyproject.toml": app(dependencies=["lib"], extra=LIB_SOURCE), **LIB},
+        {"lib/pyproject.toml": library(version="1.1.0")["pyproject.toml"]},
+    ),
+    Case(
+        "source-for-unused-package",
+        "a [tool.uv.sources] entry for a package nothing requires: nothing to lower",
+        {"pyproject.toml": app(dependencies=["lib"], extra=LIB_SOURCE), **LIB},
+        {
+            "pyproject.toml": app(
+                dependencies=["lib"], extra=LIB_SOURCE + '\nother = { path = "other" }'
+            )
+        },
+    ),
+    Case(
+        "metadata-only-change",
+        "description, scripts and classifiers changed: uv does not lock them",
+        {"pyproject.toml": app(dependencies=["lib"], extra=LIB_SOURCE), **LIB},
+        {
+            "pyproject.toml": app(dependencies=["lib"], extra=LIB_SOURCE).replace(
+                'requires-python = ">=3.10"\n',
+                'requires-python = ">=3.10"\ndescription = "An app."\n'
+                'classifiers = ["Private :: Do Not Upload"]\n',
+            )
+            + '\n[project.scripts]\napp = "app:main"\n'
+        },
+    ),
+    Case(
         "environments-added",
         "[tool.uv] environments added",
         {"pyproject.toml": wheels_app(["greet"])},

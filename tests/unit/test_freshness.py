@@ -105,7 +105,33 @@ CASES: dict[str, tuple[UvVerdict, Literal["fresh", "stale", "unknown"]]] = {
     "workspace-member-not-editable": ("stale", "stale"),
     "dep-marker-clauses-swapped": ("fresh", "fresh"),
     "lock-v1-workspace": ("fresh", "fresh"),
+    "path-package-dependency-changed": ("stale", "stale"),
+    "path-package-version-bumped": ("stale", "stale"),
+    "source-for-unused-package": ("fresh", "fresh"),
+    "metadata-only-change": ("fresh", "fresh"),
     "environments-added": ("stale", "stale"),
+}
+
+#: What uvdock says about some stale cases: one line naming what differs.
+REASONS = {
+    "workspace-member-dependency-changed": (
+        "dependencies of 'api' changed since uv.lock was written (+shout)"
+    ),
+    "rp-le-is-not-lt-next": (
+        "requires-python is '>=3.10,<=3.12' in pyproject.toml but '>=3.10, <3.13' in uv.lock"
+    ),
+    "path-package-version-bumped": (
+        "the version of lib is 1.1.0 in pyproject.toml but 1.0.0 in uv.lock"
+    ),
+    "workspace-member-added": "workspace members changed since uv.lock was written (+worker)",
+    "extra-added": "extras of 'app' changed since uv.lock was written (+loud)",
+    "group-included-changed": (
+        "dependency group 'lint' of 'app' changed since uv.lock was written (+greet>=1.1, -greet)"
+    ),
+    "dynamic-dependencies": (
+        "cannot tell whether uv.lock is current: "
+        "the dependencies of 'app' are dynamic; uv builds the project to know"
+    ),
 }
 
 #: At most this many cases may be "unknown" to uvdock.
@@ -196,6 +222,8 @@ def test_uvdock_verdict(name: str) -> None:
     else:
         assert verdict.reason
         assert "\n" not in verdict.reason
+    if name in REASONS:
+        assert verdict.reason == REASONS[name]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -742,10 +742,31 @@ def _lock_git(text: str) -> _Git:
     return _Git(_git_repository(text), reference, pairs.get("subdirectory"))
 
 
+_LOCK_REQUIREMENT_KEYS = frozenset(
+    {
+        "name",
+        "extras",
+        "marker",
+        "specifier",
+        "index",
+        "editable",
+        "directory",
+        "virtual",
+        "path",
+        "git",
+        "url",
+        "subdirectory",
+    }
+)
+
+
 def _lock_req(entry: object) -> _Req:
     """A requirement as ``uv.lock`` records it (``[package.metadata]``, ``[manifest]``)."""
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise _UndecidableError("uv.lock has a requirement it does not understand")
+    if not set(entry) <= _LOCK_REQUIREMENT_KEYS:
+        unknown = sorted(set(entry) - _LOCK_REQUIREMENT_KEYS)
+        raise _UndecidableError(f"a requirement in uv.lock with {', '.join(unknown)}")
     source: _Source
     if "editable" in entry:
         source = _Directory(_join(".", str(entry["editable"])), editable=True, virtual=False)
@@ -760,8 +781,6 @@ def _lock_req(entry: object) -> _Req:
     elif "url" in entry:
         source = _Url(str(entry["url"]).split("#", 1)[0], entry.get("subdirectory"))
     else:
-        if "conflict" in entry:
-            raise _UndecidableError("a requirement with a conflict-scoped index")
         specs = _parse_specifiers(str(entry.get("specifier", "")))
         index = entry.get("index")
         source = _Registry(
@@ -1019,11 +1038,12 @@ class _Checker:
             self.note(f"{path}/pyproject.toml has no [project] table; uv builds it to know")
             return None
         dynamic = table.get("dynamic", [])
+        shown = repr(table.get("name", path))
         if {"dependencies", "optional-dependencies"} & set(dynamic):
-            self.note(f"the dependencies of {path} are dynamic; uv builds the project to know")
+            self.note(f"the dependencies of {shown} are dynamic; uv builds the project to know")
             return None
         if "dependencies" not in table and "poetry" in (project.pyproject.get("tool") or {}):
-            self.note(f"{path} declares its dependencies with Poetry")
+            self.note(f"{shown} declares its dependencies with Poetry")
             return None
         own = _norm(str(table.get("name", "")))
         requires = [self.lower(str(text), project) for text in table.get("dependencies", [])]
