@@ -20,7 +20,7 @@ from tests.support.paths import REPO_ROOT
 GOLDEN = REPO_ROOT / "tests" / "golden" / "corpus"
 
 
-def uvdock_plan(case: Case, *extra: str) -> tuple[int, str]:
+def uvdock_plan(case: Case, *extra: str) -> tuple[int, str, str]:
     env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
     env = {k: v for k, v in env.items() if not k.startswith("UVDOCK_")}
     env["UVDOCK_OFFLINE"] = "1"  # unit tests read no sdist from PyPI
@@ -32,13 +32,23 @@ def uvdock_plan(case: Case, *extra: str) -> tuple[int, str]:
         env=env,
         check=False,
     )
-    return done.returncode, done.stdout.replace(str(REPO_ROOT), "<repo>")
+    return (
+        done.returncode,
+        done.stdout.replace(str(REPO_ROOT), "<repo>"),
+        done.stderr.replace(str(REPO_ROOT), "<repo>"),
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_plan(case: Case) -> None:
-    code, out = uvdock_plan(case, "--format", "json")
-    data: dict[str, Any] = json.loads(out)["data"]
+    code, out, _ = uvdock_plan(case, "--format", "json")
+    envelope = json.loads(out)
+    data: dict[str, Any] | None = envelope["data"]
+    if data is None:  # refused before a plan could be made: one error line
+        assert code == 2
+        assert case.plan_error is not None, envelope["errors"]
+        assert case.plan_error in envelope["errors"][0]["message"]
+        return
     errors = [p for p in data["problems"] if p["severity"] == "error"]
     assert data["python"]["value"] == case.python
     if case.plan_error is not None:
@@ -47,7 +57,8 @@ def test_plan(case: Case) -> None:
         assert case.plan_error in errors[0]["message"], errors[0]
         return
     assert code == 0, errors
-    assert data["project"]["lock"]["state"] == case.lock_state
+    lock = data["project"]["lock"]
+    assert (lock["state"] if lock else "none") == case.lock_state
     assert data["platforms"] == list(case.platforms)
     if case.argv is not None:
         assert tuple(data["entrypoint"]["argv"]) == case.argv
@@ -60,7 +71,8 @@ def test_plan(case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_plan_text(case: Case, update_golden: bool) -> None:
-    _, out = uvdock_plan(case)
+    _, out, err = uvdock_plan(case)
+    out = out + err  # a refused plan is one line on stderr
     path = GOLDEN / f"{case.name}.txt"
     if update_golden:
         path.parent.mkdir(parents=True, exist_ok=True)

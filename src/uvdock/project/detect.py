@@ -371,7 +371,15 @@ def _dependency_names(
             extras=extras,
             groups=groups,
         )
-        return frozenset(p.name for p in installed), False
+        names = frozenset(p.name for p in installed)
+        if lock.state == "stale":
+            # A lock that is not this project's (a stub, an old one) says too little:
+            # add what pyproject.toml declares, so the command is still found.
+            declared = [
+                str(t) for t in (pyproject or {}).get("project", {}).get("dependencies", ())
+            ]
+            names |= distributions_from_requirements(declared)
+        return names, False
     # No lock: what [project] dependencies bring in, extras included, as far as known.
     requirements_text = [
         str(t) for t in (pyproject or {}).get("project", {}).get("dependencies", ())

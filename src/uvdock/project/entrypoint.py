@@ -978,8 +978,11 @@ def _script_argv(path: Path, ctx: _Context) -> tuple[str, ...]:
     module, import_root = _module_name(path, ctx.root)
     package_dir = ctx.root / import_root if import_root else ctx.root
     parents = path.parent.relative_to(package_dir).parts if path.is_relative_to(package_dir) else ()
+    # Every directory a package: regular ones (__init__.py), or namespace packages
+    # (identifiers, as hatchling's `packages = ["pkg"]` ships them) when installed.
     in_package = bool(parents) and all(
         (package_dir.joinpath(*parents[: i + 1]) / "__init__.py").is_file()
+        or (ctx.packaged and parents[i].isidentifier())
         for i in range(len(parents))
     )
     if ctx.packaged and in_package:
