@@ -359,3 +359,16 @@ def test_an_unsupported_lock_version_is_unknown() -> None:
     lock["version"] = 2
     verdict = check_freshness(lock_data=lock, pyproject=_pyproject(">=3.10"))
     assert verdict.state == "unknown"
+
+
+def test_settings_uv_toml_may_set_are_unknown_not_stale() -> None:
+    lock = _lock(">=3.10")
+    lock["options"] = {"resolution-mode": "lowest"}
+    alone = check_freshness(lock_data=lock, pyproject=_pyproject(">=3.10"))
+    assert alone == Freshness(
+        state="stale", reason="resolution is 'highest' in pyproject.toml but 'lowest' in uv.lock"
+    )
+    with_uv_toml = check_freshness(
+        lock_data=lock, pyproject=_pyproject(">=3.10"), uv_toml={"resolution": "lowest"}
+    )
+    assert with_uv_toml.state == "unknown"

@@ -16,12 +16,14 @@ from the files alone, and the answer is one of three:
   ``uv sync --locked`` decides.
 
 The rules follow uv 0.13.9 (read from its source distribution on PyPI,
-``uv-0.13.9.tar.gz``), in uv's order:
+``uv-0.13.9.tar.gz``; the public GitHub snapshot stops at 0.12.5, before lock
+revisions 4 and 5), in uv's order:
 
 - ``crates/uv-lock-operations/src/validated_lock.rs`` ``ValidatedLock::validate``:
   resolver options (``resolution-mode``, ``prerelease-mode``,
-  ``fork-strategy``, ``exclude-newer``), supported/required environments,
-  conflicts, and ``requires-python`` compared as a *range*
+  ``fork-strategy``; an ``exclude-newer`` timestamp invalidates only when
+  added, removed or moved earlier, ``crates/uv-configuration/src/exclude_newer.rs``),
+  supported/required environments, conflicts, and ``requires-python`` compared as a *range*
   (``RequiresPython::range``), so ``>=3.12,<3.13`` in ``pyproject.toml`` and
   ``==3.12.*`` in ``uv.lock`` are the same, while holes such as
   ``!=3.11.*`` are ignored (only the bounding range is compared);
@@ -1106,20 +1108,29 @@ class _Checker:
             raise _UndecidableError(f"uv.lock version {version!r} (uv {UV_VERSION} reads 1)")
         revision = self.lock.get("revision", 0)
         self.revision = revision if isinstance(revision, int) else 0
-        self.check_settings_sources()
+        settings_elsewhere = self.check_settings_sources()
         self.read_lock_python()
-        self.check_options()
-        self.check_environments()
-        self.check_conflicts()
+        for settings_check in (self.check_options, self.check_environments, self.check_conflicts):
+            self.settings_check(settings_check, settings_elsewhere=settings_elsewhere)
         self.check_requires_python()
         self.check_members()
         self.check_default_groups()
         self.check_group_metadata()
         self.check_virtual_editable()
-        self.check_manifest()
+        self.settings_check(self.check_manifest, settings_elsewhere=settings_elsewhere)
         self.check_packages()
 
-    def check_settings_sources(self) -> None:
+    def settings_check(self, check: Callable[[], None], *, settings_elsewhere: bool) -> None:
+        """Run a check of ``[tool.uv]`` settings; with a ``uv.toml``, a difference is unknown."""
+        try:
+            check()
+        except _StaleError as stale:
+            if not settings_elsewhere:
+                raise
+            self.note(f"{stale} (but uv.toml may set it)")
+
+    def check_settings_sources(self) -> bool:
+        """Whether the root's ``uv.toml`` sets what this module reads from ``[tool.uv]``."""
         modelled = {
             "resolution",
             "prerelease",
@@ -1141,8 +1152,7 @@ class _Checker:
             "sources",
             "minimum-libc-version",
         }
-        if modelled & set(self.uv_toml):
-            self.note("uv.toml sets resolver settings; uvdock reads only pyproject.toml")
+        return bool(modelled & set(self.uv_toml))
 
     def check_options(self) -> None:
         options = self.lock.get("options", {})
