@@ -218,4 +218,28 @@ CASES: tuple[Case, ...] = (
         plan_error="uv.lock has no entry for the project 'stub-lock'",
         build=False,
     ),
+    Case(
+        name="old-uv-lock-v1",
+        shape="old-uv-lock-v1",
+        argv=("gunicorn", "--bind", "0.0.0.0:8000", "app:app"),
+        probes=_health("old-uv-lock-v1"),
+    ),
+    Case(
+        name="old-uv-lock-rev1",
+        shape="old-uv-lock-rev1",
+        argv=("gunicorn", "--bind", "0.0.0.0:8000", "app:app"),
+        probes=_health("old-uv-lock-rev1"),
+    ),
+    Case(
+        name="old-uv-lock-rev2",
+        shape="old-uv-lock-rev2",
+        argv=("gunicorn", "--bind", "0.0.0.0:8000", "app:app"),
+        probes=_health("old-uv-lock-rev2"),
+    ),
+    Case(
+        name="old-uv-lock-rev3",
+        shape="old-uv-lock-rev3",
+        argv=("gunicorn", "--bind", "0.0.0.0:8000", "app:app"),
+        probes=_health("old-uv-lock-rev3"),
+    ),
 )
