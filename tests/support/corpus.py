@@ -242,4 +242,14 @@ CASES: tuple[Case, ...] = (
         argv=("gunicorn", "--bind", "0.0.0.0:8000", "app:app"),
         probes=_health("old-uv-lock-rev3"),
     ),
+    Case(
+        name="sources-path-git-index",
+        shape="sources-path-git-index",
+        argv=("python", "main.py"),
+        stdout=("SOURCES: hello from a git repository; hello from the private index; util 0.2.0\n"),
+        needs_local_index=True,
+        needs_git_server=True,
+        needs_credentials=True,
+        oci=False,  # a git dependency is built from source: binary wheels only there
+    ),
 )

@@ -210,7 +210,8 @@ def test_version_bump_without_relock_is_stale(project_copy: CopyProject) -> None
     text = (root / "pyproject.toml").read_text()
     (root / "pyproject.toml").write_text(text.replace('version = "0.1.0"', 'version = "0.2.0"'))
     result = plan_project(root, options={}, environ={})
-    assert any("version is 0.2.0" in e.message for e in result.errors)
+    stale = "is 0.2.0 in pyproject.toml but 0.1.0 in uv.lock"
+    assert any(stale in e.message for e in result.errors)
 
 
 def test_no_entrypoint_asks_for_command(tmp_path: Path) -> None:

@@ -498,6 +498,14 @@ def _lock_problems(project: ProjectInfo) -> list[Problem]:
                 hint="run `uv lock` and commit uv.lock",
             )
         )
+    if source == "uv" and project.lock is not None and project.lock.state == "unknown":
+        problems.append(
+            Problem(
+                severity="note",
+                message=f"{project.lock.path}: {project.lock.stale_reason}",
+                hint="`uv lock --check` tells for sure; the build's `uv sync --locked` checks it",
+            )
+        )
     if source == "pyproject":
         problems.append(
             Problem(

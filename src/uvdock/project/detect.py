@@ -645,7 +645,7 @@ def detect_project(
 
     lock = None
     if source.value == "uv":
-        lock = lock_info(context / "uv.lock", layout.context_pyproject or {})
+        lock = lock_info(context / "uv.lock")
     name = str(project_table.get("name") or layout.app_dir.resolve().name)
     packaged = app is not None and _is_packaged(app)
     if source.value == "requirements":
@@ -703,6 +703,14 @@ def detect_project(
             entrypoint, extras_fact, extra_deps = found
             deps = deps | extra_deps
             problem = None
+    local_systems = _local_build_systems(lock, context)
+    local_names = _local_packages(
+        lock,
+        roots=roots,
+        name=name,
+        extras=extras_fact.value if extras_fact else (),
+        groups=groups.value if groups else (),
+    )
     table = (pyproject or {}).get("tool", {}).get("uvdock", {})
     return ProjectInfo(
         root=root,
@@ -733,21 +741,20 @@ def detect_project(
         referenced_files=_referenced_in_context(layout),
         vcs_versioning=_vcs_versioning(app),
         source_dirs=_source_dirs(layout.app_dir, members if not layout.package else ()),
-        build_requires=_all_build_requires(app, packaged=packaged, members=members),
+        build_requires=_all_build_requires(
+            app,
+            packaged=packaged,
+            members=members,
+            local=[system for pkg, system in local_systems.items() if pkg in local_names],
+        ),
         uvdock_table=dict(table) if isinstance(table, dict) else {},
         pyproject_text=pyproject_text,
         notes=tuple(notes),
-        local_build_systems=_local_build_systems(lock, context),
+        local_build_systems=local_systems,
         default_groups=_default_groups(app),
         groups=groups,
         extras=extras_fact,
-        local_packages=_local_packages(
-            lock,
-            roots=roots,
-            name=name,
-            extras=extras_fact.value if extras_fact else (),
-            groups=groups.value if groups else (),
-        ),
+        local_packages=local_names,
     )
 
 
@@ -877,14 +884,19 @@ def _local_packages(
 
 
 def _all_build_requires(
-    app: Mapping[str, Any] | None, *, packaged: bool, members: tuple[WorkspaceMember, ...]
+    app: Mapping[str, Any] | None,
+    *,
+    packaged: bool,
+    members: tuple[WorkspaceMember, ...],
+    local: list[BuildSystem],
 ) -> tuple[str, ...]:
-    """What building the app and the workspace members needs, in order, without duplicates."""
+    """What building the app, the members and path dependencies needs, in order, once each."""
     return tuple(
         dict.fromkeys(
             [
                 *(_build_requires(app or {}, packaged=packaged)),
                 *(r for m in members for r in m.build_requires),
+                *(r for system in local for r in system.requires),
             ]
         )
     )

@@ -1449,7 +1449,8 @@ class _Checker:
         for name in sorted(self.members):
             package = self.find(name)
             if package is None:
-                raise _StaleError(f"uv.lock has no entry for the workspace member {name!r}")
+                what = "workspace member" if len(self.members) > 1 else "project"
+                raise _StaleError(f"uv.lock has no entry for the {what} {name!r}")
             queue.append(package)
         for reqs in self.root_groups().values():
             for req in reqs:

@@ -1,28 +1,22 @@
-"""Reading ``uv.lock``: packages, freshness against ``pyproject.toml``, and wheels per platform.
+"""Reading ``uv.lock``: packages, whether it is current, and wheels per platform.
 
-uv has no library API and ``uv lock --check`` needs an interpreter that
-satisfies ``requires-python`` on the host (often absent) and may touch the
-network, so the freshness check is done here from the files alone: the lock
-records the requirements it was resolved from (``[package.metadata]``), and
-those are compared with what ``pyproject.toml`` declares now. The check only
-reports "stale" when it is sure; anything it cannot compare is left to
-``uv sync --locked`` in the build.
+Whether the lock is current is decided by :mod:`uvdock.project.freshness`,
+which follows uv's own rules; this module reads the packages the lock holds
+and answers what ``uv sync`` installs on a platform.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from uvdock._toml import read_toml
+from uvdock.project.freshness import check_workspace_freshness
 from uvdock.project.model import (
     LockedDependency,
     LockedFile,
@@ -98,133 +92,15 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
     )
 
 
-# --- freshness -----------------------------------------------------------------
+def lock_info(path: Path) -> LockInfo:
+    """The lock at ``path`` (a workspace root's ``uv.lock``): packages, and whether it is current.
 
-
-@dataclasses.dataclass(frozen=True)
-class _Req:
-    name: str
-    extras: tuple[str, ...]
-    specifier: SpecifierSet
-
-    def __str__(self) -> str:
-        extras = f"[{','.join(self.extras)}]" if self.extras else ""
-        return f"{self.name}{extras}{self.specifier}"
-
-
-def _req_from_pep508(text: str) -> _Req | None:
-    try:
-        req = Requirement(text)
-    except InvalidRequirement:
-        return None
-    return _Req(canonicalize_name(req.name), tuple(sorted(req.extras)), req.specifier)
-
-
-def _req_from_lock(entry: Mapping[str, Any]) -> _Req | None:
-    try:
-        spec = SpecifierSet(str(entry.get("specifier", "")))
-    except InvalidSpecifier:
-        return None
-    return _Req(
-        canonicalize_name(str(entry.get("name", ""))),
-        tuple(sorted(str(e) for e in entry.get("extras", ()))),
-        spec,
-    )
-
-
-def _declared(pyproject: Mapping[str, Any]) -> tuple[set[_Req], dict[str, set[_Req]]] | None:
-    project = pyproject.get("project", {})
-    if not isinstance(project, dict) or "dependencies" in project.get("dynamic", ()):
-        return None
-    reqs: set[_Req] = set()
-    for text in project.get("dependencies", ()):
-        req = _req_from_pep508(str(text))
-        if req is None:
-            return None
-        reqs.add(req)
-    for extra_reqs in project.get("optional-dependencies", {}).values():
-        for text in extra_reqs:
-            req = _req_from_pep508(str(text))
-            if req is None:
-                return None
-            reqs.add(req)
-    groups: dict[str, set[_Req]] = {}
-    for group, entries in pyproject.get("dependency-groups", {}).items():
-        group_reqs: set[_Req] = set()
-        for text in entries:
-            if not isinstance(text, str):
-                continue  # {include-group = ...}: resolved by uv, not compared here
-            req = _req_from_pep508(text)
-            if req is None:
-                return None
-            group_reqs.add(req)
-        groups[canonicalize_name(group)] = group_reqs
-    return reqs, groups
-
-
-def check_freshness(
-    *, lock_data: Mapping[str, Any], pyproject: Mapping[str, Any]
-) -> tuple[LockState, str | None]:
-    """Compare the lock's recorded inputs with ``pyproject.toml`` (root project only)."""
-    project = pyproject.get("project")
-    if not isinstance(project, dict) or "name" not in project:
-        return "fresh", None  # a virtual workspace root: nothing of its own to compare
-    name = canonicalize_name(str(project["name"]))
-    declared_python = project.get("requires-python")
-    locked_python = lock_data.get("requires-python")
-    if isinstance(declared_python, str) and isinstance(locked_python, str):
-        try:
-            if SpecifierSet(declared_python) != SpecifierSet(locked_python):
-                return "stale", (
-                    f"requires-python is {declared_python!r} in pyproject.toml "
-                    f"but {locked_python!r} in uv.lock"
-                )
-        except InvalidSpecifier:
-            pass
-    root = next(
-        (
-            p
-            for p in lock_data.get("package", ())
-            if isinstance(p, dict) and canonicalize_name(str(p.get("name", ""))) == name
-        ),
-        None,
-    )
-    if root is None:
-        return "stale", f"uv.lock has no entry for the project {project['name']!r}"
-    version = project.get("version")
-    if (
-        isinstance(version, str)
-        and "version" not in project.get("dynamic", ())
-        and root.get("version") not in (None, version)
-    ):
-        return "stale", (
-            f"the project version is {version} in pyproject.toml "
-            f"but {root.get('version')} in uv.lock"
-        )
-    declared = _declared(pyproject)
-    metadata = root.get("metadata")
-    if declared is None or not isinstance(metadata, dict):
-        return "fresh", None
-    reqs, groups = declared
-    locked = {r for r in map(_req_from_lock, metadata.get("requires-dist", ())) if r is not None}
-    if locked != reqs:
-        added = sorted(map(str, reqs - locked))
-        removed = sorted(map(str, locked - reqs))
-        change = ", ".join([*(f"+{r}" for r in added), *(f"-{r}" for r in removed)])
-        return "stale", f"dependencies changed since uv.lock was written ({change})"
-    locked_groups: dict[str, set[_Req]] = {
-        canonicalize_name(group): {r for r in map(_req_from_lock, entries) if r is not None}
-        for group, entries in metadata.get("requires-dev", {}).items()
-    }
-    for group, group_reqs in groups.items():
-        if locked_groups.get(group, set()) != group_reqs:
-            return "stale", f"dependency group {group!r} changed since uv.lock was written"
-    return "fresh", None
-
-
-def lock_info(path: Path, pyproject: Mapping[str, Any]) -> LockInfo:
+    Whether it is current follows uv's own rules (:mod:`uvdock.project.freshness`).
+    """
     packages, requires_python, data = read_lock(path)
-    state, reason = check_freshness(lock_data=data, pyproject=pyproject)
+    freshness = check_workspace_freshness(path.parent)
+    state: LockState = freshness.state
+    reason = freshness.reason
     markers = data.get("supported-markers", ())
     return LockInfo(
         path=path,

@@ -13,7 +13,7 @@ from uvdock._types import Sourced
 __all__ = ["Sourced"]
 
 DependencySource = Literal["uv", "requirements", "pyproject"]
-LockState = Literal["fresh", "stale", "missing", "not-applicable"]
+LockState = Literal["fresh", "stale", "unknown", "missing", "not-applicable"]
 GitScheme = Literal["ssh", "https", "http", "file", "other"]
 EntrypointKind = Literal["command", "procfile", "asgi", "wsgi", "django", "script", "module"]
 
