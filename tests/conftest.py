@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR
+from tests.support.servers import FixtureServers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +31,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "docker" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def fixture_servers() -> Iterator[FixtureServers]:
+    """The local package index (127.0.0.1:5011) and git server (127.0.0.1:5012), once a session.
+
+    Here rather than in the integration tests' conftest, so unit tests that read
+    from the index (a plan that inspects an sdist) share the same servers.
+    """
+    with FixtureServers() as servers:
+        yield servers
 
 
 @pytest.fixture

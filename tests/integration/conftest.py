@@ -9,7 +9,6 @@ import pytest
 
 from tests.integration.docker import IMAGE_PREFIX, docker, http_get
 from tests.integration.fault_proxy import Fault, FaultProxy
-from tests.support.servers import FixtureServers
 
 
 @pytest.fixture(scope="session")
@@ -23,13 +22,6 @@ def engine() -> None:
                   "astral-sh/uv:0.13.9-python3.13-trixie-slim"):  # fmt: skip
         inspect = docker("buildx", "imagetools", "inspect", f"{IMAGE_PREFIX}/{image}", check=False)
         assert inspect.returncode == 0, f"stand-in {image} missing: run scripts/testbed.sh up"
-
-
-@pytest.fixture(scope="session")
-def fixture_servers() -> Iterator[FixtureServers]:
-    """The local package index (127.0.0.1:5011) and git server (127.0.0.1:5012)."""
-    with FixtureServers() as servers:
-        yield servers
 
 
 @pytest.fixture

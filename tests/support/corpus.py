@@ -54,6 +54,7 @@ class Case:
     needs_git_server: bool = False
     needs_credentials: bool = False
     extra_build_time: bool = False  # compiles something from source (slow on arm64)
+    online: bool = False  # the plan reads an sdist (from the local index)
     notes: tuple[str, ...] = field(default=())  # substrings the plan's notes must contain
 
     @property
@@ -251,5 +252,12 @@ CASES: tuple[Case, ...] = (
         needs_git_server=True,
         needs_credentials=True,
         oci=False,  # a git dependency is built from source: binary wheels only there
+    ),
+    Case(
+        name="rust-sdist-only",
+        shape="rust-sdist-only",
+        online=True,
+        plan_error="uvdock-rusty-demo 0.1.0 must be built from source (only an sdist",
+        build=False,
     ),
 )

@@ -74,6 +74,8 @@ PACKAGES = (
     PackageBuild(name="uvdock-private-greeting", root="private", wheel=True),
     # Deliberately no wheel: installing it must compile the C extension.
     PackageBuild(name="uvdock-native-demo", root="public", wheel=False),
+    # Deliberately no wheel, and a Rust backend (maturin): uvdock refuses it in `plan`.
+    PackageBuild(name="uvdock-rusty-demo", root="public", wheel=False),
 )
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +21,12 @@ from tests.support.paths import REPO_ROOT
 GOLDEN = REPO_ROOT / "tests" / "golden" / "corpus"
 
 
-def uvdock_plan(case: Case, *extra: str) -> tuple[int, str, str]:
+def uvdock_plan(case: Case, *extra: str, cache: Path) -> tuple[int, str, str]:
     env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
     env = {k: v for k, v in env.items() if not k.startswith("UVDOCK_")}
-    env["UVDOCK_OFFLINE"] = "1"  # unit tests read no sdist from PyPI
+    env["XDG_CACHE_HOME"] = str(cache)  # a fresh cache: sdists are read, not remembered
+    if not case.online:
+        env["UVDOCK_OFFLINE"] = "1"  # unit tests read no sdist from PyPI
     done = subprocess.run(
         [sys.executable, "-m", "uvdock", "plan", case.target, *case.options, *extra],
         cwd=CORPUS_DIR / case.shape,
@@ -39,9 +42,17 @@ def uvdock_plan(case: Case, *extra: str) -> tuple[int, str, str]:
     )
 
 
+@pytest.fixture
+def servers_if_online(request: pytest.FixtureRequest) -> None:
+    case: Case = request.getfixturevalue("case")
+    if case.online:
+        request.getfixturevalue("fixture_servers")  # the local index serves its sdist
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_plan(case: Case) -> None:
-    code, out, _ = uvdock_plan(case, "--format", "json")
+@pytest.mark.usefixtures("servers_if_online")
+def test_plan(case: Case, tmp_path: Path) -> None:
+    code, out, _ = uvdock_plan(case, "--format", "json", cache=tmp_path)
     envelope = json.loads(out)
     data: dict[str, Any] | None = envelope["data"]
     if data is None:  # refused before a plan could be made: one error line
@@ -70,8 +81,9 @@ def test_plan(case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_plan_text(case: Case, update_golden: bool) -> None:
-    _, out, err = uvdock_plan(case)
+@pytest.mark.usefixtures("servers_if_online")
+def test_plan_text(case: Case, update_golden: bool, tmp_path: Path) -> None:
+    _, out, err = uvdock_plan(case, cache=tmp_path)
     out = out + err  # a refused plan is one line on stderr
     path = GOLDEN / f"{case.name}.txt"
     if update_golden:
