@@ -128,3 +128,27 @@ def test_daemonless_build_and_run(case: Case, tmp_path: Path) -> None:
         assert_absent(case, tag)
     finally:
         remove_image(tag)
+
+
+@pytest.mark.parametrize(
+    ("case_name", "extra"),
+    [
+        ("workspace-two-apps-worker", ()),  # --package from the virtual root
+        ("workspace-template-from-member", ()),  # pointed at the member's directory
+    ],
+)
+def test_uvdock_build_on_the_docker_engine(
+    case_name: str, extra: tuple[str, ...], tmp_path: Path
+) -> None:
+    """`uvdock build` (engine docker) renders into a scratch directory: the context is
+    the workspace root and the .dockerignore the member's, as with the written files."""
+    case = next(c for c in CASES if c.name == case_name)
+    target = copy_case(case, tmp_path)
+    tag = f"uvdock-corpus/{case.name}:uvdock-build"
+    try:
+        uvdock("build", str(target), "--image-prefix", IMAGE_PREFIX, "--ca-bundle", CA_BUNDLE,
+               "--network", "host", "--load", "-t", tag, *case.options, *extra)  # fmt: skip
+        probe(case, tag)
+        assert_absent(case, tag)
+    finally:
+        remove_image(tag)
