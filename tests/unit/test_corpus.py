@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 
 from tests.support.corpus import CASES, CORPUS_DIR, Case
 from tests.support.paths import REPO_ROOT
+from uvdock.api import init_project
+from uvdock.lint.api import lint_paths
 
 GOLDEN = REPO_ROOT / "tests" / "golden" / "corpus"
 
@@ -90,3 +93,34 @@ def test_plan_text(case: Case, update_golden: bool, tmp_path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(out)
     assert out == path.read_text(), f"{path.name} differs; --update-golden"
+
+
+LINTED = [c for c in CASES if c.plan_error is None and c.lock_state != "none"]
+
+
+@pytest.mark.parametrize("case", LINTED, ids=lambda c: c.id)
+@pytest.mark.parametrize("approach", ["custom", "official"])
+def test_generated_files_lint_clean(case: Case, approach: str, tmp_path: Path) -> None:
+    """What `uvdock init` writes for each shape gets no finding from uvdock lint (with the
+    build context and the ignore file BuildKit would use) nor from hadolint."""
+    root = tmp_path / case.shape
+    shutil.copytree(CORPUS_DIR / case.shape, root)
+    target = root / case.target
+    options = dict(_options(case.options), approach=approach, offline=True)
+    result = init_project(target, options=options, regenerate="uvdock init", force=True)
+    context = result.plan.project.context
+    for name in ("Dockerfile", "Dockerfile.dev"):
+        results = lint_paths([target / name], context_dir=context)
+        findings = [f"{f.code} {f.line}: {f.message}" for r in results for f in r.findings]
+        assert findings == [], (name, findings)
+        executable = shutil.which("hadolint")
+        assert executable is not None
+        done = subprocess.run([executable, "--no-fail", "--format", "json", str(target / name)],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert json.loads(done.stdout or "[]") == [], (name, done.stdout)
+
+
+def _options(flags: tuple[str, ...]) -> dict[str, str]:
+    """``("--package", "x")`` as the settings they set (the corpus uses only valued flags)."""
+    return {flags[i].removeprefix("--").replace("-", "_"): flags[i + 1]
+            for i in range(0, len(flags), 2)}  # fmt: skip

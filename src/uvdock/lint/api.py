@@ -13,7 +13,7 @@ from pathlib import Path
 
 from uvdock._toml import line_of_key, read_toml
 from uvdock.errors import ConfigError, UsageError
-from uvdock.lint.context import BuildContext, load_context
+from uvdock.lint.context import BuildContext, ignore_file, load_context
 from uvdock.lint.engine import LintConfig, apply_fixes, config_from_table, lint_dockerfile
 from uvdock.lint.findings import SEVERITIES, Finding, Severity
 from uvdock.lint.parser import parse_dockerfile
@@ -96,8 +96,9 @@ def lint_paths(
         text = _read(path, display)
         context_root = (context_dir or path.parent).resolve()
         effective = load_config(context_root).merged(config or LintConfig())
-        context = contexts.get(context_root) or load_context(context_root)
-        contexts[context_root] = context
+        ignore = ignore_file(context_root, path.resolve())
+        context = contexts.get(ignore) or load_context(context_root, dockerfile=path.resolve())
+        contexts[ignore] = context
         findings = lint_dockerfile(parse_dockerfile(text, path=display), context, effective)
         fixed_text: str | None = None
         applied = 0

@@ -158,11 +158,21 @@ def _read_toml(path: Path) -> Mapping[str, Any] | None:
         return None  # another command reports a broken pyproject.toml; lint stays quiet
 
 
-def load_context(root: Path | None) -> BuildContext:
+def ignore_file(root: Path, dockerfile: Path | None = None) -> Path:
+    """The ignore file BuildKit applies: ``<Dockerfile>.dockerignore`` beside the
+    Dockerfile when there is one, else the context's ``.dockerignore``."""
+    if dockerfile is not None:
+        own = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        if own.is_file():
+            return own
+    return root / ".dockerignore"
+
+
+def load_context(root: Path | None, *, dockerfile: Path | None = None) -> BuildContext:
     """Read the context directory (callers that lint many files keep the result)."""
     if root is None or not root.is_dir():
         return BuildContext(root=None)
-    ignore_path = root / ".dockerignore"
+    ignore_path = ignore_file(root, dockerfile)
     patterns = None
     if ignore_path.is_file():
         try:

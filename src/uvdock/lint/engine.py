@@ -209,10 +209,17 @@ def lint_text(
     path: str = "Dockerfile",
     context_dir: Path | None = None,
     config: LintConfig | None = None,
+    dockerfile_path: Path | None = None,
 ) -> list[Finding]:
-    """Lint Dockerfile ``text`` (the library entry point; nothing is printed or written)."""
+    """Lint Dockerfile ``text`` (the library entry point; nothing is printed or written).
+
+    ``dockerfile_path`` is where the file lives, when BuildKit should find its own
+    ``<Dockerfile>.dockerignore`` beside it.
+    """
     dockerfile = parse_dockerfile(text, path=path)
-    context = load_context(context_dir.resolve() if context_dir else None)
+    context = load_context(
+        context_dir.resolve() if context_dir else None, dockerfile=dockerfile_path
+    )
     return lint_dockerfile(dockerfile, context, config or LintConfig())
 
 

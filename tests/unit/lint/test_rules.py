@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR, REPO_ROOT
+from uvdock.lint.api import lint_paths
 from uvdock.lint.engine import LintConfig, lint_text
 from uvdock.lint.rules import RULES, Rule
 
@@ -241,3 +242,20 @@ def test_golden_text_output(rule: Rule, update_golden: bool) -> None:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(output)
     assert output == golden.read_text(), f"{golden.name} differs; --update-golden"
+
+
+def test_a_dockerfile_s_own_ignore_file_is_the_one_that_applies(tmp_path: Path) -> None:
+    """BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile before the context's
+    .dockerignore (a workspace member's Dockerfile built with the root as context)."""
+    root = _project(tmp_path)
+    (root / ".dockerignore").unlink()
+    (root / ".venv").mkdir()
+    member = root / "backend"
+    member.mkdir()
+    dockerfile = member / "Dockerfile"
+    dockerfile.write_text(PREFIX + "COPY . /app\n")
+    results = lint_paths([dockerfile], context_dir=root)
+    assert "UV111" in {f.code for r in results for f in r.findings}
+    (member / "Dockerfile.dockerignore").write_text("**/.venv\n.git\n.env\n")
+    results = lint_paths([dockerfile], context_dir=root)
+    assert "UV111" not in {f.code for r in results for f in r.findings}
