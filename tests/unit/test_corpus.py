@@ -111,7 +111,7 @@ def test_generated_files_lint_clean(case: Case, approach: str, tmp_path: Path) -
     context = result.plan.project.context
     for name in ("Dockerfile", "Dockerfile.dev"):
         results = lint_paths([target / name], context_dir=context)
-        findings = [f"{f.code} {f.line}: {f.message}" for r in results for f in r.findings]
+        findings = [f"{f.code} {f.span}: {f.message}" for r in results for f in r.findings]
         assert findings == [], (name, findings)
         executable = shutil.which("hadolint")
         assert executable is not None
