@@ -448,7 +448,7 @@ def _layout(
     elif context != root.resolve():
         member = next((m for m in all_members if (context / m.path).resolve() == root.resolve()),
                       None)  # fmt: skip
-        why = f"{root} is the workspace member"
+        why = "uvdock was pointed at its directory"
     elif not virtual:
         member, why = None, ""
     else:
@@ -476,10 +476,16 @@ def _layout(
         notes=(
             (
                 f"workspace member {member.name} ({member.path}) is the app: {why}; built "
-                f"with the workspace root {context} as the context and its uv.lock"
+                f"with the workspace root ({_shown(context, root)}) as the context and its "
+                "uv.lock"
             ),
         ),
     )
+
+
+def _shown(path: Path, root: Path) -> str:
+    """``path`` as seen from where uvdock was pointed (``..``, ``.``): no machine's paths."""
+    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
 
 
 def _member_named(
