@@ -427,3 +427,18 @@ def test_an_unwritable_destination_is_one_clear_line(
         "check that the destination's directory exists and is writable"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_runtime_debian_packages_are_refused_not_dropped(
+    project_copy: CopyProject, tmp_path: Path
+) -> None:
+    """An image that needs Debian packages at run time is not built without them."""
+    root = project_copy("fastapi-app")
+    done = uvdock(str(root), "--system-packages", "libpango-1.0-0", "--output",
+                  f"type=oci,dest={tmp_path / 'out'}", "-t", "x:1", cache=tmp_path / "cache",
+                  check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "needs Debian packages at run time (libpango-1.0-0)" in done.stderr
+    assert "--engine docker" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -260,4 +260,12 @@ CASES: tuple[Case, ...] = (
         plan_error="uvdock-rusty-demo 0.1.0 must be built from source (only an sdist",
         build=False,
     ),
+    Case(
+        name="workspace-two-apps-command",
+        shape="workspace-two-apps",
+        options=("--command", "two-worker"),
+        argv=("two-worker",),
+        sync=("--no-dev",),
+        stdout="two-worker 0.1.0: nothing to do\n",
+    ),
 )

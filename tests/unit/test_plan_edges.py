@@ -175,3 +175,16 @@ def test_a_failed_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(UvdockError, match=r"No space left on device.*no file was changed"):
         init_project(root, options={}, regenerate="x", force=True)
     assert {p.name: p.read_bytes() for p in root.iterdir()} == before
+
+
+def test_public_wheel_indexes_need_no_secret(tmp_path: Path) -> None:
+    """download.pytorch.org and friends are named indexes that never ask for credentials."""
+    root = locked_project(tmp_path, registry_package("six"), '"six"', '{ name = "six" }')
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(
+        text + '\n[[tool.uv.index]]\nname = "pytorch-cpu"\n'
+        'url = "https://download.pytorch.org/whl/cpu"\nexplicit = true\n'
+        '\n[[tool.uv.index]]\nname = "corp"\nurl = "https://pypi.corp.example/simple"\n'
+    )
+    plan = plan_project(root, options={}, environ={})
+    assert [s.id for s in plan.secrets] == ["UV_INDEX_CORP_USERNAME", "UV_INDEX_CORP_PASSWORD"]

@@ -390,6 +390,16 @@ def _build(  # noqa: PLR0915 - one linear pipeline, commented step by step
     entry = plan.entrypoint
     if entry is None:
         raise UvdockError("no command to start", hint="set [tool.uvdock] command")
+    if plan.runtime_packages:
+        # Installing Debian packages means running apt in the base image: that is what
+        # the daemonless engine does not do. Building without them would ship an image
+        # that fails at start-up.
+        names = ", ".join(p.value for p in plan.runtime_packages)
+        raise UvdockError(
+            f"the image needs Debian packages at run time ({names}), which the daemonless "
+            "engine cannot install",
+            hint="build with --engine docker, or use a base image that has them (--base-image)",
+        )
     store = BlobStore(request.cache_dir)
     platforms = [Platform.parse(p) for p in request.platforms] or [host_platform()]
     notes: list[str] = []

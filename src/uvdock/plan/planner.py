@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from collections.abc import Callable
 from typing import get_args
 
@@ -19,7 +20,20 @@ from uvdock.project.lockfile import covers, installed_packages
 from uvdock.project.model import Entrypoint, ProjectInfo, Sourced
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
-PYPI_HOSTS = ("pypi.org", "files.pythonhosted.org")
+# Public package indexes that never ask for credentials: a named index on one of
+# these hosts gets no build secret (PyPI itself, and the wheel indexes ML projects
+# name in [[tool.uv.index]]: PyTorch's CPU/CUDA builds, NVIDIA's, PyG's).
+PUBLIC_INDEX_HOSTS = frozenset({
+    "pypi.org", "test.pypi.org", "files.pythonhosted.org", "download.pytorch.org",
+    "pypi.nvidia.com", "pypi.ngc.nvidia.com", "data.pyg.org",
+})  # fmt: skip
+
+
+def _public_index(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host in PUBLIC_INDEX_HOSTS
+
+
 CA_TARGET = "/run/secrets/ca_bundle.pem"
 
 
@@ -216,11 +230,7 @@ def _secrets(project: ProjectInfo, settings: Settings) -> tuple[tuple[Secret, ..
         )
     for index in project.indexes:
         prefix = index.env_prefix
-        if (
-            prefix is None
-            or index.authenticate == "never"
-            or any(host in index.url for host in PYPI_HOSTS)
-        ):
+        if prefix is None or index.authenticate == "never" or _public_index(index.url):
             continue
         where = f"pyproject.toml:{index.line}" if index.line else "pyproject.toml"
         for part in ("USERNAME", "PASSWORD"):

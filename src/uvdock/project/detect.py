@@ -449,7 +449,9 @@ def _layout(
         member = next((m for m in all_members if (context / m.path).resolve() == root.resolve()),
                       None)  # fmt: skip
         why = "uvdock was pointed at its directory"
-    elif not virtual:
+    elif not virtual or settings.get("command") is not None:
+        # The root project; or a virtual root with a command of the user's own: every
+        # member is installed, as `uv sync` there does.
         member, why = None, ""
     else:
         member, why = _the_app_member(context, all_members, settings)

@@ -182,6 +182,7 @@ def dependency_only(plan: BuildPlan) -> str:
 # top of the unchanged dependency layer, instead of a new copy of the whole venv.
 _COLLECT_PROJECT = """\
 import importlib.metadata, os, py_compile, shutil, sys
+os.makedirs("/out", exist_ok=True)  # the final stage copies it even when nothing is installed
 for name in sys.argv[1:]:
     try:
         files = importlib.metadata.distribution(name).files or ()
