@@ -210,7 +210,8 @@ CASES: tuple[Case, ...] = (
         python="3.14",
         argv=("uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"),
         lock_state="none",
-        build=False,  # no lock: `uv sync --locked` cannot build it (the plan warns)
+        plan_error="pyproject.toml has no uv.lock",  # `uv sync --locked` could not build it
+        build=False,
     ),
     Case(
         name="stub-lock",

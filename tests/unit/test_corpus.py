@@ -69,6 +69,8 @@ def test_plan(case: Case, tmp_path: Path) -> None:
         assert code == 2
         assert errors, data["problems"]
         assert case.plan_error in errors[0]["message"], errors[0]
+        if case.argv is not None:  # what was found still shows, for the user to see
+            assert tuple(data["entrypoint"]["argv"]) == case.argv
         return
     assert code == 0, errors
     lock = data["project"]["lock"]

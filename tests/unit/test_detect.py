@@ -185,12 +185,13 @@ def test_several_sources_ask_for_source(project_copy: CopyProject) -> None:
     assert chosen.project.dependency_source.source == "--source"
 
 
-def test_pyproject_without_lock_warns(project_copy: CopyProject) -> None:
+def test_pyproject_without_lock_is_an_error(project_copy: CopyProject) -> None:
+    """`uv sync --locked` needs a lock: no Dockerfile known not to build is written."""
     root = project_copy("flask-app")
     (root / "uv.lock").unlink()
     result = plan_project(root, options={}, environ={})
     assert result.project.dependency_source.value == "pyproject"
-    assert any("will fail" in p.message and p.severity == "warning" for p in result.problems)
+    assert any("has no uv.lock" in p.message for p in result.errors)
 
 
 def test_stale_lock_is_error(project_copy: CopyProject) -> None:

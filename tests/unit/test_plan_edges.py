@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from tests.support.corpus import CORPUS_DIR
 from uvdock import __version__
 from uvdock.api import init_project, plan_project
 from uvdock.errors import UvdockError
@@ -188,3 +189,18 @@ def test_public_wheel_indexes_need_no_secret(tmp_path: Path) -> None:
     )
     plan = plan_project(root, options={}, environ={})
     assert [s.id for s in plan.secrets] == ["UV_INDEX_CORP_USERNAME", "UV_INDEX_CORP_PASSWORD"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("extras", "declares no extra 'nope' (it has: server, test)"),
+        ("groups", "declares no dependency group 'nope' (it has: dev, lint, prod)"),
+    ],
+)
+def test_an_unknown_extra_or_group_is_a_usage_error(flag: str, message: str) -> None:
+    shape = "extras-server" if flag == "extras" else "groups-server"
+    with pytest.raises(UvdockError) as raised:
+        plan_project(CORPUS_DIR / shape, options={flag: ("nope",)}, environ={})
+    assert raised.value.exit_code == 2
+    assert message in str(raised.value)

@@ -519,10 +519,12 @@ def _lock_problems(project: ProjectInfo) -> list[Problem]:
     if source == "pyproject":
         problems.append(
             Problem(
-                severity="warning",
-                message="pyproject.toml has no uv.lock: the build runs `uv sync --locked` and "
-                "will fail",
-                hint="run `uv lock` and commit uv.lock",
+                # The Dockerfile would run `uv sync --locked`, which fails without a lock:
+                # an error, so no file that is known not to build is written.
+                severity="error",
+                message="pyproject.toml has no uv.lock: the build runs `uv sync --locked`, "
+                "which needs one",
+                hint="run `uv lock` and commit uv.lock (or use --source requirements)",
             )
         )
     if source == "requirements" and not project.requirements_hashed:

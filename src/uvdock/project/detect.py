@@ -669,6 +669,7 @@ def detect_project(
     members = _workspace_members(layout)
     python_pin = _python_pin_upwards(layout.app_dir, context)
     extras = tuple(settings.get("extras"))
+    _check_selection(settings, app, where=layout.app_dir / "pyproject.toml")
     groups = production_groups(
         settings,
         default_groups=_default_groups(app),
@@ -809,6 +810,29 @@ def _with_detection_facts(detection: Detection) -> Sourced[Entrypoint] | None:
         ),
         found.source,
     )
+
+
+def _check_selection(settings: Settings, app: Mapping[str, Any] | None, *, where: Path) -> None:
+    """``--extra`` and ``--group`` must name what the app declares (uv fails late otherwise)."""
+    project = (app or {}).get("project", {})
+    declared = {
+        "extras": [str(e) for e in project.get("optional-dependencies", {})],
+        "groups": [
+            *(str(g) for g in (app or {}).get("dependency-groups", {})),
+            *(["dev"] if (app or {}).get("tool", {}).get("uv", {}).get("dev-dependencies") else []),
+        ],
+    }
+    for setting, kind in (("extras", "extra"), ("groups", "dependency group")):
+        given = settings.sourced(setting)
+        known = {canonicalize_name(n) for n in declared[setting]}
+        for name in given.value or ():
+            if canonicalize_name(name) not in known:
+                listed = ", ".join(declared[setting]) or "none"
+                raise ConfigError(
+                    f"{given.source} {name}: {where} declares no {kind} {name!r} "
+                    f"(it has: {listed})",
+                    hint=f"name one of its {kind}s",
+                )
 
 
 def _command(settings: Settings) -> Sourced[str | list[str]] | None:

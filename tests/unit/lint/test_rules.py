@@ -259,3 +259,10 @@ def test_a_dockerfile_s_own_ignore_file_is_the_one_that_applies(tmp_path: Path) 
     (member / "Dockerfile.dockerignore").write_text("**/.venv\n.git\n.env\n")
     results = lint_paths([dockerfile], context_dir=root)
     assert "UV111" not in {f.code for r in results for f in r.findings}
+
+
+@pytest.mark.parametrize("flags", ["--no-group dev", "--no-group=dev"])
+def test_no_group_dev_leaves_the_dev_group_out(flags: str) -> None:
+    text = PREFIX + f"RUN uv sync --locked {flags}\n"
+    assert "UV107" not in codes(text)
+    assert "UV107" in codes(PREFIX + "RUN uv sync --locked --no-group lint\n")

@@ -6,6 +6,7 @@ import shlex
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from uvdock.api import init_project
 from uvdock.cli.options import flags_for, given_settings, setting_options
@@ -101,14 +102,14 @@ def init_command(
     if result.written and any(c.action != "unchanged" for c in result.changes):
         console().print(f"\nbuild with: {result.plan.build_command(dockerfile_name)}", markup=False)
     for problem in result.plan.problems:
-        console(stderr=True).print(f"{problem.severity}: {problem.one_line()}")
+        console(stderr=True).print(f"{problem.severity}: {problem.one_line()}", markup=False)
 
 
 def _print(changes: tuple[FileChange, ...], *, dry_run: bool, show_diff: bool) -> None:
     out = console()
     if dry_run:
         for change in changes:
-            out.print(f"[bold]--- {change.name} ({change.action})[/bold]")
+            out.print(f"[bold]--- {escape(change.name)} ({change.action})[/bold]")
             out.out(change.content, end="")
         return
     if show_diff:
@@ -120,4 +121,4 @@ def _print(changes: tuple[FileChange, ...], *, dry_run: bool, show_diff: bool) -
         return
     verbs = {"create": "created", "overwrite": "overwrote", "unchanged": "unchanged"}
     for change in changes:
-        out.print(f"{verbs[change.action]:>10}  {change.path}")
+        out.print(f"{verbs[change.action]:>10}  {change.path}", markup=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from uvdock.lint.findings import Edit
 from uvdock.lint.rules.base import (
@@ -264,6 +264,8 @@ def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
             continue
         if has_flag(command.argv, *DEV_EXCLUSION_FLAGS) or env_true(command.env, "UV_NO_DEV"):
             continue
+        if _excludes_dev_group(command.argv):
+            continue
         span = analysis.find_in(command.instruction, re.compile(r"\buv\b[^\n]*?\bsync\b"))
         yield Hit(
             span=span or analysis.keyword_span(command.instruction),
@@ -271,6 +273,16 @@ def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
             "add --no-dev",
             fix=(insert_after(span, " --no-dev"),) if span else (),
         )
+
+
+def _excludes_dev_group(argv: Sequence[str]) -> bool:
+    """``--no-group dev`` (or ``--no-group=dev``) leaves the dev group out, as --no-dev does."""
+    for index, word in enumerate(argv):
+        if word == "--no-group" and index + 1 < len(argv) and argv[index + 1] == "dev":
+            return True
+        if word == "--no-group=dev":
+            return True
+    return False
 
 
 def _start_command(item: Instruction) -> tuple[str, ...]:
