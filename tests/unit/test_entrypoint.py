@@ -748,3 +748,39 @@ def test_procfile_running_a_project_script(tmp_path: Path) -> None:
     assert argv(found) == ("sh", "-c", "exec bin/web.sh $WORKERS")
     assert found.files == ("bin/web.sh",)
     assert any("uses $WORKERS, which the image does not set" in n for n in found.notes)
+
+
+def test_a_uwsgi_ini_without_a_socket_gets_one_on_the_port(tmp_path: Path) -> None:
+    """An ini that leaves the socket to a start script's flags: uWSGI exits without one."""
+    (tmp_path / "uwsgi.ini").write_text(
+        "[uwsgi]\nmodule = mysite.wsgi:application\nmaster = true\n"
+    )
+    found = find_entrypoint(
+        root=tmp_path, command=None, port=9090, scripts=None,
+        deps=frozenset({"uwsgi", "django"}), packaged=False, http_override=None,
+    )  # fmt: skip
+    assert found.entrypoint is not None
+    assert found.entrypoint.value.argv == (
+        "uwsgi", "--ini", "uwsgi.ini", "--die-on-term", "--http", "0.0.0.0:9090",
+    )  # fmt: skip
+    assert found.port == 9090
+    assert found.entrypoint.value.http
+    assert any("binds no socket" in note for note in found.notes)
+
+
+def test_a_manage_py_without_django_is_not_django(tmp_path: Path) -> None:
+    """Litestar's and others' manage.py wrappers are not Django's: no Django message."""
+    (tmp_path / "manage.py").write_text(
+        "from litestar.cli.main import litestar_group\n\nif __name__ == '__main__':\n"
+        "    litestar_group()\n"
+    )
+    (tmp_path / "app.py").write_text(
+        "from litestar import Litestar\n\n\ndef create_app() -> Litestar:\n"
+        "    return Litestar([])\n"
+    )
+    found = find_entrypoint(
+        root=tmp_path, command=None, port=8000, scripts=None,
+        deps=frozenset({"litestar", "uvicorn"}), packaged=False, http_override=None,
+    )  # fmt: skip
+    assert found.problem is not None
+    assert found.problem.startswith("no entrypoint found"), found.problem

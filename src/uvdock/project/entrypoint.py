@@ -470,7 +470,9 @@ def _inferred(ctx: _Context, state: _State) -> Detection | None:
         if served.entrypoint is not None:
             return served
         problems.append(served.problem or "")
-    manages = find_manage_py(ctx.root)
+    # A manage.py is Django's only when Django is installed (Litestar, Flask-Script and
+    # others have one too).
+    manages = find_manage_py(ctx.root) if "django" in ctx.deps else []
     if len(manages) > 1:
         listed = ", ".join(m.relative_to(ctx.root).as_posix() for m in manages[:_MAX_LISTED])
         return Detection(
@@ -800,6 +802,15 @@ def _uwsgi_words(
     if not die and "--die-on-term" not in words:
         # uWSGI 2.0 takes SIGTERM (`docker stop`) as "reload"; this makes it exit.
         words = (*words, "--die-on-term")
+    flag_bind = _flag_value(words, ("--http", "--http-socket", "--https", "--socket", "-s"))
+    if ini is not None and ini.http is None and ini.socket is None and flag_bind is None:
+        # The ini leaves the socket to the command line (a start script's `--http`): the
+        # image must bind one, or uWSGI starts, finds no socket, and exits.
+        notes.append(
+            f"{ini.path} binds no socket (http, http-socket or socket): the image adds "
+            f"`--http 0.0.0.0:{ctx.port}`"
+        )
+        return (*words, "--http", f"0.0.0.0:{ctx.port}"), ctx.port, True, (ini.path,)
     if ini is not None:
         notes.extend(_uwsgi_notes(ini))
         return words, ini.port, ini.http is not None, (ini.path,)
