@@ -269,4 +269,12 @@ CASES: tuple[Case, ...] = (
         sync=("--no-dev",),
         stdout="two-worker 0.1.0: nothing to do\n",
     ),
+    Case(
+        name="server-in-group",
+        shape="server-in-group",
+        argv=("gunicorn", "--bind", "0.0.0.0:8000", "app:app"),
+        sync=("--no-default-groups", "--group", "deploy"),
+        probes=_health("server-in-group"),
+        absent=("pytest",),
+    ),
 )

@@ -703,15 +703,23 @@ def detect_project(
     extras_fact: Sourced[tuple[str, ...]] | None = None
     if extras:
         extras_fact = Sourced(extras, settings.sourced("extras").source)
-    elif entrypoint is None and lock is not None:
-        # The server may come with an optional dependency of the app ("server" extra).
-        found = _entrypoint_through_an_extra(
-            layout, lock=lock, roots=roots, deps=deps, settings=settings, packaged=packaged
-        )
+    elif entrypoint is None and lock is not None and settings.get("groups") is None:
+        # The server may come with an optional dependency of the app (a "server" extra)
+        # or a dependency group meant for production (a "prod" group).
+        found = _entrypoint_through_an_option(
+            layout, lock=lock, roots=roots, deps=deps, settings=settings, packaged=packaged,
+            groups=groups.value if groups else (),
+        )  # fmt: skip
         if found is not None:
-            entrypoint, extras_fact, extra_deps = found
-            deps = deps | extra_deps
+            entrypoint, kind, option, with_option = found
             problem = None
+            servers = ", ".join(sorted((with_option - deps) & HTTP_SERVERS))
+            deps = with_option
+            why = f"{servers} comes with the {kind} {option!r} of the app: installed"
+            if kind == "extra":
+                extras_fact = Sourced((option,), why + " with --extra")
+            else:
+                groups = Sourced((*(groups.value if groups else ()), option), why)
     local_systems = _local_build_systems(lock, context)
     local_names = _local_packages(
         lock,
@@ -840,7 +848,7 @@ def _command(settings: Settings) -> Sourced[str | list[str]] | None:
     return command if command.value is not None else None
 
 
-def _entrypoint_through_an_extra(
+def _entrypoint_through_an_option(
     layout: _Layout,
     *,
     lock: LockInfo,
@@ -848,34 +856,42 @@ def _entrypoint_through_an_extra(
     deps: frozenset[str],
     settings: Settings,
     packaged: bool,
-) -> tuple[Sourced[Entrypoint], Sourced[tuple[str, ...]], frozenset[str]] | None:
-    """An entrypoint that needs a server only an extra of the app installs, and that extra."""
+    groups: tuple[str, ...],
+) -> tuple[Sourced[Entrypoint], str, str, frozenset[str]] | None:
+    """An entrypoint whose server only an extra or a dependency group of the app installs.
+
+    Returns the entrypoint, ``"extra"`` or ``"group"``, its name, and what is installed
+    with it. Options named like development tools (``dev``, ``test``, ...) are skipped.
+    """
     app = next((p for p in lock.packages if p.name in {canonicalize_name(r) for r in roots}), None)
-    for extra, _ in app.optional if app is not None else ():
-        if canonicalize_name(extra) in _DEV_GROUPS:
+    if app is None:
+        return None
+    options = [("extra", name) for name, _ in app.optional]
+    options += [("group", name) for name, _ in app.groups if name not in groups]
+    for kind, name in options:
+        if canonicalize_name(name) in _DEV_GROUPS:
             continue
-        with_extra = frozenset(
+        with_option = frozenset(
             p.name
             for p in installed_packages(
                 lock.packages, roots=roots, python=DEFAULT_PYTHON, platform="linux/amd64",
-                extras=(extra,),
+                extras=(name,) if kind == "extra" else (),
+                groups=(*groups, name) if kind == "group" else groups,
             )
         )  # fmt: skip
-        if not (with_extra - deps) & HTTP_SERVERS:
+        if not (with_option - deps) & HTTP_SERVERS:
             continue
         entrypoint, _ = detect_entrypoint(
             root=layout.app_dir,
             command=None,
             port=int(settings.get("port")),
             scripts=_scripts(layout.app_pyproject, layout.app_text),
-            deps=with_extra,
+            deps=with_option,
             packaged=packaged,
             http_override=settings.get("http"),
         )
         if entrypoint is not None:
-            servers = ", ".join(sorted((with_extra - deps) & HTTP_SERVERS))
-            why = f"{servers} comes with the extra {extra!r} of the app: installed with --extra"
-            return entrypoint, Sourced((extra,), why), with_extra
+            return entrypoint, kind, name, with_option
     return None
 
 

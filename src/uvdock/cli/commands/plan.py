@@ -74,12 +74,19 @@ def _project_rows(plan: BuildPlan) -> Rows:
             "pyproject.toml [build-system]" if project.packaged else "",
         ),
         ("python", plan.python.value, _src(plan.python)),
+        ("installs", "uv sync " + " ".join(plan.sync_selection), _selection_source(plan)),
     ]
     if project.workspace_members:
         members = ", ".join(f"{m.name} ({m.path.as_posix()})" for m in project.workspace_members)
         rows.append(("workspace", members, "[tool.uv.workspace]"))
     rows.extend(("note", note, "") for note in project.notes)
     return rows
+
+
+def _selection_source(plan: BuildPlan) -> str:
+    """Why the image gets these extras and groups (nothing: uv's default without dev)."""
+    facts = [f for f in (plan.project.extras, plan.project.groups) if f is not None]
+    return "; ".join(_src(f) for f in facts)
 
 
 def _entrypoint_rows(plan: BuildPlan) -> Rows:
