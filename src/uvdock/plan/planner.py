@@ -322,7 +322,11 @@ def _with_toolchains(
 ) -> list[NativeBuild]:
     out = []
     for native in natives:
-        package = next(p for p in project.lock.packages if p.name == native.package)  # type: ignore[union-attr]
+        package = next(
+            p
+            for p in project.lock.packages  # type: ignore[union-attr]
+            if p.name == native.package and p.version == native.version
+        )
         backend, needs, source = toolchain_of(
             package, local=project.local_build_systems, read_sdist=read_sdist
         )

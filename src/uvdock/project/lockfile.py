@@ -7,6 +7,8 @@ and answers what ``uv sync`` installs on a platform.
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,12 +43,16 @@ def _deps(raw: Iterable[Any]) -> tuple[LockedDependency, ...]:
         if not isinstance(dep, dict) or "name" not in dep:
             continue
         extras = dep.get("extra", ())
+        source = dep.get("source")
         out.append(
             LockedDependency(
                 name=canonicalize_name(str(dep["name"])),
                 version=dep.get("version"),
                 marker=dep.get("marker"),
                 extras=tuple(str(e) for e in extras),
+                source=str(next(iter(source.values())))
+                if isinstance(source, dict) and source
+                else None,
             )
         )
     return tuple(out)
@@ -62,7 +68,9 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
     for wheel in raw.get("wheels", ()):
         if isinstance(wheel, dict):
             location = str(wheel.get("url") or wheel.get("path") or wheel.get("filename") or "")
-            wheels.append(LockedFile(filename=location.rsplit("/", 1)[-1], url=location))
+            # PyTorch's index URL-encodes the local version's "+" (torch-2.8.0%2Bcpu-...).
+            filename = urllib.parse.unquote(location.rsplit("/", 1)[-1])
+            wheels.append(LockedFile(filename=filename, url=location))
     optional = raw.get("optional-dependencies", {})
     sdist = raw.get("sdist")
     sdist_url: str | None = None
@@ -141,15 +149,55 @@ def marker_environment(*, python: str, platform: str) -> dict[str, str]:
     }
 
 
-def _applies(marker: str | None, env: dict[str, str], extras: Iterable[str] = ()) -> bool:
+# uv writes the extras and groups of `[tool.uv] conflicts` into markers as
+# `extra == 'extra-14-kokoro-fastapi-cpu'` (`extra-<len>-<package>-<extra>`, or
+# `group-...`): whether such an atom holds depends on what the sync selects.
+_CONFLICT_ATOM = re.compile(r"""extra\s*(==|!=)\s*(['"])((?:extra|group)-\d+-[^'"]*)\2""")
+_TRUE = "python_version >= '0'"
+_FALSE = "python_version < '0'"
+
+
+def conflict_names(roots: Iterable[str], extras: Iterable[str], groups: Iterable[str]) -> set[str]:
+    """uv's encoded names of the selected extras and groups, as conflict markers spell them."""
+    names: set[str] = set()
+    for root in roots:
+        package = canonicalize_name(root)
+        names.update(f"extra-{len(package)}-{package}-{canonicalize_name(e)}" for e in extras)
+        names.update(f"group-{len(package)}-{package}-{canonicalize_name(g)}" for g in groups)
+    return names
+
+
+def _resolve_conflicts(marker: str, active: set[str]) -> str:
+    def truth(match: re.Match[str]) -> str:
+        holds = (match.group(3) in active) == (match.group(1) == "==")
+        return _TRUE if holds else _FALSE
+
+    return _CONFLICT_ATOM.sub(truth, marker)
+
+
+def _applies(
+    marker: str | None,
+    env: dict[str, str],
+    extras: Iterable[str] = (),
+    active: set[str] | None = None,
+) -> bool:
     if not marker:
         return True
     try:
-        parsed = Marker(marker)
+        parsed = Marker(_resolve_conflicts(marker, active or set()))
     except InvalidMarker:
         return True  # cannot tell: assume it is installed, the cautious answer
     extra_values = [*extras] or [""]
     return any(parsed.evaluate({**env, "extra": extra}) for extra in extra_values)
+
+
+def _pick(candidates: list[LockedPackage], dep: LockedDependency) -> list[LockedPackage]:
+    """The locked package a dependency means: by name, then version, then source."""
+    if dep.version is not None:
+        candidates = [c for c in candidates if c.version == dep.version] or candidates
+    if dep.source is not None:
+        candidates = [c for c in candidates if c.source_url == dep.source] or candidates
+    return candidates[:1]
 
 
 def installed_packages(
@@ -166,46 +214,37 @@ def installed_packages(
     by_name: dict[str, list[LockedPackage]] = {}
     for package in packages:
         by_name.setdefault(package.name, []).append(package)
-    seen: dict[tuple[str, str | None], LockedPackage] = {}
-    expanded: set[tuple[str, str | None, str]] = set()
+    roots = [canonicalize_name(r) for r in roots]
     root_extras = tuple(extras)
     wanted_groups = {canonicalize_name(g) for g in groups}
+    active = conflict_names(roots, root_extras, wanted_groups)
+    seen: dict[tuple[str, str | None, str | None], LockedPackage] = {}
+    expanded: set[tuple[str, str | None, str | None, str]] = set()
     queue: list[tuple[LockedPackage, tuple[str, ...]]] = [
-        (package, root_extras)
-        for root in roots
-        for package in by_name.get(canonicalize_name(root), ())
+        (package, root_extras) for root in roots for package in by_name.get(root, ())
     ]
     for package, _ in list(queue):
         for group, group_deps in package.groups:
             if canonicalize_name(group) not in wanted_groups:
                 continue
             for dep in group_deps:
-                if _applies(dep.marker, env):
-                    candidates = by_name.get(dep.name, [])
-                    if dep.version is not None:
-                        candidates = [
-                            c for c in candidates if c.version == dep.version
-                        ] or candidates
-                    queue.extend((candidate, dep.extras) for candidate in candidates[:1])
+                if _applies(dep.marker, env, active=active):
+                    queue.extend((c, dep.extras) for c in _pick(by_name.get(dep.name, []), dep))
     while queue:
-        package, extras = queue.pop()
-        key = (package.name, package.version)
+        package, extras_here = queue.pop()
+        key = (package.name, package.version, package.source_url)
         deps: list[LockedDependency] = []
         if key not in seen:
             seen[key] = package
             deps.extend(package.dependencies)
         optional = dict(package.optional)
-        new_extras = [e for e in extras if (*key, e) not in expanded]
+        new_extras = [e for e in extras_here if (*key, e) not in expanded]
         for extra in new_extras:
             expanded.add((*key, extra))
             deps.extend(optional.get(extra, ()))
         for dep in deps:
-            if not _applies(dep.marker, env, new_extras):
-                continue
-            candidates = by_name.get(dep.name, [])
-            if dep.version is not None:
-                candidates = [c for c in candidates if c.version == dep.version] or candidates
-            queue.extend((candidate, dep.extras) for candidate in candidates[:1])
+            if _applies(dep.marker, env, new_extras, active):
+                queue.extend((c, dep.extras) for c in _pick(by_name.get(dep.name, []), dep))
     return sorted(seen.values(), key=lambda p: p.name)
 
 

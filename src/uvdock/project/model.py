@@ -89,6 +89,9 @@ class LockedDependency:
     version: str | None
     marker: str | None
     extras: tuple[str, ...]
+    # The source when the lock holds several packages of this name (torch from PyPI and
+    # from PyTorch's index): the registry URL or other source value, as packages have it.
+    source: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
