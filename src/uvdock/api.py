@@ -6,6 +6,8 @@ The CLI calls these; so can other programs. Nothing here prints or exits.
 from __future__ import annotations
 
 import dataclasses
+import json
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,7 @@ class InitResult:
     plan: BuildPlan
     changes: tuple[FileChange, ...]
     written: bool
+    notes: tuple[str, ...] = ()
 
 
 def init_project(
@@ -92,4 +95,24 @@ def init_project(
         )
     if write:
         write_all(changes)
-    return InitResult(plan=plan, changes=tuple(changes), written=write)
+    return InitResult(
+        plan=plan, changes=tuple(changes), written=write, notes=_lost_sources(plan, changes)
+    )
+
+
+def _lost_sources(plan: BuildPlan, changes: list[FileChange]) -> tuple[str, ...]:
+    """A note when the file the start command was read from is the one being overwritten:
+    the next plan cannot read it again (uvdock does not read back what it wrote)."""
+    entry = plan.entrypoint
+    if entry is None:
+        return ()
+    source = entry.source.split(":", 1)[0]
+    overwritten = {c.name for c in changes if c.action == "overwrite"}
+    if source not in overwritten:
+        return ()
+    command = shlex.join(entry.value.argv)
+    note = (
+        f"the command came from {entry.source}, which this overwrites: to keep it when "
+        f"uvdock plans again, set [tool.uvdock] command = {json.dumps(command)}"
+    )
+    return (note,)

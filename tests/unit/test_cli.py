@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -244,3 +245,18 @@ def test_python_m_uvdock_runs() -> None:
         [sys.executable, "-m", "uvdock", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("uvdock, version")
+
+
+def test_overwriting_the_file_the_command_came_from_says_how_to_keep_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """uvdock never reads back what it wrote: once the project's own Dockerfile is
+    overwritten, its CMD is gone, and init says how to keep the command."""
+    from tests.support.corpus import CORPUS_DIR  # noqa: PLC0415
+
+    root = tmp_path / "p"
+    shutil.copytree(CORPUS_DIR / "old-lock-uv-example", root)
+    code, _, err = run(["init", str(root), "--force", "--offline"], capsys)
+    assert code == 0
+    assert "note: the command came from Dockerfile:12, which this overwrites" in err
+    assert '[tool.uvdock] command = "uvicorn uv_docker_example:app' in err

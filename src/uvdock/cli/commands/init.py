@@ -94,6 +94,7 @@ def init_command(
                     for c in result.changes
                 ],
                 "plan": result.plan.to_data(),
+                "notes": list(result.notes),
             },
             errors=[],
         )
@@ -103,6 +104,8 @@ def init_command(
         console().print(f"\nbuild with: {result.plan.build_command(dockerfile_name)}", markup=False)
     for problem in result.plan.problems:
         console(stderr=True).print(f"{problem.severity}: {problem.one_line()}", markup=False)
+    for note in result.notes:
+        console(stderr=True).print(f"note: {note}", markup=False)
 
 
 def _print(changes: tuple[FileChange, ...], *, dry_run: bool, show_diff: bool) -> None:
