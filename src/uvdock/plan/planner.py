@@ -96,6 +96,17 @@ def _python(
         chosen = Sourced(choice.python, why)
     else:
         chosen = Sourced(DEFAULT_PYTHON, "default")
+    theirs = project.dockerfile_python
+    if theirs is not None and theirs.value != chosen.value and chosen.source != theirs.source:
+        problems.append(
+            Problem(
+                severity="note",
+                message=f"the project's own {theirs.source} runs Python {theirs.value}; the "
+                f"image gets {chosen.value} ({chosen.source.split(';', 1)[0]})",
+                hint=f"pass --python {theirs.value} (or write .python-version) to keep "
+                f"{theirs.value}",
+            )
+        )
     if requires is not None and _allows(requires.value, chosen.value) is False:
         problems.append(
             Problem(

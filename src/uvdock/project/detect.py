@@ -30,6 +30,7 @@ from uvdock.project.model import (
     WorkspaceMember,
 )
 from uvdock.project.servers import distributions_from_requirements
+from uvdock.project.startcmd import dockerfile_python
 from uvdock.project.workspace import Member, find_root, members
 
 _DEV_REQUIREMENTS = re.compile(r"(dev|test|tests|lint|docs|doc|ci|typing)", re.IGNORECASE)
@@ -769,6 +770,7 @@ def detect_project(
         notes=tuple(notes),
         local_build_systems=local_systems,
         default_groups=_default_groups(app),
+        dockerfile_python=_dockerfile_python(layout.app_dir),
         groups=groups,
         extras=extras_fact,
         local_packages=local_names,
@@ -841,6 +843,11 @@ def _check_selection(settings: Settings, app: Mapping[str, Any] | None, *, where
                     f"(it has: {listed})",
                     hint=f"name one of its {kind}s",
                 )
+
+
+def _dockerfile_python(app_dir: Path) -> Sourced[str] | None:
+    found = dockerfile_python(app_dir)
+    return Sourced(found[0], found[1]) if found else None
 
 
 def _command(settings: Settings) -> Sourced[str | list[str]] | None:

@@ -183,6 +183,8 @@ class ProjectInfo:
     default_groups: tuple[str, ...] = ()
     # The dependency groups the image installs; None: uv's default without dev (--no-dev).
     groups: Sourced[tuple[str, ...]] | None = None
+    # The Python the project's own Dockerfile runs on (its final FROM), if it says.
+    dockerfile_python: Sourced[str] | None = None
     # The optional dependencies the image installs (--extra), and why.
     extras: Sourced[tuple[str, ...]] | None = None
     # Workspace members and local path dependencies the app installs (names).
