@@ -784,3 +784,30 @@ def test_a_manage_py_without_django_is_not_django(tmp_path: Path) -> None:
     )  # fmt: skip
     assert found.problem is not None
     assert found.problem.startswith("no entrypoint found"), found.problem
+
+
+@pytest.mark.parametrize(
+    ("config", "module"),
+    [
+        ('[tool.setuptools]\npackage-dir = {"" = "api/src"}\n', "service.main"),
+        ('[tool.hatch.build.targets.wheel]\npackages = ["api/src/service"]\n', "service.main"),
+        ('[tool.uv.build-backend]\nmodule-root = "api/src"\n', "service.main"),
+        ("", "api.src.service.main"),
+    ],
+)
+def test_modules_are_named_below_the_declared_package_root(
+    tmp_path: Path, config: str, module: str
+) -> None:
+    """An installed package imports by its path below the directory the backend packs from."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "svc"\nversion = "1"\n\n' + config)
+    code = tmp_path / "api" / "src" / "service"
+    code.mkdir(parents=True)
+    for directory in (tmp_path / "api", tmp_path / "api" / "src", code):
+        (directory / "__init__.py").write_text("")
+    (code / "main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
+    found = find_entrypoint(
+        root=tmp_path, command=None, port=8000, scripts=None,
+        deps=frozenset({"fastapi", "uvicorn"}), packaged=True, http_override=None,
+    )  # fmt: skip
+    assert found.entrypoint is not None, found.problem
+    assert found.entrypoint.value.argv[1] == f"{module}:app"

@@ -28,8 +28,9 @@ import dataclasses
 import posixpath
 import re
 import shlex
+import tomllib
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from uvdock.errors import ProjectError
 from uvdock.project.django_project import DjangoApp, find_django, find_manage_py
@@ -215,13 +216,58 @@ def _health_path(tree: ast.Module) -> str | None:
     return None
 
 
+def import_roots(root: Path) -> tuple[str, ...]:
+    """The directories, relative to ``root``, that the build backend installs packages from.
+
+    ``src`` always (the usual layout); plus what ``pyproject.toml`` declares:
+    setuptools' ``package-dir`` (``{"" = "api/src"}``) and ``packages.find.where``,
+    hatchling's ``packages = ["lib/pkg"]`` and ``sources``, uv_build's ``module-root``,
+    pdm's ``package-dir``, poetry's ``packages`` ``from``. A module under one of them
+    is imported by its path below it (``api/src/main.py`` is ``main``).
+    """
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = {}
+    tool = data.get("tool", {})
+    found: list[str] = ["src"]
+    setuptools = tool.get("setuptools", {})
+    package_dir = setuptools.get("package-dir", {})
+    if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str):
+        found.append(package_dir[""])
+    where = setuptools.get("packages", {})
+    if isinstance(where, dict):
+        found += [w for w in where.get("find", {}).get("where", ()) if isinstance(w, str)]
+    wheel = tool.get("hatch", {}).get("build", {}).get("targets", {}).get("wheel", {})
+    found += [str(PurePosixPath(p).parent) for p in wheel.get("packages", ()) if isinstance(p, str)]
+    sources = wheel.get("sources", ())
+    found += [
+        k for k in (sources if isinstance(sources, (list, dict)) else ()) if isinstance(k, str)
+    ]
+    module_root = tool.get("uv", {}).get("build-backend", {}).get("module-root")
+    if isinstance(module_root, str):
+        found.append(module_root)
+    pdm_dir = tool.get("pdm", {}).get("build", {}).get("package-dir")
+    if isinstance(pdm_dir, str):
+        found.append(pdm_dir)
+    for entry in tool.get("poetry", {}).get("packages", ()):
+        if isinstance(entry, dict) and isinstance(entry.get("from"), str):
+            found.append(entry["from"])
+    cleaned = (PurePosixPath(f).as_posix().strip("/") for f in found)
+    return tuple(sorted({c for c in cleaned if c not in ("", ".")}, key=len, reverse=True))
+
+
 def _module_name(path: Path, root: Path) -> tuple[str, str]:
-    relative = path.relative_to(root)
-    parts = list(relative.with_suffix("").parts)
+    """``(module, import root)`` of a file: its dotted path below the import root it is in."""
+    relative = PurePosixPath(path.relative_to(root).with_suffix("").as_posix())
+    parts = list(relative.parts)
     import_root = ""
-    if parts and parts[0] == "src" and len(parts) > 1:
-        import_root = "src"
-        parts = parts[1:]
+    for candidate in import_roots(root):
+        prefix = PurePosixPath(candidate).parts
+        if tuple(parts[: len(prefix)]) == prefix and len(parts) > len(prefix):
+            import_root = candidate
+            parts = parts[len(prefix) :]
+            break
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts), import_root
