@@ -811,3 +811,16 @@ def test_modules_are_named_below_the_declared_package_root(
     )  # fmt: skip
     assert found.entrypoint is not None, found.problem
     assert found.entrypoint.value.argv[1] == f"{module}:app"
+
+
+def test_files_this_python_cannot_parse_are_named_when_nothing_is_found(tmp_path: Path) -> None:
+    """Newer syntax than uvdock's own Python (here, invalid for every Python): not silent."""
+    (tmp_path / "main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI(\n")
+    found = find_entrypoint(
+        root=tmp_path, command=None, port=8000, scripts=None,
+        deps=frozenset({"fastapi", "uvicorn"}), packaged=False, http_override=None,
+    )  # fmt: skip
+    assert found.entrypoint is None
+    assert found.problem is not None
+    assert "cannot parse main.py:3" in found.problem
+    assert "uvx --python 3.13 uvdock" in found.problem

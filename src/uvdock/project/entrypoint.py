@@ -28,6 +28,7 @@ import dataclasses
 import posixpath
 import re
 import shlex
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -43,6 +44,7 @@ from uvdock.project.pysource import (
     parse,
     python_files,
     qualified,
+    unparsable,
 )
 from uvdock.project.serverconf import (
     GunicornConfig,
@@ -1143,7 +1145,20 @@ def find_entrypoint(
         found = step(ctx, state)
         if found is not None:
             return dataclasses.replace(found, notes=(*state.notes, *found.notes))
-    return Detection(entrypoint=None, problem=_NOTHING, notes=tuple(state.notes))
+    return Detection(entrypoint=None, problem=_nothing(root), notes=tuple(state.notes))
+
+
+def _nothing(root: Path) -> str:
+    """Nothing found; and if some files could not be read, which and how to read them."""
+    skipped = unparsable(root)
+    if not skipped:
+        return _NOTHING
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return (
+        f"{_NOTHING}; note: this Python ({running}) cannot parse {', '.join(skipped)}, "
+        "so what they define was not seen: run uvdock on a newer Python "
+        "(`uvx --python 3.13 uvdock`)"
+    )
 
 
 def detect_entrypoint(

@@ -40,6 +40,27 @@ def parse(path: Path) -> ast.Module | None:
         return None
 
 
+def unparsable(root: Path, *, limit: int = 3) -> list[str]:
+    """``path:line`` of files this Python cannot parse (newer syntax, e.g. 3.12's f-strings).
+
+    Detection skips them silently on the way; when nothing is found, saying which
+    files were not read (and that a newer Python would read them) is the fix.
+    """
+    found: list[str] = []
+    for path in python_files(root):
+        try:
+            if path.stat().st_size > _MAX_FILE_BYTES:
+                continue
+            ast.parse(path.read_bytes(), filename=str(path))
+        except SyntaxError as error:
+            found.append(f"{path.relative_to(root).as_posix()}:{error.lineno or 1}")
+            if len(found) >= limit:
+                break
+        except (ValueError, OSError):
+            continue
+    return found
+
+
 def import_aliases(tree: ast.Module) -> dict[str, str]:
     """Local name -> what it refers to, from the module's top-level absolute imports."""
     aliases: dict[str, str] = {}
