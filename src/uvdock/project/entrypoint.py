@@ -1144,8 +1144,25 @@ def find_entrypoint(
     for step in steps:
         found = step(ctx, state)
         if found is not None:
+            found = _with_health_route(found, root)
             return dataclasses.replace(found, notes=(*state.notes, *found.notes))
     return Detection(entrypoint=None, problem=_nothing(root), notes=tuple(state.notes))
+
+
+def _with_health_route(found: Detection, root: Path) -> Detection:
+    """A command read from a file (Dockerfile, compose, Procfile) still gets the health route
+    of the app it serves, when the code has one app object and it defines one."""
+    entry = found.entrypoint
+    if entry is None or not entry.value.http or entry.value.health_path is not None:
+        return found
+    apps = [a for a in find_app_objects(root) if a.health_path]
+    targets = {f"{a.module}:{a.attribute}" for a in apps}
+    served = [a for a in apps if f"{a.module}:{a.attribute}" in " ".join(entry.value.argv)]
+    chosen = served or (apps if len(targets) == 1 else [])
+    if not chosen:
+        return found
+    value = dataclasses.replace(entry.value, health_path=chosen[0].health_path)
+    return dataclasses.replace(found, entrypoint=Sourced(value, entry.source))
 
 
 def _nothing(root: Path) -> str:
