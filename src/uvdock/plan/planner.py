@@ -97,7 +97,8 @@ def _python(
     else:
         chosen = Sourced(DEFAULT_PYTHON, "default")
     theirs = project.dockerfile_python
-    if theirs is not None and theirs.value != chosen.value and chosen.source != theirs.source:
+    chosen_by_uvdock = chosen.source == "default" or "requires-python" in chosen.source
+    if theirs is not None and theirs.value != chosen.value and chosen_by_uvdock:
         problems.append(
             Problem(
                 severity="note",
