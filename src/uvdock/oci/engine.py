@@ -797,7 +797,7 @@ def _project_layer(
     project = plan.project
     patched: int | None = None
     tree: Path | None = None
-    if project.packaged or project.is_workspace or project.local_packages:
+    if project.installs_local:
         # Edits are patched in only for a lone package: the members and path
         # dependencies of a workspace are rebuilt.
         reusable = (

@@ -100,6 +100,16 @@ class BuildPlan:
         return bool(self.build_packages)
 
     @property
+    def member_selection(self) -> tuple[str, ...]:
+        """The workspace member and the extras the app needs (the dev image's too)."""
+        flags: list[str] = []
+        if self.project.package:
+            flags += ["--package", self.project.package]
+        for extra in self.project.extra_names:
+            flags += ["--extra", extra]
+        return tuple(flags)
+
+    @property
     def sync_selection(self) -> tuple[str, ...]:
         """What ``uv sync`` (and ``uv export``) install: the member, the extras, no groups.
 
@@ -107,11 +117,7 @@ class BuildPlan:
         default-groups`` (or a ``groups`` setting) gets ``--no-default-groups`` and
         the groups meant for production, so no test or lint group slips in.
         """
-        flags: list[str] = []
-        if self.project.package:
-            flags += ["--package", self.project.package]
-        for extra in self.project.extra_names:
-            flags += ["--extra", extra]
+        flags = list(self.member_selection)
         if self.project.groups is None:
             flags.append("--no-dev")
         else:

@@ -45,22 +45,12 @@ def _allows(spec: str, minor: str) -> bool | None:
     return any(specifier.contains(f"{minor}.{patch}", prereleases=True) for patch in range(40))
 
 
-def _candidates(project: ProjectInfo, problems: list[Problem]) -> list[str]:
+def _allowed(project: ProjectInfo) -> list[str]:
     """The supported Pythons that requires-python allows, lowest first."""
     requires = project.requires_python
     if requires is None:
         return []
-    allowed = [m for m in SUPPORTED_PYTHONS if _allows(requires.value, m)]
-    if not allowed:
-        problems.append(
-            Problem(
-                severity="error",
-                message=f"requires-python {requires.value!r} ({requires.source}) allows none "
-                f"of the supported Pythons ({', '.join(SUPPORTED_PYTHONS)})",
-                hint="widen requires-python or set --python",
-            )
-        )
-    return allowed
+    return [m for m in SUPPORTED_PYTHONS if _allows(requires.value, m)]
 
 
 def _python(
@@ -68,8 +58,10 @@ def _python(
     settings: Settings,
     problems: list[Problem],
     *,
+    allowed: list[str],
     gaps_of: Callable[[str], list[NativeBuild]],
-) -> Sourced[str]:
+) -> tuple[Sourced[str], bool]:
+    """The image's Python, and whether uvdock chose it (rather than a setting or a pin)."""
     explicit = settings.sourced("python")
     pin, requires = project.python_pin, project.requires_python
     if explicit.value is not None:
@@ -85,29 +77,19 @@ def _python(
             )
     elif pin is not None:
         chosen = pin
-    elif allowed := _candidates(project, problems):
-        choice = choose_python(allowed, {p: gaps_of(p) for p in allowed})
-        why = f"highest supported Python that requires-python {requires.value!r} allows"  # type: ignore[union-attr]
-        if project.lock is not None:
-            why += " and uv.lock has wheels for"
-        why += f" ({requires.source})"  # type: ignore[union-attr]
-        if choice.skipped:
-            why += f"; {choice.why()}"
-        chosen = Sourced(choice.python, why)
     else:
-        chosen = Sourced(DEFAULT_PYTHON, "default")
-    theirs = project.dockerfile_python
-    chosen_by_uvdock = chosen.source == "default" or "requires-python" in chosen.source
-    if theirs is not None and theirs.value != chosen.value and chosen_by_uvdock:
-        problems.append(
-            Problem(
-                severity="note",
-                message=f"the project's own {theirs.source} runs Python {theirs.value}; the "
-                f"image gets {chosen.value} ({chosen.source.split(';', 1)[0]})",
-                hint=f"pass --python {theirs.value} (or write .python-version) to keep "
-                f"{theirs.value}",
+        chosen = _choose(project, problems, allowed=allowed, gaps_of=gaps_of)
+        theirs = project.dockerfile_python
+        if theirs is not None and theirs.value != chosen.value:
+            problems.append(
+                Problem(
+                    severity="note",
+                    message=f"the project's own {theirs.source} runs Python {theirs.value}; the "
+                    f"image gets {chosen.value} ({chosen.source.split(';', 1)[0]})",
+                    hint=f"pass --python {theirs.value} (or write .python-version) to keep "
+                    f"{theirs.value}",
+                )
             )
-        )
     if requires is not None and _allows(requires.value, chosen.value) is False:
         problems.append(
             Problem(
@@ -117,7 +99,38 @@ def _python(
                 hint="pick a Python that requires-python allows (.python-version or --python)",
             )
         )
-    return chosen
+    return chosen, explicit.value is None and pin is None
+
+
+def _choose(
+    project: ProjectInfo,
+    problems: list[Problem],
+    *,
+    allowed: list[str],
+    gaps_of: Callable[[str], list[NativeBuild]],
+) -> Sourced[str]:
+    """With nothing set: the highest allowed Python the lock has wheels for."""
+    requires = project.requires_python
+    if requires is None:
+        return Sourced(DEFAULT_PYTHON, "default")
+    if not allowed:
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"requires-python {requires.value!r} ({requires.source}) allows none "
+                f"of the supported Pythons ({', '.join(SUPPORTED_PYTHONS)})",
+                hint="widen requires-python or set --python",
+            )
+        )
+        return Sourced(DEFAULT_PYTHON, "default")
+    choice = choose_python(allowed, {p: gaps_of(p) for p in allowed})
+    why = f"highest supported Python that requires-python {requires.value!r} allows"
+    if project.lock is not None:
+        why += " and uv.lock has wheels for"
+    why += f" ({requires.source})"
+    if choice.skipped:
+        why += f"; {choice.why()}"
+    return Sourced(choice.python, why)
 
 
 def _uv_version(project: ProjectInfo, settings: Settings, problems: list[Problem]) -> Sourced[str]:
@@ -428,6 +441,7 @@ def _from_source_problems(
     natives: list[NativeBuild],
     *,
     python: Sourced[str],
+    python_set: bool,
     settings: Settings,
     gaps_of: Callable[[str], list[NativeBuild]],
     candidates: list[str],
@@ -441,7 +455,7 @@ def _from_source_problems(
         if p != python.value and not any(g.cause == "python" for g in gaps_of(p))
     ]  # fmt: skip
     by_python = [n for n in natives if n.cause == "python"]
-    if by_python and python.source != "default" and "requires-python" not in python.source:
+    if by_python and python_set:
         named = ", ".join(f"{n.package} {n.version or ''}".rstrip() for n in by_python)
         problems.append(
             Problem(
@@ -589,7 +603,8 @@ def make_plan(
             gaps[python] = _from_source(project, settings, python)
         return gaps[python]
 
-    python = _python(project, settings, problems, gaps_of=gaps_of)
+    allowed = _allowed(project)
+    python, uvdock_chose = _python(project, settings, problems, allowed=allowed, gaps_of=gaps_of)
     uv_version = _uv_version(project, settings, problems)
     base, python_image, uv_image = _images(
         settings, python=python.value, uv_version=uv_version.value, problems=problems
@@ -604,9 +619,10 @@ def make_plan(
     problems += _from_source_problems(
         natives,
         python=python,
+        python_set=not uvdock_chose,
         settings=settings,
         gaps_of=gaps_of,
-        candidates=_candidates(project, []),
+        candidates=allowed,
     )
     if project.entrypoint is None:
         problems.append(

@@ -1697,15 +1697,18 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def check_workspace_freshness(root: Path) -> Freshness:
+def check_workspace_freshness(
+    root: Path, *, lock_data: Mapping[str, Any] | None = None
+) -> Freshness:
     """``check_freshness`` for the workspace at ``root`` (which holds ``uv.lock``), from disk.
 
-    Reads the root's ``pyproject.toml``, ``uv.lock`` and ``uv.toml``, the members'
-    ``pyproject.toml`` (``[tool.uv.workspace]``) and those of the local directory
-    packages the lock or the sources name.
+    Reads the root's ``pyproject.toml``, ``uv.lock`` (unless the caller parsed it
+    already: ``lock_data``; an ML project's lock runs to megabytes) and ``uv.toml``,
+    the members' ``pyproject.toml`` (``[tool.uv.workspace]``) and those of the local
+    directory packages the lock or the sources name.
     """
     pyproject = _read(root / "pyproject.toml") or {}
-    lock = _read(root / "uv.lock")
+    lock = lock_data if lock_data is not None else _read(root / "uv.lock")
     if lock is None:
         return Freshness(state="unknown", reason="there is no uv.lock")
     members = {m.path.as_posix(): m.pyproject for m in workspace_members(root, pyproject)}

@@ -7,6 +7,7 @@ and answers what ``uv sync`` installs on a platform.
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -15,7 +16,7 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.tags import Tag, compatible_tags, cpython_tags
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from uvdock._toml import read_toml
 from uvdock.project.freshness import check_workspace_freshness
@@ -106,7 +107,7 @@ def lock_info(path: Path) -> LockInfo:
     Whether it is current follows uv's own rules (:mod:`uvdock.project.freshness`).
     """
     packages, requires_python, data = read_lock(path)
-    freshness = check_workspace_freshness(path.parent)
+    freshness = check_workspace_freshness(path.parent, lock_data=data)
     state: LockState = freshness.state
     reason = freshness.reason
     markers = data.get("supported-markers", ())
@@ -175,6 +176,15 @@ def _resolve_conflicts(marker: str, active: set[str]) -> str:
     return _CONFLICT_ATOM.sub(truth, marker)
 
 
+@functools.lru_cache(maxsize=8192)
+def _marker(text: str) -> Marker | None:
+    """A parsed marker; the same few hundred repeat across a lock, platforms and Pythons."""
+    try:
+        return Marker(text)
+    except InvalidMarker:
+        return None
+
+
 def _applies(
     marker: str | None,
     env: dict[str, str],
@@ -183,9 +193,8 @@ def _applies(
 ) -> bool:
     if not marker:
         return True
-    try:
-        parsed = Marker(_resolve_conflicts(marker, active or set()))
-    except InvalidMarker:
+    parsed = _marker(_resolve_conflicts(marker, active or set()))
+    if parsed is None:
         return True  # cannot tell: assume it is installed, the cautious answer
     extra_values = [*extras] or [""]
     return any(parsed.evaluate({**env, "extra": extra}) for extra in extra_values)
@@ -266,14 +275,3 @@ def supported_tags(*, python: str, platform: str, glibc_minor: int) -> set[Tag]:
     tags = set(cpython_tags(version, abis=[f"cp{major}{minor}"], platforms=plats))
     tags |= set(compatible_tags(version, interpreter=f"cp{major}{minor}", platforms=plats))
     return tags
-
-
-def has_compatible_wheel(package: LockedPackage, tags: set[Tag]) -> bool:
-    for wheel in package.wheels:
-        try:
-            _, _, _, wheel_tags = parse_wheel_filename(wheel.filename)
-        except InvalidWheelFilename:
-            continue
-        if wheel_tags & tags:
-            return True
-    return False

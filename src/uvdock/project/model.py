@@ -210,6 +210,12 @@ class ProjectInfo:
         return (self.package or self.name,)
 
     @property
+    def installs_local(self) -> bool:
+        """Whether the build installs something from the context: the project, workspace
+        members or path dependencies (the project stage; the daemonless project layer)."""
+        return self.packaged or self.is_workspace or bool(self.local_packages)
+
+    @property
     def context_from_root(self) -> str:
         """The context as a path relative to ``root`` (``..`` from a member's directory)."""
         return Path(os.path.relpath(self.context.resolve(), self.root.resolve())).as_posix()

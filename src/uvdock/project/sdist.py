@@ -30,8 +30,10 @@ _TIMEOUT = 30.0
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "uvdock" / "sdists"
+    """``sdists`` beside the daemonless engine's cache (``$XDG_CACHE_HOME/uvdock``)."""
+    from uvdock.oci.blobs import default_root  # noqa: PLC0415  (only when an sdist is read)
+
+    return default_root().parent / "sdists"
 
 
 def _pyproject_member(data: bytes, filename: str) -> bytes | None:

@@ -76,7 +76,8 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
         )
         blocks.append("COPY --chown=dev:dev . /app")
     else:
-        selection = "".join(f" {flag}" for flag in _dev_selection(plan))
+        # The app's member and extras; every dependency group (the dev tools).
+        selection = "".join(f" {flag}" for flag in plan.member_selection)
         first = f"uv sync {dependency_only(plan)}{selection}"
         blocks += [
             "# All dependency groups (dev included); the project itself comes next, editable.",
@@ -99,16 +100,6 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
     if plan.entrypoint is not None:
         blocks.append(f"CMD {exec_form(plan.entrypoint.value.dev_argv)}")
     return "\n".join(blocks) + "\n"
-
-
-def _dev_selection(plan: BuildPlan) -> list[str]:
-    """The member and extras of the production image; every dependency group (dev tools)."""
-    flags = []
-    if plan.project.package:
-        flags += ["--package", plan.project.package]
-    for extra in plan.project.extra_names:
-        flags += ["--extra", extra]
-    return flags
 
 
 def _from_root(plan: BuildPlan, path: str) -> str:

@@ -135,7 +135,7 @@ def _sync_steps(
             *secrets,
         ],
     )
-    if not installs_local(plan):
+    if not plan.project.installs_local:
         # Nothing of the project is installed: the dependencies are the whole venv,
         # and the code is copied into the final stage, so source edits never
         # invalidate this stage.
@@ -152,12 +152,6 @@ def _sync_steps(
         "COPY . /app",
         run([with_env(prefixes, f"uv sync --locked {selection}{extra}")], mounts=[cache, *secrets]),
     ]
-
-
-def installs_local(plan: BuildPlan) -> bool:
-    """Whether the build installs something from the context (project, members, path deps)."""
-    project = plan.project
-    return project.packaged or project.is_workspace or bool(project.local_packages)
 
 
 def dependency_only(plan: BuildPlan) -> str:
@@ -362,7 +356,7 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
         "WORKDIR /app",
         *_sync_steps(plan, flags=["--no-editable"], uv_env=[], project_step=False),
     ]
-    installs_project = installs_local(plan)
+    installs_project = plan.project.installs_local
     if installs_project:
         blocks += _project_stage(plan)
     blocks += [
@@ -432,7 +426,7 @@ def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -
             uv_env=["UV_NO_INSTALLER_METADATA=1"],
         ),
     ]
-    if not installs_local(plan):
+    if not plan.project.installs_local:
         blocks += ["# Not a package (no build system): the code runs from /app.", "COPY . /app"]
     elif not plan.project.packaged and plan.project.app_path.as_posix() != ".":
         blocks += [
