@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from uvdock.errors import ConfigError
 from uvdock.plan.wheels import from_source
 from uvdock.project.lockfile import installed_packages, read_lock
 
@@ -106,3 +109,22 @@ def test_url_encoded_wheel_names_are_wheels(tmp_path: Path) -> None:
         extras=("cpu",),
     )  # fmt: skip
     assert builds == []
+
+
+def test_a_lock_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "uv.lock").write_text('version = 1\npackage = "x"\n')
+    with pytest.raises(ConfigError) as raised:
+        read_lock(tmp_path / "uv.lock")
+    assert "not a uv.lock" in str(raised.value)
+    assert raised.value.exit_code == 2
+
+
+def test_a_hand_broken_package_entry_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
+    (tmp_path / "uv.lock").write_text(
+        'version = 1\n[[package]]\nname = "x"\nwheels = 1\ndependencies = 2\n'
+        "optional-dependencies = 3\ndev-dependencies = 4\n"
+    )
+    (package,) = read_lock(tmp_path / "uv.lock")[0]
+    assert (package.wheels, package.dependencies, package.optional, package.groups) == (
+        (), (), (), (),
+    )  # fmt: skip

@@ -19,6 +19,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name
 
 from uvdock._toml import read_toml
+from uvdock.errors import ConfigError
 from uvdock.project.freshness import check_workspace_freshness
 from uvdock.project.model import (
     LockedDependency,
@@ -33,7 +34,14 @@ ARCH_OF_PLATFORM = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
 
 def read_lock(path: Path) -> tuple[tuple[LockedPackage, ...], str | None, dict[str, Any]]:
     data, _ = read_toml(path)
-    packages = tuple(_package(raw) for raw in data.get("package", []) if isinstance(raw, dict))
+    raw_packages = data.get("package", [])
+    if not isinstance(raw_packages, list) or not all(isinstance(p, dict) for p in raw_packages):
+        raise ConfigError(
+            "this is not a uv.lock: `package` must be an array of tables ([[package]])",
+            path=path,
+            hint="regenerate it with `uv lock`",
+        )
+    packages = tuple(_package(raw) for raw in raw_packages)
     requires_python = data.get("requires-python")
     return packages, requires_python if isinstance(requires_python, str) else None, data
 
@@ -59,6 +67,17 @@ def _deps(raw: Iterable[Any]) -> tuple[LockedDependency, ...]:
     return tuple(out)
 
 
+def _array(raw: Mapping[str, Any], key: str) -> list[Any]:
+    value = raw.get(key, [])
+    return value if isinstance(value, list) else []  # a hand-broken lock: read nothing there
+
+
+def _tables(raw: Mapping[str, Any], key: str) -> list[tuple[str, list[Any]]]:
+    value = raw.get(key, {})
+    items = value.items() if isinstance(value, dict) else ()
+    return [(str(name), deps) for name, deps in items if isinstance(deps, list)]
+
+
 def _package(raw: Mapping[str, Any]) -> LockedPackage:
     source = raw.get("source", {})
     kind, url = "registry", None
@@ -66,13 +85,12 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
         kind, value = next(iter(source.items()))
         url = str(value)
     wheels = []
-    for wheel in raw.get("wheels", ()):
+    for wheel in _array(raw, "wheels"):
         if isinstance(wheel, dict):
             location = str(wheel.get("url") or wheel.get("path") or wheel.get("filename") or "")
             # PyTorch's index URL-encodes the local version's "+" (torch-2.8.0%2Bcpu-...).
             filename = urllib.parse.unquote(location.rsplit("/", 1)[-1])
             wheels.append(LockedFile(filename=filename, url=location))
-    optional = raw.get("optional-dependencies", {})
     sdist = raw.get("sdist")
     sdist_url: str | None = None
     sdist_hash: str | None = None
@@ -89,15 +107,11 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
         sdist_url=sdist_url,
         sdist_hash=sdist_hash,
         wheels=tuple(wheels),
-        dependencies=_deps(raw.get("dependencies", ())),
+        dependencies=_deps(_array(raw, "dependencies")),
         optional=tuple(
-            (str(extra), _deps(deps)) for extra, deps in optional.items() if isinstance(deps, list)
+            (extra, _deps(deps)) for extra, deps in _tables(raw, "optional-dependencies")
         ),
-        groups=tuple(
-            (str(group), _deps(deps))
-            for group, deps in raw.get("dev-dependencies", {}).items()
-            if isinstance(deps, list)
-        ),
+        groups=tuple((group, _deps(deps)) for group, deps in _tables(raw, "dev-dependencies")),
     )
 
 
