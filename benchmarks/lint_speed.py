@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_GUIDE = Path("/work/shared/seed/000_03018ef736a4bf5c.txt")
+DEFAULT_GUIDE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_03018ef736a4bf5c.txt"
 BIN = Path(sys.executable).parent
 EXTRA_LINES = (
     (

@@ -1,4 +1,4 @@
-# Contender guide-official-basic: from the guide (/work/shared/seed/000_03018ef736a4bf5c.txt),
+# Contender guide-official-basic: from the guide (../shared/seed/000_03018ef736a4bf5c.txt),
 # the first Dockerfile after "Using Official UV Docker Images".
 # Changed: the `# syntax=` line removed (if any); images mapped onto the stand-ins:
 #   ghcr.io/astral-sh/uv:python3.13-bookworm -> localhost:5000/standin/astral-sh/uv:0.13.9-python3.13-trixie-slim

@@ -8,6 +8,7 @@ __all__ = [
     "DISTS_DIR",
     "EXAMPLES_DIR",
     "FIXTURES_DIR",
+    "GUIDE",
     "PACKAGES_DIR",
     "PROJECTS_DIR",
     "REPO_ROOT",
@@ -22,3 +23,5 @@ PROJECTS_DIR = FIXTURES_DIR / "projects"
 PACKAGES_DIR = FIXTURES_DIR / "packages"
 #: Built distributions the local index serves: ``public/`` and ``private/``.
 DISTS_DIR = FIXTURES_DIR / "dists"
+#: The guide uvdock started from, in ``../shared`` beside the checkout (CI has it there).
+GUIDE = REPO_ROOT.parent / "shared" / "seed" / "000_03018ef736a4bf5c.txt"

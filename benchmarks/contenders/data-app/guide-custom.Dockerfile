@@ -1,4 +1,4 @@
-# Contender guide-custom: from the guide (/work/shared/seed/000_03018ef736a4bf5c.txt),
+# Contender guide-custom: from the guide (../shared/seed/000_03018ef736a4bf5c.txt),
 # the first Dockerfile after "Real-World Example: FastAPI Application".
 # Changed: the `# syntax=` line removed (if any); images mapped onto the stand-ins:
 #   ghcr.io/astral-sh/uv:latest -> localhost:5000/standin/astral-sh/uv:0.13.9

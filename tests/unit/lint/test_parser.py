@@ -10,13 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import GUIDE, REPO_ROOT
 from uvdock.lint import parser
 from uvdock.lint.parser import KEYWORDS, expand, key_values, parse_dockerfile, parse_mount
 from uvdock.lint.syntax import Dockerfile, Flag, Instruction, Span
 
 GOLDEN = sorted((REPO_ROOT / "tests" / "golden").glob("*/*/Dockerfile*"))
-GUIDE = Path("/work/shared/seed/000_03018ef736a4bf5c.txt")
 
 
 def span(start_line: int, start_col: int, end_line: int, end_col: int) -> Span:

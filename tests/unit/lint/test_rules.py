@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR, REPO_ROOT
+from tests.support.paths import EXAMPLES_DIR, GUIDE, PROJECTS_DIR, REPO_ROOT
 from uvdock.lint.api import lint_paths
 from uvdock.lint.engine import LintConfig, lint_text
 from uvdock.lint.rules import RULES, Rule
 
-GUIDE = Path("/work/shared/seed/000_03018ef736a4bf5c.txt")
 # Rules whose examples need a build context (files next to the Dockerfile) or a
 # setting: tested below.
 CONTEXT_RULES = {"UV111", "UV113", "UV116", "PY210", "PY217"}

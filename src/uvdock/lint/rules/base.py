@@ -284,28 +284,7 @@ def has_flag(argv: tuple[str, ...], *names: str) -> bool:
     return any(word == name or word.startswith(name + "=") for word in argv for name in names)
 
 
-IMAGE_TAG = re.compile(r"^(?P<repo>[^@]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>\S+))?$")
-
-
-def split_image(ref: str) -> tuple[str, str | None, str | None]:
-    """``(repository, tag, digest)`` of an image reference (a registry port is not a tag)."""
-    match = IMAGE_TAG.match(ref.strip())
-    if match is None:
-        return ref, None, None
-    repo, tag, digest = match["repo"], match["tag"], match["digest"]
-    if tag is not None and "/" in tag:
-        return ref, None, digest
-    return repo, tag, digest
-
-
-def image_python(ref: str) -> str | None:
-    """The Python ``X.Y`` an image name promises (``python:3.13-slim``, ``uv:python3.12-...``)."""
-    repo, tag, _ = split_image(ref)
-    name = repo.rsplit("/", 1)[-1]
-    if tag is None:
-        return None
-    if name == "python":
-        match = re.match(r"(3\.\d+)", tag)
-        return match.group(1) if match else None
-    match = re.search(r"python(3\.\d+)", tag)
-    return match.group(1) if match else None
+def copy_sources(item: Instruction) -> list[str]:
+    """The sources of a COPY or ADD (every word but the destination)."""
+    words = list(item.exec_form) if item.exec_form is not None else item.args.split()
+    return words[:-1]

@@ -6,12 +6,39 @@ import re
 from collections.abc import Iterator
 
 from uvdock.lint.findings import Edit
-from uvdock.lint.rules.base import Analysis, Hit, image_python, rule, split_image
-from uvdock.lint.syntax import Instruction, Span
+from uvdock.lint.rules.base import Analysis, Hit, copy_sources, rule
+from uvdock.lint.syntax import Instruction, Span, Stage
 
 UV_IMAGE = "ghcr.io/astral-sh/uv"
 # Tags that move with every release: an image is pinned by a version-like tag or a digest.
 VERSION_TAG = re.compile(r"^v?\d+(\.\d+)+")
+
+
+IMAGE_TAG = re.compile(r"^(?P<repo>[^@]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>\S+))?$")
+
+
+def split_image(ref: str) -> tuple[str, str | None, str | None]:
+    """``(repository, tag, digest)`` of an image reference (a registry port is not a tag)."""
+    match = IMAGE_TAG.match(ref.strip())
+    if match is None:
+        return ref, None, None
+    repo, tag, digest = match["repo"], match["tag"], match["digest"]
+    if tag is not None and "/" in tag:
+        return ref, None, digest
+    return repo, tag, digest
+
+
+def image_python(ref: str) -> str | None:
+    """The Python ``X.Y`` an image name promises (``python:3.13-slim``, ``uv:python3.12-...``)."""
+    repo, tag, _ = split_image(ref)
+    name = repo.rsplit("/", 1)[-1]
+    if tag is None:
+        return None
+    if name == "python":
+        match = re.match(r"(3\.\d+)", tag)
+        return match.group(1) if match else None
+    match = re.search(r"python(3\.\d+)", tag)
+    return match.group(1) if match else None
 
 
 def _image_refs(analysis: Analysis) -> Iterator[tuple[Instruction, str, str]]:
@@ -189,6 +216,60 @@ def python_version_mismatch(analysis: Analysis) -> Iterator[Hit]:
                 message=f"{image} runs Python {runs}, outside requires-python {requires!r} "
                 "in pyproject.toml",
             )
+
+
+def _python_of(analysis: Analysis, stage: Stage) -> tuple[str | None, bool]:
+    image = analysis.root_image(stage)
+    return image_python(image), "alpine" in image
+
+
+@rule(
+    "UV110",
+    "venv-python-mismatch",
+    "warning",
+    summary="a virtual environment copied into a stage whose Python differs from the builder's",
+    why="""
+A virtual environment is tied to the interpreter it was created with: `bin/python` is a
+symlink to it, and compiled extensions are built for its version and C library. Copied
+into a stage whose base image has another Python version (or musl instead of glibc),
+the venv's `python` points nowhere or its extensions fail to import. Build both stages
+FROM the same Python image.
+""",
+    bad="""
+FROM python:3.12-slim AS builder
+RUN uv sync --locked
+FROM python:3.13-slim
+COPY --from=builder /app/.venv /app/.venv
+""",
+    good="""
+FROM python:3.13-slim AS builder
+RUN uv sync --locked
+FROM python:3.13-slim
+COPY --from=builder /app/.venv /app/.venv
+""",
+    source="uv's Docker guide, https://docs.astral.sh/uv/guides/integration/docker/ "
+    "(multistage example); astral-sh/uv#9414",
+)
+def venv_python_mismatch(analysis: Analysis) -> Iterator[Hit]:
+    for stage in analysis.stages:
+        for item in stage.instructions:
+            source_flag = item.flag("from")
+            if item.keyword != "COPY" or source_flag is None or not source_flag.value:
+                continue
+            if not any(s.rstrip("/").endswith(("venv", ".venv")) for s in copy_sources(item)):
+                continue
+            builder = analysis.dockerfile.stage_named(source_flag.value)
+            if builder is None:
+                continue
+            built, built_musl = _python_of(analysis, builder)
+            runs, runs_musl = _python_of(analysis, stage)
+            if (built and runs and built != runs) or (built_musl != runs_musl and built and runs):
+                yield Hit(
+                    span=analysis.keyword_span(item),
+                    message=f"the venv was built on {analysis.root_image(builder)} and runs on "
+                    f"{analysis.root_image(stage)}: its interpreter and extensions will not "
+                    "match; build both stages FROM the same Python image",
+                )
 
 
 def registry_of(ref: str) -> str:

@@ -10,9 +10,9 @@ from uvdock.lint.rules.base import (
     Analysis,
     Command,
     Hit,
+    copy_sources,
     env_true,
     has_flag,
-    image_python,
     insert_after,
     program,
     rule,
@@ -331,11 +331,6 @@ def uv_run_at_start(analysis: Analysis) -> Iterator[Hit]:
             )
 
 
-def _copy_sources(item: Instruction) -> list[str]:
-    words = list(item.exec_form) if item.exec_form is not None else item.args.split()
-    return words[:-1]
-
-
 @rule(
     "UV109",
     "site-packages-copied",
@@ -358,64 +353,11 @@ def site_packages_copied(analysis: Analysis) -> Iterator[Hit]:
         for item in stage.instructions:
             if item.keyword != "COPY" or item.flag("from") is None:
                 continue
-            if any("site-packages" in source for source in _copy_sources(item)):
+            if any("site-packages" in source for source in copy_sources(item)):
                 yield Hit(
                     span=analysis.keyword_span(item),
                     message="site-packages is copied without the console scripts in bin/ and "
                     "the interpreter it was built for; copy the whole virtual environment",
-                )
-
-
-def _python_of(analysis: Analysis, stage: Stage) -> tuple[str | None, bool]:
-    image = analysis.root_image(stage)
-    return image_python(image), "alpine" in image
-
-
-@rule(
-    "UV110",
-    "venv-python-mismatch",
-    "warning",
-    summary="a virtual environment copied into a stage whose Python differs from the builder's",
-    why="""
-A virtual environment is tied to the interpreter it was created with: `bin/python` is a
-symlink to it, and compiled extensions are built for its version and C library. Copied
-into a stage whose base image has another Python version (or musl instead of glibc),
-the venv's `python` points nowhere or its extensions fail to import. Build both stages
-FROM the same Python image.
-""",
-    bad="""
-FROM python:3.12-slim AS builder
-RUN uv sync --locked
-FROM python:3.13-slim
-COPY --from=builder /app/.venv /app/.venv
-""",
-    good="""
-FROM python:3.13-slim AS builder
-RUN uv sync --locked
-FROM python:3.13-slim
-COPY --from=builder /app/.venv /app/.venv
-""",
-    source=f"{UV_GUIDE} (multistage example); astral-sh/uv#9414",
-)
-def venv_python_mismatch(analysis: Analysis) -> Iterator[Hit]:
-    for stage in analysis.stages:
-        for item in stage.instructions:
-            source_flag = item.flag("from")
-            if item.keyword != "COPY" or source_flag is None or not source_flag.value:
-                continue
-            if not any(s.rstrip("/").endswith(("venv", ".venv")) for s in _copy_sources(item)):
-                continue
-            builder = analysis.dockerfile.stage_named(source_flag.value)
-            if builder is None:
-                continue
-            built, built_musl = _python_of(analysis, builder)
-            runs, runs_musl = _python_of(analysis, stage)
-            if (built and runs and built != runs) or (built_musl != runs_musl and built and runs):
-                yield Hit(
-                    span=analysis.keyword_span(item),
-                    message=f"the venv was built on {analysis.root_image(builder)} and runs on "
-                    f"{analysis.root_image(stage)}: its interpreter and extensions will not "
-                    "match; build both stages FROM the same Python image",
                 )
 
 
