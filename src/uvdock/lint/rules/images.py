@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from uvdock.lint.findings import Edit
+from uvdock.lint.parser import expand
 from uvdock.lint.rules.base import Analysis, Hit, copy_sources, rule
 from uvdock.lint.syntax import Instruction, Span, Stage
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
 UV_IMAGE = "ghcr.io/astral-sh/uv"
 # Tags that move with every release: an image is pinned by a version-like tag or a digest.
@@ -28,17 +34,55 @@ def split_image(ref: str) -> tuple[str, str | None, str | None]:
     return repo, tag, digest
 
 
+# Distroless Python images name the Debian release, whose python3 they ship.
+DISTROLESS_PYTHON = {"debian11": "3.9", "debian12": "3.11", "debian13": "3.13"}
+# A tag word that names a Python: python3.12, py3.11, py311 (not a bare py3).
+TAG_PYTHON = re.compile(r"(?:^|[-_.])(?:python|py)(3)\.?(\d{1,2})(?=$|[-_.])")
+MUSL_WORDS = frozenset({"alpine", "musl"})
+GLIBC_WORDS = frozenset({"debian", "bookworm", "bullseye", "buster", "trixie", "slim",
+                         "distroless", "ubuntu", "jammy", "noble", "focal", "chainguard",
+                         "wolfi"})  # fmt: skip
+
+
 def image_python(ref: str) -> str | None:
-    """The Python ``X.Y`` an image name promises (``python:3.13-slim``, ``uv:python3.12-...``)."""
+    """The Python ``X.Y`` an image name promises, or None when the name does not say.
+
+    ``python:3.13-slim``, ``uv:python3.12-bookworm-slim``, ``cgr.dev/chainguard/python:3.12``,
+    ``*:py3.11-*``/``*:py311``, ``gcr.io/distroless/python3-debian12`` (Debian's 3.11).
+    """
     repo, tag, _ = split_image(ref)
-    name = repo.rsplit("/", 1)[-1]
+    name = repo.rsplit("/", 1)[-1].lower()
+    distroless = re.fullmatch(r"python3-(debian\d+)", name)
+    if distroless and "distroless" in repo:
+        return DISTROLESS_PYTHON.get(distroless.group(1))
     if tag is None:
         return None
     if name == "python":
         match = re.match(r"(3\.\d+)", tag)
         return match.group(1) if match else None
-    match = re.search(r"python(3\.\d+)", tag)
-    return match.group(1) if match else None
+    for match in TAG_PYTHON.finditer(tag.lower()):
+        minor = int(match.group(2))
+        if 6 <= minor <= 30:  # noqa: PLR2004 - py3/py31 are not versions anyone ships
+            return f"3.{minor}"
+    return None
+
+
+def image_libc(ref: str) -> str | None:
+    """``"musl"`` (Alpine) or ``"glibc"`` for an image whose name says which, else None."""
+    repo, tag, _ = split_image(ref)
+    name = repo.rsplit("/", 1)[-1].lower()
+    words = set(re.split(r"[/:._-]+", f"{repo}:{tag or ''}".lower()))
+    if words & MUSL_WORDS or any(w.startswith("alpine") for w in words):  # alpine3.20
+        return "musl"
+    if (
+        words & GLIBC_WORDS
+        or any(w.startswith(("debian", "ubuntu")) for w in words)  # debian12, ubuntu22
+        or repo.lower().startswith("cgr.dev/")
+    ):
+        return "glibc"
+    if name == "python" and tag and re.fullmatch(r"3(\.\d+)*", tag):
+        return "glibc"  # python:3.13 is the Debian variant
+    return None
 
 
 def _image_refs(analysis: Analysis) -> Iterator[tuple[Instruction, str, str]]:
@@ -54,8 +98,6 @@ def _image_refs(analysis: Analysis) -> Iterator[tuple[Instruction, str, str]]:
             if analysis.dockerfile.stage_named(source.value) is None:
                 resolved = source.value
                 if "$" in resolved:
-                    from uvdock.lint.parser import expand  # noqa: PLC0415
-
                     resolved = expand(resolved, analysis.env_before(stage, copy))
                 yield copy, source.value, resolved
 
@@ -75,6 +117,48 @@ def _uv_version_for_fix(analysis: Analysis) -> tuple[str, str]:
     from uvdock.config import DEFAULT_UV_VERSION  # noqa: PLC0415 - lint needs config only here
 
     return DEFAULT_UV_VERSION, "uvdock's default; use the uv version you develop with"
+
+
+# uv's installer: https://astral.sh/uv/[X.Y.Z/]install.sh, or the release asset on GitHub.
+INSTALLER_URL = re.compile(
+    r"https?://(?:astral\.sh/uv/(?:(?P<short>[^/\s\"']+)/)?install\.sh"
+    r"|github\.com/astral-sh/uv/releases/(?:latest/download|download/(?P<release>[^/\s\"']+))"
+    r"/uv-installer\.sh)"
+)
+UNKNOWN = "?"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UvInstaller:
+    """A RUN or ADD that fetches uv's installer script."""
+
+    stage: Stage
+    instruction: Instruction
+    url: str  # as written
+    version: str | None  # "X.Y.Z"; None: unversioned (the newest uv); "?": an unresolved ARG
+
+
+def uv_installers(analysis: Analysis) -> Iterator[UvInstaller]:
+    for stage in analysis.stages:
+        for item in stage.instructions:
+            if item.keyword == "RUN":
+                text = item.args + "".join(h.content for h in item.heredocs)
+            elif item.keyword == "ADD":
+                text = " ".join(copy_sources(item))
+            else:
+                continue
+            match = INSTALLER_URL.search(text)
+            if match is None:
+                continue
+            written = match["short"] or match["release"]
+            version: str | None = None
+            if written is not None:
+                resolved = expand(written, analysis.env_before(stage, item))
+                if re.fullmatch(r"v?\d+\.\d+\.\d+", resolved):
+                    version = resolved.lstrip("v")
+                elif resolved != "latest":
+                    version = UNKNOWN
+            yield UvInstaller(stage=stage, instruction=item, url=match.group(0), version=version)
 
 
 @rule(
@@ -110,16 +194,17 @@ def uv_image_unpinned(analysis: Analysis) -> Iterator[Hit]:
             message=f"{written} is not pinned to a uv version; use {UV_IMAGE}:{version} ({origin})",
             fix=fix,
         )
-    for _, command in analysis.commands:
-        argv = command.argv
-        text = " ".join(argv)
-        if "astral.sh/uv/install.sh" in text:
+    for installer in uv_installers(analysis):
+        if installer.version is None:
             yield Hit(
-                span=analysis.keyword_span(command.instruction),
+                span=analysis.find_in(installer.instruction, installer.url)
+                or analysis.keyword_span(installer.instruction),
                 message="uv's installer without a version installs the newest uv; use "
                 "https://astral.sh/uv/X.Y.Z/install.sh or COPY --from=ghcr.io/astral-sh/uv:X.Y.Z",
             )
-        elif argv[:1] and argv[0].rsplit("/", 1)[-1] in ("pip", "pip3") and "uv" in argv[2:]:
+    for _, command in analysis.commands:
+        argv = command.argv
+        if argv[:1] and argv[0].rsplit("/", 1)[-1] in ("pip", "pip3") and "uv" in argv[2:]:
             yield Hit(
                 span=analysis.keyword_span(command.instruction),
                 message="`pip install uv` without a version installs the newest uv; "
@@ -184,43 +269,51 @@ requires-python"). Take the base image's Python from the project.
     source='uv docs, "Python versions" (.python-version, requires-python)',
 )
 def python_version_mismatch(analysis: Analysis) -> Iterator[Hit]:
-    final = analysis.final
-    if final is None:
-        return
-    image = analysis.root_image(final)
-    runs = image_python(image)
-    if runs is None:
-        return
-    item = analysis.lineage(final)[-1].from_instruction
     wanted = _python_requirement(analysis)
-    if wanted and wanted[0] != runs:
-        yield Hit(
-            span=analysis.keyword_span(item),
-            message=f"{image} runs Python {runs}, but {wanted[1]} says {wanted[0]}",
-        )
+    allowed = _requires_python(analysis)
+    if wanted is None and allowed is None:
         return
-    requires = analysis.context.requires_python
-    if requires:
-        # Imported here: packaging costs ~30 ms, and most Dockerfiles never get here.
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
-
-        try:
-            allowed = SpecifierSet(requires)
-        except InvalidSpecifier:
-            return
-        if not allowed.contains(f"{runs}.0", prereleases=True) and not allowed.contains(
-            f"{runs}.99", prereleases=True
+    for stage in analysis.stages:
+        if stage.base_stage is not None:
+            continue  # FROM an earlier stage: that stage's own FROM is checked, once
+        image = stage.base_resolved
+        runs = image_python(image)
+        if runs is None:
+            continue
+        span = analysis.keyword_span(stage.from_instruction)
+        if wanted is not None and wanted[0] != runs:
+            yield Hit(
+                span=span,
+                message=f"{image} runs Python {runs}, but {wanted[1]} says {wanted[0]}; "
+                f"use an image with Python {wanted[0]}",
+            )
+        elif allowed is not None and not any(
+            allowed.contains(f"{runs}.{patch}", prereleases=True) for patch in (0, 99)
         ):
             yield Hit(
-                span=analysis.keyword_span(item),
-                message=f"{image} runs Python {runs}, outside requires-python {requires!r} "
-                "in pyproject.toml",
+                span=span,
+                message=f"{image} runs Python {runs}, outside requires-python "
+                f"{analysis.context.requires_python!r} in pyproject.toml; use an image with a "
+                "Python it allows",
             )
 
 
-def _python_of(analysis: Analysis, stage: Stage) -> tuple[str | None, bool]:
+def _requires_python(analysis: Analysis) -> SpecifierSet | None:
+    requires = analysis.context.requires_python
+    if not requires:
+        return None
+    # Imported here: packaging costs ~30 ms, and most Dockerfiles never get here.
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
+
+    try:
+        return SpecifierSet(requires)
+    except InvalidSpecifier:
+        return None
+
+
+def _python_of(analysis: Analysis, stage: Stage) -> tuple[str | None, str | None]:
     image = analysis.root_image(stage)
-    return image_python(image), "alpine" in image
+    return image_python(image), image_libc(image)
 
 
 @rule(
@@ -261,9 +354,13 @@ def venv_python_mismatch(analysis: Analysis) -> Iterator[Hit]:
             builder = analysis.dockerfile.stage_named(source_flag.value)
             if builder is None:
                 continue
-            built, built_musl = _python_of(analysis, builder)
-            runs, runs_musl = _python_of(analysis, stage)
-            if (built and runs and built != runs) or (built_musl != runs_musl and built and runs):
+            built, built_libc = _python_of(analysis, builder)
+            runs, runs_libc = _python_of(analysis, stage)
+            python_differs = built is not None and runs is not None and built != runs
+            libc_differs = (
+                built_libc is not None and runs_libc is not None and built_libc != runs_libc
+            )
+            if python_differs or libc_differs:
                 yield Hit(
                     span=analysis.keyword_span(item),
                     message=f"the venv was built on {analysis.root_image(builder)} and runs on "
