@@ -177,7 +177,10 @@ def lint_dockerfile(
         )
         for d in dockerfile.diagnostics
     ]
-    analysis = Analysis(dockerfile, context, trusted_registries=config.trusted_registries)
+    enabled = frozenset(r.info.code for r in rules if config.enabled(r.info))
+    analysis = Analysis(
+        dockerfile, context, trusted_registries=config.trusted_registries, enabled=enabled
+    )
     suppressions = _Suppressions(dockerfile)
     for current in rules:
         if not config.enabled(current.info):

@@ -76,14 +76,17 @@ class ShellCommand:
     depth: int = 0
 
 
-def commands(script: str) -> list[ShellCommand]:
+def commands(script: str, *, assignments: bool = False) -> list[ShellCommand]:
     """The simple commands of ``script``, in order (those inside ``sh -c`` follow their shell).
 
     Commands with no words (a bare ``VAR=value``, or only a redirection) are
-    left out. ``$VAR`` and ``$(...)`` are kept as written in the words.
+    left out, unless ``assignments`` is true: then a bare ``VAR=value`` comes
+    out as a command with no words and the assignment in ``env`` (a reader
+    that follows shell variables through a script needs them). ``$VAR`` and
+    ``$(...)`` are kept as written in the words.
     """
     found: list[ShellCommand] = []
-    _Splitter(script, depth=0, outer=None, out=found).run()
+    _Splitter(script, depth=0, outer=None, out=found, assignments=assignments).run()
     return found
 
 
@@ -365,9 +368,16 @@ class _Current:
 
 class _Splitter:
     def __init__(
-        self, script: str, *, depth: int, outer: tuple[int, int] | None, out: list[ShellCommand]
+        self,
+        script: str,
+        *,
+        depth: int,
+        outer: tuple[int, int] | None,
+        out: list[ShellCommand],
+        assignments: bool = False,
     ) -> None:
         self.script = script
+        self.assignments = assignments
         self.depth = depth
         self.outer = outer
         self.out = out
@@ -482,6 +492,16 @@ class _Splitter:
         current = self.current
         self.current = _Current()
         if not current.words:
+            if self.assignments and current.env:
+                self.out.append(
+                    ShellCommand(
+                        argv=(),
+                        env=tuple(current.env),
+                        text=self.script[current.start : current.end],
+                        offsets=self.outer or (current.start, current.end),
+                        depth=self.depth,
+                    )
+                )
             return
         argv = tuple(word.text for word in current.words)
         offsets = self.outer or (current.start, current.end)
@@ -498,7 +518,13 @@ class _Splitter:
             script = _shell_script(current.words)
             if script is not None:
                 inner = self.outer or (script.start, script.end)
-                _Splitter(script.text, depth=self.depth + 1, outer=inner, out=self.out).run()
+                _Splitter(
+                    script.text,
+                    depth=self.depth + 1,
+                    outer=inner,
+                    out=self.out,
+                    assignments=self.assignments,
+                ).run()
 
 
 def _shell_script(words: list[_Token]) -> _Token | None:

@@ -145,6 +145,9 @@ def test_suppressions() -> None:
 
 def test_fix_is_exact_and_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, GUIDE_LIKE.replace("\n", "\r\n"))
+    # The context the fixes rely on: a uv.lock (--locked) and a dev group (--no-dev).
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    (tmp_path / "pyproject.toml").write_text('[dependency-groups]\ndev = ["pytest"]\n')
     before = path.read_bytes()
     code, out, _ = run(["lint", str(path), "--fix", "--diff"], capsys)
     assert code == 0
@@ -168,7 +171,10 @@ def test_fix_is_exact_and_idempotent(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_insertions_at_one_point_merge_in_rule_order() -> None:
-    text = "FROM python:3.13-slim\nRUN --mount=type=cache,target=/root/.cache/uv uv sync\n"
+    text = (
+        "FROM python:3.13-slim\nCOPY pyproject.toml uv.lock ./\n"
+        "RUN --mount=type=cache,target=/root/.cache/uv uv sync\n"
+    )
     findings = lint_text(text, config=LintConfig(select=("UV102", "UV105", "UV107")))
     fixed, applied = apply_fixes(text, findings)
     assert applied == 1

@@ -145,14 +145,16 @@ def _guide_dockerfiles() -> list[str]:
     ]
 
 
-# What each of the guide's complete Dockerfiles gets wrong (block index -> codes).
+# What each of the guide's complete Dockerfiles gets wrong (block index -> codes). Blocks 6
+# and 10 copy site-packages between stages FROM the same image and start with
+# `python -m uvicorn`: that works, so UV109 stays quiet there.
 GUIDE_DEFECTS = {
     0: {"UV101", "UV103", "UV104", "UV115", "PY203", "UV117"},
     1: {"UV101", "UV115", "UV109", "PY203"},
     2: {"UV101", "UV103", "UV104", "UV115", "PY203", "PY202", "UV117"},
     5: {"UV101", "UV104", "UV115", "PY203", "PY202"},
-    6: {"UV101", "UV115", "UV109"},
-    10: {"UV101", "UV115", "UV109"},
+    6: {"UV101", "UV115"},
+    10: {"UV101", "UV115"},
 }
 
 
@@ -169,7 +171,10 @@ def test_guide_fragments() -> None:
     blocks = _guide_dockerfiles()
     assert "UV112" in codes(as_dockerfile(blocks[13]))  # fastapi~=0.109.0 is a range
     token = codes(as_dockerfile(blocks[15]))
-    assert {"PY208", "PY220"} <= set(token)
+    # One defect, one finding: PY208 reports the ARG; PY220 only when PY208 is off.
+    assert "PY208" in token
+    assert "PY220" not in token
+    assert "PY220" in codes(as_dockerfile(blocks[15]), only="PY220")
     assert "PY222" in codes(as_dockerfile(blocks[16]))
 
 

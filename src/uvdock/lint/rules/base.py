@@ -18,7 +18,7 @@ from uvdock.lint.context import BuildContext
 from uvdock.lint.findings import Edit, RuleInfo, Severity
 from uvdock.lint.parser import expand, key_values
 from uvdock.lint.shell import ShellCommand, commands
-from uvdock.lint.syntax import Dockerfile, Instruction, Span, Stage
+from uvdock.lint.syntax import Dockerfile, Heredoc, Instruction, Span, Stage
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -31,15 +31,43 @@ class Hit:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Command:
-    """A simple shell command inside a ``RUN`` (or heredoc), with the stage's ENV."""
+    """A simple shell command inside a ``RUN`` (or heredoc), with the stage's ENV.
+
+    ``env`` is what the program sees in its environment: the stage's ENV and
+    ARGs, what the script exported before it (``export X=1``, ``source
+    venv/bin/activate``), then the command's own ``X=1`` prefixes.
+    ``variables`` adds the script's plain shell variables (``ARGS="--frozen";
+    uv sync $ARGS``), which expand in the words but are not in the environment.
+    """
 
     instruction: Instruction
     shell: ShellCommand
-    env: dict[str, str]  # the stage's ENV at this point, then the command's own prefixes
+    env: dict[str, str]
+    variables: dict[str, str] = dataclasses.field(default_factory=dict)
+    heredoc: Heredoc | None = None  # the heredoc body the command is in, if any
 
     @property
     def argv(self) -> tuple[str, ...]:
         return self.shell.argv
+
+    @functools.cached_property
+    def words(self) -> tuple[str, ...]:
+        """``argv`` with the variables the linter knows expanded and split, as the shell does."""
+        known = {**self.variables, **self.env}
+        words: list[str] = []
+        for word in self.shell.argv:
+            if "$" not in word:
+                words.append(word)
+                continue
+            value = expand(word, known, keep_unset=True)
+            words.extend(value.split() if value != word else [word])
+        return tuple(words)
+
+    @property
+    def opaque(self) -> bool:
+        """Whether some word comes from a variable the linter cannot know (a build
+        argument without a default, ``$(...)``): options may hide there."""
+        return any("$" in word for word in self.words[1:])
 
 
 Check = Callable[["Analysis"], Iterable[Hit]]
@@ -97,10 +125,16 @@ class Analysis:
         context: BuildContext,
         *,
         trusted_registries: tuple[str, ...] = (),
+        enabled: frozenset[str] | None = None,
     ) -> None:
         self.dockerfile = dockerfile
         self.context = context
         self.trusted_registries = trusted_registries
+        # Codes of the rules that run: a rule leaves a defect to another that reports it.
+        self.enabled = enabled
+
+    def runs(self, code: str) -> bool:
+        return self.enabled is None or code in self.enabled
 
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -148,10 +182,13 @@ class Analysis:
                     return env
                 if item.keyword in ("ENV", "ARG"):
                     for key, declared in self.variables(item):
-                        value = declared
+                        value: str | None = declared
                         if item.keyword == "ARG" and not declared:
-                            value = self.global_args.get(key, env.get(key, ""))
-                        env[key] = expand(value, env)
+                            # A build argument without a default is whatever --build-arg
+                            # says: unknown, so left out (not taken for "").
+                            value = self.global_args.get(key, env.get(key))
+                        if value is not None:
+                            env[key] = expand(value, env)
         return env
 
     @functools.cached_property
@@ -178,31 +215,49 @@ class Analysis:
 
     @functools.cached_property
     def commands(self) -> list[tuple[Stage, Command]]:
-        """Every simple shell command of every RUN, heredoc bodies included."""
+        """Every simple shell command of every RUN, heredoc bodies included.
+
+        Shell variables are followed through the script in order: plain
+        assignments (``ARGS="--frozen"``), ``export``, ``unset`` and sourcing a
+        venv's ``bin/activate``.
+        """
         found: list[tuple[Stage, Command]] = []
         for stage in self.stages:
             for item in stage.instructions:
                 if item.keyword != "RUN":
                     continue
-                env = self.env_before(stage, item)
-                for shell in self._run_commands(item):
-                    own = dict(env)
-                    own.update(shell.env)
-                    found.append((stage, Command(instruction=item, shell=shell, env=own)))
+                exported = self.env_before(stage, item)
+                plain: dict[str, str] = {}
+                for shell, heredoc in self._run_commands(item):
+                    known = {**plain, **exported}
+                    if not shell.argv:
+                        for key, value in shell.env:
+                            plain[key] = expand(value, known, keep_unset=True)
+                        continue
+                    own = dict(exported)
+                    own.update((k, expand(v, known, keep_unset=True)) for k, v in shell.env)
+                    command = Command(
+                        instruction=item, shell=shell, env=own, variables=plain, heredoc=heredoc
+                    )
+                    found.append((stage, command))
+                    _follow_variables(command.words, plain, exported)
         return found
 
     @staticmethod
-    def _run_commands(item: Instruction) -> Iterator[ShellCommand]:
+    def _run_commands(item: Instruction) -> Iterator[tuple[ShellCommand, Heredoc | None]]:
         if item.exec_form is not None:
-            yield ShellCommand(argv=item.exec_form, env=(), text=" ".join(item.exec_form))
+            shell = ShellCommand(argv=item.exec_form, env=(), text=" ".join(item.exec_form))
+            yield shell, None
             return
-        yield from commands(item.args)
+        for shell in commands(item.args, assignments=True):
+            yield shell, None
         for heredoc in item.heredocs:
             # A heredoc is the script when the command is only "<<EOF" (or a shell
             # reading it); when it feeds another program (python - <<PY), it is data.
             head = item.args.split("<<", 1)[0].split()
             if not head or head[-1] in ("sh", "bash", "/bin/sh", "/bin/bash"):
-                yield from commands(heredoc.content)
+                for shell in commands(heredoc.content, assignments=True):
+                    yield shell, heredoc
 
     def stage_commands(self, stage: Stage) -> list[Command]:
         return [command for owner, command in self.commands if owner is stage]
@@ -216,6 +271,50 @@ class Analysis:
             end_line=span.start_line,
             end_col=span.start_col + len(instruction.keyword_text),
         )
+
+    def words_span(self, command: Command, *words: str) -> Span | None:
+        """Where ``words`` (consecutive, whole words) stand in the command as written.
+
+        For fixes that insert after a subcommand (``uv sync`` + `` --locked``):
+        the span is inside this very command, never in another command of the
+        same ``RUN``. None when the command cannot be edited in place: inside
+        ``sh -c '...'``, in exec form, in a tab-stripped heredoc, or when the
+        words are not written out (they come from a variable).
+        """
+        shell = command.shell
+        if shell.depth or shell.offsets is None or command.instruction.exec_form is not None:
+            return None
+        pattern = r"(?<![\w./$-])" + r"[ \t]+".join(map(re.escape, words)) + r"(?![\w./-])"
+        match = re.search(pattern, shell.text)
+        if match is None:
+            return None
+        start = shell.offsets[0] + match.start()
+        return self._source_span(command, start, start + len(match.group(0)))
+
+    def command_span(self, command: Command) -> Span:
+        """The simple command as written (``uv sync --no-dev`` of ``RUN a && uv sync --no-dev``),
+        or the instruction's keyword when it cannot be placed."""
+        shell = command.shell
+        span = None
+        if shell.offsets is not None and command.instruction.exec_form is None:
+            span = self._source_span(command, *shell.offsets)
+        return span or self.keyword_span(command.instruction)
+
+    @staticmethod
+    def _source_span(command: Command, start: int, end: int) -> Span | None:
+        heredoc = command.heredoc
+        if heredoc is None:
+            return command.instruction.span_in_args(start, end)
+        if heredoc.strip_tabs:
+            return None
+        content = heredoc.content
+
+        def position(offset: int) -> tuple[int, int]:
+            line = heredoc.span.start_line + content.count("\n", 0, offset)
+            return line, offset - (content.rfind("\n", 0, offset) + 1) + 1
+
+        (line, col), (end_line, end_col) = position(start), position(end)
+        return Span(start_line=line, start_col=col, end_line=end_line, end_col=end_col)
 
     def find_in(self, instruction: Instruction, needle: str | re.Pattern[str]) -> Span | None:
         """The first occurrence of ``needle`` in the instruction's source lines."""
@@ -244,6 +343,28 @@ def insert_after(span: Span, text: str) -> Edit:
         end_col=span.end_col,
     )
     return Edit(span=point, text=text)
+
+
+def _follow_variables(
+    words: tuple[str, ...], plain: dict[str, str], exported: dict[str, str]
+) -> None:
+    """What ``export``, ``unset`` and ``source .../bin/activate`` do to the script's variables."""
+    name = program(words)
+    if name in ("export", "declare", "typeset", "readonly"):
+        for word in words[1:]:
+            if word.startswith("-"):
+                continue
+            key, equals, value = word.partition("=")
+            if equals:
+                plain[key] = value
+            if equals or key in plain:
+                exported[key] = plain.get(key, value)
+    elif name == "unset":
+        for word in words[1:]:
+            plain.pop(word, None)
+            exported.pop(word, None)
+    elif name in (".", "source") and len(words) > 1 and words[1].endswith("/bin/activate"):
+        exported["VIRTUAL_ENV"] = words[1].removesuffix("/bin/activate")
 
 
 # --- command helpers shared by the rules -------------------------------------------------

@@ -5,15 +5,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from uvdock.lint.parser import key_values
 from uvdock.lint.rules.base import Analysis, Hit, program, rule
-from uvdock.lint.syntax import Stage
+from uvdock.lint.syntax import Instruction, Stage
 
 # BuildKit's SecretsUsedInArgOrEnv (dockerfile2llb/validations.go), plus PASS/PAT/DSN.
 SECRET_NAME = re.compile(
     r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|pass|pat|"
     r"secret|token|dsn)(?:_|$)"
 )
-NOT_SECRET = re.compile(r"(?i)(?:_|^)(?:public|file|version|path|url_?public|id)(?:_|$)")
+# Words that make a secret-sounding name a setting: SECRET_KEY_FILE, AUTH_TYPE, TOKEN_TTL,
+# APT_KEY_DONT_WARN_ON_DANGEROUS_USAGE.
+NOT_SECRET = re.compile(
+    r"(?i)(?:_|^)(?:public|file|version|path|url_?public|id|dir|type|mode|name|user|username|"
+    r"host|port|url|length|ttl|expiry|expires|algorithm|header|enabled|disabled?|dont|warn)(?:_|$)"
+)
+# Client-side settings compiled into a web bundle: public by design.
+PUBLIC_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "REACT_APP_", "NUXT_PUBLIC_", "EXPO_PUBLIC_",
+                   "PUBLIC_", "GATSBY_")  # fmt: skip
+# Values that hold no secret: a switch or a placeholder.
+PLACEHOLDER = re.compile(
+    r"(?i)^(?:|0|1|yes|no|true|false|on|off|none|null|nil|unset|changeme|change_me|"
+    r"placeholder|dummy|example|xxx+|\*+|<[^>]*>)$"
+)
 # Values that are credentials whatever their variable is called.
 SECRET_VALUE = re.compile(
     r"ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|"
@@ -61,22 +75,51 @@ RUN --mount=type=secret,id=index_password,env=UV_INDEX_PRIVATE_PASSWORD \\
     aliases=("SecretsUsedInArgOrEnv", "DL3064"),
 )
 def secret_in_arg_or_env(analysis: Analysis) -> Iterator[Hit]:
+    for item, name, _, kind in _secret_declarations(analysis):
+        span = analysis.find_in(item, name) or analysis.keyword_span(item)
+        if kind == "value":
+            yield Hit(
+                span=span,
+                message=f"{item.keyword} {name} holds a credential: it is stored in the "
+                "image; pass it with --secret and RUN --mount=type=secret",
+            )
+        else:
+            yield Hit(
+                span=span,
+                message=f"{item.keyword} {name} looks like a secret: {item.keyword} values "
+                "are stored in the image; use RUN --mount=type=secret,id=...,env=" + name,
+            )
+
+
+def _secret_declarations(analysis: Analysis) -> Iterator[tuple[Instruction, str, str, str]]:
+    """(instruction, name, value, "value" or "name") of every ARG/ENV PY208 reports.
+
+    A secret-looking name counts unless its value is a switch or a placeholder
+    (``ENV API_KEY=``, ``ARG AUTH=no``; an ``ARG`` without a default is the
+    channel a build passes a secret through, so it counts), or it is a
+    client-side setting (``VITE_*``, ``NEXT_PUBLIC_*``) in a stage the final
+    image does not contain.
+    """
+    final = analysis.final
+    # The stages whose ENV and ARGs the final image records (its FROM chain).
+    image_stages = {s.index for s in analysis.lineage(final)} if final is not None else set()
     for item in analysis.dockerfile.instructions:
         if item.keyword not in ("ARG", "ENV"):
             continue
+        in_image = item.stage is None or item.stage in image_stages
+        declared = dict(key_values(item, escape=analysis.dockerfile.escape))
         for name, value in analysis.variables(item):
             if SECRET_VALUE.search(value):
-                yield Hit(
-                    span=analysis.find_in(item, name) or analysis.keyword_span(item),
-                    message=f"{item.keyword} {name} holds a credential: it is stored in the "
-                    "image; pass it with --secret and RUN --mount=type=secret",
-                )
-            elif _secret_name(name):
-                yield Hit(
-                    span=analysis.find_in(item, name) or analysis.keyword_span(item),
-                    message=f"{item.keyword} {name} looks like a secret: {item.keyword} values "
-                    "are stored in the image; use RUN --mount=type=secret,id=...,env=" + name,
-                )
+                yield item, name, value, "value"
+                continue
+            if not _secret_name(name):
+                continue
+            if name.upper().startswith(PUBLIC_PREFIXES) and not in_image:
+                continue
+            no_default = item.keyword == "ARG" and not declared.get(name)
+            if not no_default and PLACEHOLDER.match(value.strip()):
+                continue
+            yield item, name, value, "name"
 
 
 @rule(
@@ -101,6 +144,9 @@ RUN --mount=type=secret,id=github_token,env=GITHUB_TOKEN \\
 )
 def secret_used_in_run(analysis: Analysis) -> Iterator[Hit]:
     secrets = {name for _, name, _, _ in _declared(analysis) if _secret_name(name)}
+    if analysis.runs("PY208"):
+        # PY208 already reports the declaration: one finding for one defect.
+        secrets -= {name for _, name, _, _ in _secret_declarations(analysis)}
     if not secrets:
         return
     for stage in analysis.stages:
@@ -237,10 +283,19 @@ def world_writable(analysis: Analysis) -> Iterator[Hit]:
     for _, command in analysis.commands:
         if program(command.argv) != "chmod":
             continue
-        modes = [w for w in command.argv[1:] if not w.startswith("-")][:1]
+        modes = [w for w in command.words[1:] if not w.startswith("-")][:1]
+        if modes and _sticky(modes[0]):
+            continue  # 1777, +t: a shared scratch directory (as /tmp is), not shared code
         if modes and re.fullmatch(r"[0-7]?[0-7][0-7][2367]|.*(?:a|o)\+[rx]*w.*", modes[0]):
             yield Hit(
                 span=analysis.keyword_span(command.instruction),
                 message=f"chmod {modes[0]} makes files writable by every user; chown them to "
                 "the user that needs them instead",
             )
+
+
+def _sticky(mode: str) -> bool:
+    """Whether a chmod mode sets the sticky bit (``1777``, ``+t``, ``a+rwxt``)."""
+    if re.fullmatch(r"[0-7]{4}", mode):
+        return int(mode[0]) & 1 == 1
+    return bool(re.search(r"\+[rwxX]*t", mode))

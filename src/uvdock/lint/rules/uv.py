@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from uvdock.lint.findings import Edit
+from uvdock.lint.options import PIP_OPTIONS_WITH_VALUE, UV_OPTIONS_WITH_VALUE
+from uvdock.lint.parser import expand
 from uvdock.lint.rules.base import (
     Analysis,
     Command,
@@ -24,12 +25,66 @@ UV_GUIDE = "uv's Docker guide, https://docs.astral.sh/uv/guides/integration/dock
 
 
 def _is_locked(command: Command) -> bool:
-    argv = command.argv
     return (
-        has_flag(argv, "--locked", "--frozen")
+        has_flag(command.words, "--locked", "--frozen")
         or env_true(command.env, "UV_LOCKED")
         or env_true(command.env, "UV_FROZEN")
     )
+
+
+def _context_locks(analysis: Analysis) -> list[str]:
+    """``uv.lock`` files of the build context (relative paths, a few levels deep)."""
+    root = analysis.context.root
+    if root is None:
+        return []
+    if analysis.context.has_uv_lock:
+        return ["uv.lock"]
+    found: list[str] = []
+    for pattern in ("*/uv.lock", "*/*/uv.lock", "*/*/*/uv.lock"):
+        found.extend(p.relative_to(root).as_posix() for p in root.glob(pattern))
+    return found
+
+
+def _lock_reaches(analysis: Analysis, stage: Stage, command: Command) -> bool | None:
+    """Whether a uv.lock is in the stage when ``command`` runs (None: cannot tell).
+
+    A COPY/ADD of the whole context, of uv.lock itself (or a glob that matches
+    it), of a context directory that holds one, or a bind mount of it on the RUN.
+    """
+    import fnmatch  # noqa: PLC0415 - only for the few files that get here
+
+    locks = _context_locks(analysis)
+    for mount in command.instruction.mounts:
+        if mount.type != "bind":
+            continue
+        if mount.fields.get("from"):
+            return None
+        source = (mount.source or ".").strip("/") or "."
+        if source == "." or source.endswith("uv.lock"):
+            return True
+    for member in analysis.lineage(stage):
+        for item in member.instructions:
+            if member is stage and item is command.instruction:
+                break
+            if item.keyword == "RUN" and any(
+                uv_subcommand(c.words) == ("lock",)
+                for c in analysis.stage_commands(member)
+                if c.instruction is item
+            ):
+                return True
+            if item.keyword not in ("COPY", "ADD"):
+                continue
+            if item.flag("from") is not None:
+                return None  # from another stage or image: not followed
+            for source in copy_sources(item):
+                cleaned = source.strip("/").removeprefix("./") or "."
+                if "$" in cleaned:
+                    return None
+                if cleaned in (".", "*") or fnmatch.fnmatch("uv.lock", cleaned):
+                    return True
+                if any(lock == cleaned + "/uv.lock" for lock in locks):
+                    return True
+    return False
 
 
 @rule(
@@ -44,25 +99,54 @@ then differs from what was tested, and nothing fails. `--locked` makes the build
 instead, with a message that says to run `uv lock`. (`UV_LOCKED=1` in the environment
 does the same.)
 """,
-    bad="RUN uv sync --no-dev",
-    good="RUN uv sync --locked --no-dev",
+    bad="""
+COPY pyproject.toml uv.lock ./
+RUN uv sync --no-dev
+""",
+    good="""
+COPY pyproject.toml uv.lock ./
+RUN uv sync --locked --no-dev
+""",
     source=f'{UV_GUIDE} ("Intermediate layers"); uv docs, `uv sync --locked`',
     fixable=True,
 )
 def sync_without_lock(analysis: Analysis) -> Iterator[Hit]:
-    for _, command in analysis.commands:
-        sub = uv_subcommand(command.argv)
-        if sub not in (("sync",), ("run",)) or _is_locked(command):
+    for stage, command in analysis.commands:
+        sub = uv_subcommand(command.words)
+        if sub not in (("sync",), ("run",)) or _is_locked(command) or command.opaque:
             continue
-        if sub == ("run",) and has_flag(command.argv, "--no-sync"):
+        if sub == ("run",) and (
+            has_flag(command.words, "--no-sync", "--no-project", "--script", "--isolated")
+            or env_true(command.env, "UV_NO_SYNC")
+        ):
             continue
         word = sub[0]
-        span = analysis.find_in(command.instruction, re.compile(rf"\buv\b[^\n]*?\b{word}\b"))
-        fix: tuple[Edit, ...] = ()
-        if span is not None:
-            fix = (insert_after(span, " --locked"),)
+        no_lock = (
+            analysis.context.root is not None
+            and not _context_locks(analysis)
+            and "uv.lock" not in analysis.dockerfile.text
+        )
+        if no_lock and word == "run":
+            continue  # a tool or script run where there is no project to lock
+        if no_lock:
+            yield Hit(
+                span=analysis.command_span(command),
+                message="the build context has no uv.lock: `uv sync` resolves the dependencies "
+                "anew at every build; commit uv.lock and sync with --locked",
+            )
+            continue
+        reaches = _lock_reaches(analysis, stage, command)
+        if reaches is False:
+            yield Hit(
+                span=analysis.command_span(command),
+                message=f"uv.lock is not copied (or mounted) before `uv {word}`, so it resolves "
+                "the dependencies anew; bring uv.lock in and add --locked",
+            )
+            continue
+        span = analysis.words_span(command, word)
+        fix = (insert_after(span, " --locked"),) if span is not None and reaches else ()
         yield Hit(
-            span=span or analysis.keyword_span(command.instruction),
+            span=analysis.command_span(command),
             message=f"`uv {word}` without `--locked`: a stale uv.lock is re-resolved silently; "
             "add `--locked` (or `--frozen` to skip the check)",
             fix=fix,
@@ -78,12 +162,12 @@ def _whole_context(item: Instruction) -> bool:
 
 
 def _installs_dependencies(command: Command) -> bool:
-    sub = uv_subcommand(command.argv)
+    sub = uv_subcommand(command.words)
     if sub == ("sync",):
         return True
     if sub in (("pip", "install"), ("pip", "sync")):
         return True
-    return program(command.argv) in ("pip", "pip3") and "install" in command.argv
+    return program(command.words) in ("pip", "pip3") and "install" in command.words
 
 
 @rule(
@@ -137,18 +221,51 @@ def source_before_dependencies(analysis: Analysis) -> Iterator[Hit]:
             break
 
 
+def _uv_cache_dir(command: Command) -> str | None:
+    """uv's cache directory for this command, when the environment says it (else ~/.cache/uv)."""
+    if command.env.get("UV_CACHE_DIR"):
+        return command.env["UV_CACHE_DIR"].rstrip("/")
+    if command.env.get("XDG_CACHE_HOME"):
+        return command.env["XDG_CACHE_HOME"].rstrip("/") + "/uv"
+    for index, word in enumerate(command.words):
+        if word == "--cache-dir" and index + 1 < len(command.words):
+            return command.words[index + 1].rstrip("/")
+        if word.startswith("--cache-dir="):
+            return word.split("=", 1)[1].rstrip("/")
+    return None
+
+
 def _uv_cache_mounted(command: Command) -> bool:
-    cache_dir = command.env.get("UV_CACHE_DIR", "")
+    """A cache mount on uv's cache directory or on a directory above it (``/root/.cache``)."""
+    cache_dir = _uv_cache_dir(command)
     for mount in command.instruction.mounts:
-        target = (mount.target or "").rstrip("/")
-        if mount.type == "cache" and (".cache/uv" in target or (cache_dir and target == cache_dir)):
+        if mount.type != "cache" or not mount.target:
+            continue
+        target = expand(mount.target, command.env).rstrip("/") or "/"
+        if cache_dir is not None:
+            if cache_dir == target or cache_dir.startswith(target.rstrip("/") + "/"):
+                return True
+        elif target.endswith(("/.cache/uv", "/.cache")) or target in (".cache/uv", ".cache"):
             return True
     return False
 
 
+def _no_cache(command: Command) -> bool:
+    """``--no-cache`` (``-n``, or pip's spelling ``--no-cache-dir``, which uv accepts)."""
+    return has_flag(command.words, "--no-cache", "-n", "--no-cache-dir") or env_true(
+        command.env, "UV_NO_CACHE"
+    )
+
+
 def _writes_uv_cache(command: Command) -> bool:
-    sub = uv_subcommand(command.argv)
+    sub = uv_subcommand(command.words)
     return sub in (("sync",), ("pip", "install"), ("pip", "sync"), ("tool", "install"))
+
+
+CACHE_REMOVED = re.compile(
+    r"\buv\s+cache\s+clean\b|"
+    r"\brm\b[^;&|\n]*?\s(?:\S*/)?(?:\.cache(?:/uv)?|\$\{?UV_CACHE_DIR\}?)/?(?=\s|$|;|&|\|)"
+)
 
 
 @rule(
@@ -177,14 +294,12 @@ def uv_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
         return
     image_stages = {s.index for s in analysis.lineage(final)}
     for stage, command in analysis.commands:
-        if stage.index not in image_stages or not _writes_uv_cache(command):
+        if stage.index not in image_stages or not _writes_uv_cache(command) or command.opaque:
             continue
-        if _uv_cache_mounted(command) or has_flag(command.argv, "--no-cache", "-n"):
+        if _uv_cache_mounted(command) or _no_cache(command):
             continue
-        if env_true(command.env, "UV_NO_CACHE"):
-            continue
-        script = command.instruction.args
-        if "uv cache clean" in script or re.search(r"rm -r?f?r?\s+\S*\.cache/uv", script):
+        script = command.instruction.args + "".join(h.content for h in command.instruction.heredocs)
+        if CACHE_REMOVED.search(script):
             continue
         yield Hit(
             span=analysis.keyword_span(command.instruction),
@@ -221,15 +336,16 @@ def cache_mount_link_mode(analysis: Analysis) -> Iterator[Hit]:
     for _, command in analysis.commands:
         if not _writes_uv_cache(command) or not _uv_cache_mounted(command):
             continue
+        if _no_cache(command) or command.opaque:
+            continue  # --no-cache: uv never uses the mount
         if command.env.get("UV_LINK_MODE", "").lower() == "copy":
             continue
-        if has_flag(command.argv, "--link-mode"):
+        if has_flag(command.words, "--link-mode"):
             continue
-        sub = uv_subcommand(command.argv) or ("sync",)
-        pattern = re.compile(r"\buv\b[^\n]*?\b" + r"\s+".join(sub) + r"\b")
-        span = analysis.find_in(command.instruction, pattern)
+        sub = uv_subcommand(command.words) or ("sync",)
+        span = analysis.words_span(command, *sub)
         yield Hit(
-            span=span or analysis.keyword_span(command.instruction),
+            span=analysis.command_span(command),
             message="a uv cache mount without UV_LINK_MODE=copy: uv warns and copies on every "
             "build; set UV_LINK_MODE=copy (or pass --link-mode=copy)",
             fix=(insert_after(span, " --link-mode=copy"),) if span else (),
@@ -260,27 +376,93 @@ def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
     for stage, command in analysis.commands:
         if stage.index not in analysis.reaching_final:
             continue
-        if uv_subcommand(command.argv) != ("sync",):
+        if uv_subcommand(command.words) != ("sync",) or command.opaque:
             continue
-        if has_flag(command.argv, *DEV_EXCLUSION_FLAGS) or env_true(command.env, "UV_NO_DEV"):
+        words = command.words
+        if has_flag(words, *DEV_EXCLUSION_FLAGS, "--all-groups", "--group"):
+            continue  # the groups are chosen explicitly
+        if env_true(command.env, "UV_NO_DEV") or env_true(command.env, "UV_NO_DEFAULT_GROUPS"):
             continue
-        if _excludes_dev_group(command.argv):
+        if _excludes_dev_group(words) or not _installs_dev_group(analysis, words):
             continue
-        span = analysis.find_in(command.instruction, re.compile(r"\buv\b[^\n]*?\bsync\b"))
+        span = analysis.words_span(command, "sync")
         yield Hit(
-            span=span or analysis.keyword_span(command.instruction),
+            span=analysis.command_span(command),
             message="this environment reaches the final image with the dev dependency group; "
             "add --no-dev",
             fix=(insert_after(span, " --no-dev"),) if span else (),
         )
 
 
-def _excludes_dev_group(argv: Sequence[str]) -> bool:
+def _excludes_dev_group(words: Sequence[str]) -> bool:
     """``--no-group dev`` (or ``--no-group=dev``) leaves the dev group out, as --no-dev does."""
-    for index, word in enumerate(argv):
-        if word == "--no-group" and index + 1 < len(argv) and argv[index + 1] == "dev":
+    for index, word in enumerate(words):
+        if word == "--no-group" and index + 1 < len(words) and words[index + 1] == "dev":
             return True
         if word == "--no-group=dev":
+            return True
+    return False
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _synced_pyprojects(analysis: Analysis, words: Sequence[str]) -> list[dict[str, object]] | None:
+    """The pyproject.toml tables whose dependency groups this ``uv sync`` installs.
+
+    The context's own, or with ``--package NAME`` that workspace member's (found
+    in the context); None when the context does not say.
+    """
+    root = analysis.context.root
+    data = analysis.context.pyproject
+    if root is None or data is None:
+        return None
+    packages = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--package"]
+    packages += [w.split("=", 1)[1] for w in words if w.startswith("--package=")]
+    if not packages:
+        return [dict(data)]
+    import tomllib  # noqa: PLC0415 - only for workspace members
+
+    wanted = {_normalized(p) for p in packages}
+    found: list[dict[str, object]] = []
+    for pattern in ("*/pyproject.toml", "*/*/pyproject.toml", "*/*/*/pyproject.toml"):
+        for path in root.glob(pattern):
+            try:
+                member = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            name = member.get("project", {}).get("name")
+            if isinstance(name, str) and _normalized(name) in wanted:
+                found.append(member)
+    return found or None
+
+
+def _installs_dev_group(analysis: Analysis, words: Sequence[str]) -> bool:
+    """Whether the project has a ``dev`` group that ``uv sync`` installs by default.
+
+    With no context to read, the linter assumes it does (uv's default); with
+    one, a project without a ``dev`` group (only ``test``, or ``dev`` as an
+    extra) or whose ``default-groups`` leave it out installs none.
+    """
+    projects = _synced_pyprojects(analysis, words)
+    if projects is None:
+        return analysis.context.root is None
+    for data in projects:
+        groups = data.get("dependency-groups")
+        names = {_normalized(g) for g in groups} if isinstance(groups, dict) else set()
+        uv_table = data.get("tool", {})
+        uv_table = uv_table.get("uv", {}) if isinstance(uv_table, dict) else {}
+        if not isinstance(uv_table, dict):
+            uv_table = {}
+        if uv_table.get("dev-dependencies"):
+            names.add("dev")
+        if "dev" not in names:
+            continue
+        defaults = uv_table.get("default-groups", ["dev"])
+        if defaults == "all" or (
+            isinstance(defaults, list) and "dev" in {_normalized(str(d)) for d in defaults}
+        ):
             return True
     return False
 
@@ -351,14 +533,38 @@ copy the whole venv into a final stage built FROM the same Python image.
 def site_packages_copied(analysis: Analysis) -> Iterator[Hit]:
     for stage in analysis.stages:
         for item in stage.instructions:
-            if item.keyword != "COPY" or item.flag("from") is None:
+            source_flag = item.flag("from")
+            if item.keyword != "COPY" or source_flag is None or not source_flag.value:
                 continue
-            if any("site-packages" in source for source in copy_sources(item)):
-                yield Hit(
-                    span=analysis.keyword_span(item),
-                    message="site-packages is copied without the console scripts in bin/ and "
-                    "the interpreter it was built for; copy the whole virtual environment",
-                )
+            if not any("site-packages" in source for source in copy_sources(item)):
+                continue
+            if _same_python_with_scripts(analysis, stage, source_flag.value):
+                continue
+            yield Hit(
+                span=analysis.keyword_span(item),
+                message="site-packages is copied without the console scripts in bin/ and "
+                "the interpreter it was built for; copy the whole virtual environment",
+            )
+
+
+def _same_python_with_scripts(analysis: Analysis, stage: Stage, source: str) -> bool:
+    """Both stages start from the same image, and the scripts come along (a ``bin/``
+    copied from the same stage) or the container starts Python itself."""
+    builder = analysis.dockerfile.stage_named(source)
+    if builder is None or analysis.root_image(builder) != analysis.root_image(stage):
+        return False
+    for other in stage.instructions:
+        other_source = other.flag("from")
+        if other.keyword != "COPY" or other_source is None or other_source.value != source:
+            continue
+        if any(s.rstrip("/").endswith("/bin") for s in copy_sources(other)):
+            return True
+    final = analysis.final
+    if final is None or stage is not final:
+        return False
+    starts = [i for i in final.instructions if i.keyword in ("ENTRYPOINT", "CMD")]
+    argv = _start_command(starts[-1]) if starts else ()
+    return program(argv).startswith("python")
 
 
 UNPINNED_PROGRAMS = ("uv", "uvx", "pip", "pip3", "pipx")
@@ -366,9 +572,10 @@ UNPINNED_PROGRAMS = ("uv", "uvx", "pip", "pip3", "pipx")
 
 def _package_args(command: Command) -> list[str]:
     """Package arguments of an install command (options and their values skipped)."""
-    argv = list(command.argv)
-    sub = uv_subcommand(command.shell.argv)
-    name = program(command.argv)
+    argv = list(command.words)
+    sub = uv_subcommand(command.words)
+    name = program(command.words)
+    table = PIP_OPTIONS_WITH_VALUE if name in ("pip", "pip3") else UV_OPTIONS_WITH_VALUE
     if name == "uvx":
         words = argv[1:]
     elif sub in (("pip", "install"), ("tool", "install")):
@@ -380,30 +587,39 @@ def _package_args(command: Command) -> list[str]:
     else:
         return []
     packages: list[str] = []
-    takes_value = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "--python",
-                   "-p", "--index-url", "-i", "--extra-index-url", "--target", "--prefix",
-                   "--from", "--with", "-w", "--find-links", "-f", "--index"}  # fmt: skip
     skip = False
     for word in words:
         if skip:
             skip = False
             continue
-        if word in takes_value:
-            skip = True
-            if word in ("-r", "--requirement", "-e", "--editable"):
-                return []  # installs from a file or a path: not this rule's business
-            continue
         if word.startswith("-"):
+            option = word.split("=", 1)[0]
+            skip = "=" not in word and option in table
             continue
+        if name in ("pip", "pip3") and word == "uv":
+            continue  # UV101 reports `pip install uv` without a version
         packages.append(word)
         if name == "uvx" or sub == ("tool", "run"):
             break  # the rest are the tool's own arguments
     return packages
 
 
+# A git reference that moves: no reference at all, or a branch name.
+MOVING_GIT_REFS = frozenset({"main", "master", "develop", "dev", "trunk", "head", "latest",
+                             "stable", "nightly"})  # fmt: skip
+
+
 def _pinned(spec: str) -> bool:
-    if spec.startswith((".", "/", "git+", "http://", "https://", "file:", "$")):
+    spec = spec.strip("'\"")
+    url = spec.split(" @ ", 1)[-1].strip() if " @ " in spec else spec
+    if url.startswith("git+"):
+        tail = url.split("#", 1)[0].rsplit("/", 1)[-1]
+        ref = tail.rsplit("@", 1)[1] if "@" in tail else ""
+        return bool(ref) and ref.lower() not in MOVING_GIT_REFS
+    if spec.startswith((".", "/", "~", "http://", "https://", "file:", "$")) or "/" in spec:
         return True  # a path, a URL or a variable: not a registry name
+    if spec.endswith((".whl", ".tar.gz", ".zip")):
+        return True
     return "==" in spec or "@" in spec or "===" in spec
 
 
@@ -426,7 +642,7 @@ better, add the package to `pyproject.toml` so `uv.lock` pins it with hashes.
 )
 def unpinned_package(analysis: Analysis) -> Iterator[Hit]:
     for _, command in analysis.commands:
-        if program(command.argv) not in UNPINNED_PROGRAMS:
+        if program(command.words) not in UNPINNED_PROGRAMS:
             continue
         loose = [p for p in _package_args(command) if not _pinned(p)]
         if loose:
@@ -458,39 +674,97 @@ RUN --mount=type=bind,source=uv.lock,target=uv.lock \\
 )
 def lockfile_ignored(analysis: Analysis) -> Iterator[Hit]:
     for _, command in analysis.commands:
-        argv = command.argv
-        sub = uv_subcommand(argv)
-        is_pip = program(argv) in ("pip", "pip3") and "install" in argv
+        words = command.words
+        sub = uv_subcommand(words)
+        is_pip = program(words) in ("pip", "pip3") and "install" in words
         if sub not in (("pip", "install"), ("pip", "sync")) and not is_pip:
             continue
-        files = [argv[i + 1] for i, w in enumerate(argv[:-1]) if w in ("-r", "--requirement")]
-        files += [w.split("=", 1)[1] for w in argv if w.startswith("--requirement=")]
+        files = _requirement_files(words)
         if sub == ("pip", "sync"):
-            files += [w for w in argv[argv.index("sync") + 1 :] if not w.startswith("-")]
+            files += [w for w in words[words.index("sync") + 1 :] if not w.startswith("-")]
         if any(f.endswith("pyproject.toml") for f in files):
             yield Hit(
                 span=analysis.keyword_span(command.instruction),
                 message="installing from pyproject.toml resolves the dependencies again and "
                 "ignores uv.lock; install with `uv sync --locked`",
             )
-        elif analysis.context.has_uv_lock and (files or (is_pip and "." in argv)):
-            yield Hit(
-                span=analysis.keyword_span(command.instruction),
-                message="the project has a uv.lock, but this installs from "
-                f"{', '.join(files) or 'the source'} instead; install with `uv sync --locked`",
-            )
+            continue
+        if not analysis.context.has_uv_lock or not (files or (is_pip and "." in words)):
+            continue
+        if _lock_exact(analysis, command, files):
+            continue
+        yield Hit(
+            span=analysis.keyword_span(command.instruction),
+            message="the project has a uv.lock, but this installs from "
+            f"{', '.join(files) or 'the source'} instead; install with `uv sync --locked`",
+        )
 
 
-def _has_venv(analysis: Analysis, stage: Stage, before: Instruction) -> bool:
-    for member in analysis.lineage(stage):
-        for command in analysis.stage_commands(member):
-            if member is stage and command.instruction.span.start_line >= before.span.start_line:
-                break
-            if uv_subcommand(command.argv) in (("venv",), ("sync",)):
-                return True
-            if program(command.argv) in ("python", "python3") and "venv" in command.argv:
-                return True
+REQUIREMENT_OPTIONS = ("-r", "--requirement", "--requirements")
+
+
+def _requirement_files(words: Sequence[str]) -> list[str]:
+    files = [words[i + 1] for i, w in enumerate(words[:-1]) if w in REQUIREMENT_OPTIONS]
+    files += [w.split("=", 1)[1] for w in words if w.split("=", 1)[0] in REQUIREMENT_OPTIONS[1:]]
+    return files
+
+
+def _lock_exact(analysis: Analysis, command: Command, files: list[str]) -> bool:
+    """Whether the requirements are uv.lock exported: with hashes that pin every file
+    (``--require-hashes``), written by ``uv export`` in the build, or committed as
+    ``uv export`` wrote them (its header says so)."""
+    if has_flag(command.words, "--require-hashes") or any(
+        env_true(command.env, name) for name in ("UV_REQUIRE_HASHES", "PIP_REQUIRE_HASHES")
+    ):
+        return True
+    if not files:
+        return False
+    names = {f.rsplit("/", 1)[-1] for f in files}
+    for _, other in analysis.commands:
+        if other is command:
+            break
+        if uv_subcommand(other.words) == ("export",) and any(
+            name in other.shell.text for name in names
+        ):
+            return True
+    root = analysis.context.root
+    if root is None:
+        return False
+    for name in files:
+        path = root / name.lstrip("/")
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")[:400]
+        except OSError:
+            return False
+        if "uv export" not in head:
+            return False
+    return True
+
+
+def _has_venv(analysis: Analysis, stage: Stage, before: Command) -> bool:
+    """A venv made earlier in the stage (or its parents), the same RUN included."""
+    lineage = {member.index for member in analysis.lineage(stage)}
+    for owner, command in analysis.commands:
+        if command is before:
+            return False
+        if owner.index not in lineage:
+            continue
+        words = command.words
+        if uv_subcommand(words) in (("venv",), ("sync",)):
+            return True
+        if program(words).startswith("python") and "venv" in words:
+            return True
+        if program(words) == "virtualenv":
+            return True
     return False
+
+
+# Images known to start without a virtual environment; another image (a team's own
+# base, say) may set VIRTUAL_ENV, so the rule stays quiet on it.
+PLAIN_IMAGES = re.compile(
+    r"^(?:(?:docker\.io/)?(?:library/)?(?:python|debian|ubuntu|alpine|buildpack-deps)"
+    r"|ghcr\.io/astral-sh/uv|gcr\.io/distroless/[\w.-]+)(?:[:@]|$)"
+)
 
 
 @rule(
@@ -514,15 +788,17 @@ RUN uv pip install -r requirements.txt
 )
 def pip_install_without_environment(analysis: Analysis) -> Iterator[Hit]:
     for stage, command in analysis.commands:
-        if uv_subcommand(command.argv) not in (("pip", "install"), ("pip", "sync")):
+        if uv_subcommand(command.words) not in (("pip", "install"), ("pip", "sync")):
             continue
-        argv = command.argv
-        if has_flag(argv, "--system", "--python", "-p", "--target", "--prefix"):
+        words = command.words
+        if command.opaque or has_flag(words, "--system", "--python", "-p", "--target", "--prefix"):
             continue
         env = command.env
         if env_true(env, "UV_SYSTEM_PYTHON") or env.get("VIRTUAL_ENV") or env.get("UV_PYTHON"):
             continue
-        if _has_venv(analysis, stage, command.instruction):
+        if not PLAIN_IMAGES.match(analysis.root_image(stage)):
+            continue
+        if _has_venv(analysis, stage, command):
             continue
         yield Hit(
             span=analysis.keyword_span(command.instruction),

@@ -1,0 +1,401 @@
+"""False positives and unsafe fixes found on real Dockerfiles, each as a minimal case.
+
+Every class here was seen on public projects (issue 11): the rule claimed a
+defect the file does not have, reported one defect twice, or offered a fix
+that breaks the build. The cases are written from scratch; no project's file
+is copied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uvdock.lint.engine import LintConfig, apply_fixes, lint_text
+
+BASE = "FROM python:3.13-slim-trixie\nWORKDIR /app\n"
+LOCKED_COPY = "COPY pyproject.toml uv.lock ./\n"
+
+
+def codes(text: str, *, context: Path | None = None, only: str | None = None) -> list[str]:
+    config = LintConfig(select=(only,)) if only else LintConfig()
+    return [f.code for f in lint_text(text, context_dir=context, config=config)]
+
+
+def fixed(text: str, *, context: Path | None = None, only: tuple[str, ...] = ()) -> str:
+    config = LintConfig(select=only) if only else LintConfig()
+    result, _ = apply_fixes(text, lint_text(text, context_dir=context, config=config))
+    return result
+
+
+def project(tmp_path: Path, pyproject: str = "", *, lock: bool = True) -> Path:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1"\n' + pyproject)
+    if lock:
+        (tmp_path / "uv.lock").write_text("version = 1\n")
+    return tmp_path
+
+
+DEV_GROUP = '[dependency-groups]\ndev = ["pytest"]\n'
+
+
+# --- UV104 / UV105: uv's cache -------------------------------------------------------------
+
+
+def test_no_cache_dir_is_uvs_alias_of_no_cache() -> None:
+    text = BASE + LOCKED_COPY + "RUN uv pip install --system --no-cache-dir -r requirements.txt\n"
+    assert "UV104" not in codes(text, only="UV104")
+
+
+def test_a_cache_mount_on_the_parent_directory_covers_uvs_cache() -> None:
+    text = BASE + LOCKED_COPY + (
+        "RUN --mount=type=cache,target=/root/.cache uv sync --locked --no-dev\n"
+    )
+    assert "UV104" not in codes(text, only="UV104")
+    assert "UV105" in codes(text, only="UV105")  # the mount is still used: link mode matters
+
+
+def test_a_cache_mount_that_misses_uv_cache_dir_does_not_count() -> None:
+    text = BASE + "ENV UV_CACHE_DIR=/opt/uv-cache\n" + LOCKED_COPY + (
+        "RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev\n"
+    )
+    assert "UV104" in codes(text, only="UV104")
+    ok = text.replace("target=/root/.cache/uv", "target=/opt/uv-cache")
+    assert "UV104" not in codes(ok, only="UV104")
+
+
+def test_removing_the_cache_in_the_same_run_keeps_it_out() -> None:
+    text = BASE + LOCKED_COPY + "RUN uv sync --locked --no-dev && rm -rf /tmp/x /root/.cache\n"
+    assert "UV104" not in codes(text, only="UV104")
+    kept = BASE + LOCKED_COPY + "RUN uv sync --locked --no-dev && rm -rf /root/.cache/pip\n"
+    assert "UV104" in codes(kept, only="UV104")
+
+
+def test_a_run_that_passes_no_cache_never_uses_the_mount() -> None:
+    text = BASE + LOCKED_COPY + (
+        "RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-cache\n"
+    )
+    assert "UV105" not in codes(text, only="UV105")
+    env = BASE + "ENV UV_NO_CACHE=1\n" + LOCKED_COPY + (
+        "RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked\n"
+    )
+    assert "UV105" not in codes(env, only="UV105")
+
+
+# --- UV102 / UV107: options from variables and the environment ----------------------------
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        'ARGS="--frozen --no-dev"; uv sync $ARGS',
+        "export UV_FROZEN=1 UV_NO_DEV=1 && uv sync",
+        'FLAGS="--locked --no-dev" && uv sync ${FLAGS}',
+    ],
+)
+def test_options_from_a_shell_variable_of_the_same_run(run: str) -> None:
+    text = BASE + LOCKED_COPY + f"RUN {run}\n"
+    found = codes(text)
+    assert "UV102" not in found
+    assert "UV107" not in found
+
+
+def test_a_plain_shell_variable_is_not_in_uvs_environment() -> None:
+    text = BASE + LOCKED_COPY + "RUN UV_FROZEN_X=1; UV_FROZEN=1; uv sync --no-dev\n"
+    assert "UV102" in codes(text, only="UV102")  # not exported: uv does not see it
+
+
+@pytest.mark.parametrize("setting", ["ENV UV_FROZEN=1", "ARG UV_LOCKED=1", "ENV UV_LOCKED=true"])
+def test_uv_settings_from_env_or_arg(setting: str) -> None:
+    text = BASE + setting + "\n" + LOCKED_COPY + "RUN uv sync --no-dev\n"
+    assert "UV102" not in codes(text, only="UV102")
+
+
+def test_options_from_a_build_argument_without_a_default_are_unknown() -> None:
+    text = BASE + "ARG SYNC_FLAGS\n" + LOCKED_COPY + "RUN uv sync $SYNC_FLAGS\n"
+    assert not {"UV102", "UV107"} & set(codes(text))
+
+
+def test_uv_no_dev_from_env() -> None:
+    text = BASE + "ENV UV_NO_DEV=1\n" + LOCKED_COPY + "RUN uv sync --locked\n"
+    assert "UV107" not in codes(text, only="UV107")
+
+
+# --- UV107: the project's own groups -------------------------------------------------------
+
+
+SYNC = BASE + "COPY . .\nRUN uv sync --locked\n"
+
+
+def test_no_dev_group_in_the_project(tmp_path: Path) -> None:
+    root = project(tmp_path, '[dependency-groups]\ntest = ["pytest"]\n')
+    assert "UV107" not in codes(SYNC, context=root, only="UV107")
+
+
+def test_dev_as_an_optional_extra_is_not_a_group(tmp_path: Path) -> None:
+    root = project(tmp_path, '[project.optional-dependencies]\ndev = ["pytest"]\n')
+    assert "UV107" not in codes(SYNC, context=root, only="UV107")
+
+
+def test_a_dev_group_is_reported(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP)
+    assert "UV107" in codes(SYNC, context=root, only="UV107")
+    legacy = project(tmp_path, '[tool.uv]\ndev-dependencies = ["pytest"]\n')
+    assert "UV107" in codes(SYNC, context=legacy, only="UV107")
+
+
+def test_default_groups_without_dev(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP + '[tool.uv]\ndefault-groups = ["prod"]\n')
+    assert "UV107" not in codes(SYNC, context=root, only="UV107")
+    every = project(tmp_path, DEV_GROUP + '[tool.uv]\ndefault-groups = "all"\n')
+    assert "UV107" in codes(SYNC, context=every, only="UV107")
+
+
+def test_the_workspace_member_being_synced(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP + '[tool.uv.workspace]\nmembers = ["packages/*"]\n')
+    member = root / "packages" / "api"
+    member.mkdir(parents=True)
+    (member / "pyproject.toml").write_text(
+        '[project]\nname = "api"\nversion = "1"\n[dependency-groups]\nlint = ["ruff"]\n'
+    )
+    text = BASE + "COPY . .\nRUN uv sync --locked --package api\n"
+    assert "UV107" not in codes(text, context=root, only="UV107")
+    (member / "pyproject.toml").write_text(
+        '[project]\nname = "api"\nversion = "1"\n' + DEV_GROUP
+    )
+    assert "UV107" in codes(text, context=root, only="UV107")
+
+
+# --- UV112: what is a package ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "install",
+    [
+        "uv pip install --system --index-strategy unsafe-best-match flask==3.0.0",
+        "uv pip install --python-preference system --system flask==3.0.0",
+        "uv pip install --system --extra-index-url https://example.org/simple torch==2.5.1",
+        "uv pip install --system -r requirements.txt",
+        "uv pip install --system libs/pkg[extra] ./other",
+        "uv pip install --system -e ./libs/core",
+        "uv pip install --system 'git+https://github.com/org/repo@4f2a9c1'",
+        "uv pip install --system 'pkg @ git+https://github.com/org/repo@v1.2.0'",
+        "uv tool install ruff==0.8.4 --python 3.12",
+    ],
+)
+def test_option_values_and_paths_are_not_unpinned_packages(install: str) -> None:
+    text = BASE + f"RUN {install}\n"
+    assert "UV112" not in codes(text, only="UV112")
+
+
+@pytest.mark.parametrize(
+    ("install", "loose"),
+    [
+        ("uv pip install --system -r requirements.txt gunicorn", "gunicorn"),
+        ("uv pip install --system 'git+https://github.com/org/repo@main'", "repo@main"),
+        ("uv pip install --system git+https://github.com/org/repo", "github.com/org/repo"),
+        ("pip install --no-cache-dir -i https://pypi.example/simple flask", "flask"),
+    ],
+)
+def test_unpinned_packages_still_found(install: str, loose: str) -> None:
+    [finding] = [f for f in lint_text(BASE + f"RUN {install}\n") if f.code == "UV112"]
+    assert loose in finding.message
+
+
+def test_pip_install_uv_is_reported_once() -> None:
+    found = codes(BASE + "RUN pip install uv\n")
+    assert "UV101" in found
+    assert "UV112" not in found
+
+
+# --- UV109: site-packages between stages ----------------------------------------------------
+
+
+TWO_STAGES = (
+    "FROM python:3.13-slim AS builder\n"
+    "RUN pip install --no-cache-dir --prefix=/install gunicorn==23.0.0\n"
+    "FROM python:3.13-slim\n"
+)
+
+
+def test_site_packages_with_its_scripts_from_the_same_image() -> None:
+    text = TWO_STAGES + (
+        "COPY --from=builder /usr/local/lib/python3.13/site-packages "
+        "/usr/local/lib/python3.13/site-packages\n"
+        "COPY --from=builder /usr/local/bin /usr/local/bin\n"
+        'CMD ["gunicorn", "app:app"]\n'
+    )
+    assert "UV109" not in codes(text, only="UV109")
+    other_base = text.replace("FROM python:3.13-slim AS builder", "FROM python:3.12 AS builder")
+    assert "UV109" in codes(other_base, only="UV109")
+    no_scripts = text.replace("COPY --from=builder /usr/local/bin /usr/local/bin\n", "")
+    assert "UV109" in codes(no_scripts, only="UV109")
+
+
+# --- UV117: a venv or a system install ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BASE + "RUN uv venv /opt/venv && uv pip install -r requirements.txt\n",
+        BASE + "RUN uv venv && . .venv/bin/activate && uv pip install -r requirements.txt\n",
+        BASE + "ENV VIRTUAL_ENV=/opt/venv\nRUN uv pip install -r requirements.txt\n",
+        BASE + "ENV UV_SYSTEM_PYTHON=1\nRUN uv pip install -r requirements.txt\n",
+        BASE + "RUN python -m venv /v && uv pip install --python /v/bin/python flask==3.0.0\n",
+        "FROM registry.example.com/team/python-base:3\nRUN uv pip install -r requirements.txt\n",
+    ],
+)
+def test_pip_install_with_an_environment(text: str) -> None:
+    assert "UV117" not in codes(text, only="UV117")
+
+
+def test_pip_install_before_the_venv_in_the_same_run() -> None:
+    text = BASE + "RUN uv pip install -r requirements.txt && uv venv\n"
+    assert "UV117" in codes(text, only="UV117")
+
+
+# --- UV115: an exported lock is the lock -----------------------------------------------------
+
+
+def test_a_hashed_export_of_the_lock_is_lock_exact(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + (
+        "COPY requirements.txt .\n"
+        "RUN uv pip install --system --require-hashes --no-deps -r requirements.txt\n"
+    )
+    assert "UV115" not in codes(text, context=root, only="UV115")
+    plain = text.replace("--require-hashes --no-deps ", "")
+    assert "UV115" in codes(plain, context=root, only="UV115")
+
+
+def test_requirements_exported_in_the_build(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + LOCKED_COPY + (
+        "RUN uv export --frozen --no-dev -o requirements.txt\n"
+        "RUN uv pip install --system -r requirements.txt\n"
+    )
+    assert "UV115" not in codes(text, context=root, only="UV115")
+
+
+def test_requirements_committed_as_uv_export_wrote_them(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "requirements.txt").write_text(
+        "# This file was autogenerated by uv via the following command:\n"
+        "#    uv export --frozen --no-dev -o requirements.txt\nflask==3.0.0\n"
+    )
+    text = BASE + "COPY requirements.txt .\nRUN uv pip install --system -r requirements.txt\n"
+    assert "UV115" not in codes(text, context=root, only="UV115")
+
+
+# --- PY208 / PY220 / PY222 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        "ENV APT_KEY_DONT_WARN_ON_DANGEROUS_USAGE=1",
+        "ENV DJANGO_SECRET_KEY=",
+        "ARG USE_AUTH=no",
+        "ENV AUTH_TYPE=oauth",
+        "ENV SECRET_KEY_FILE=/run/secrets/key",
+    ],
+)
+def test_settings_and_placeholders_are_not_secrets(declaration: str) -> None:
+    assert "PY208" not in codes(BASE + declaration + "\n", only="PY208")
+
+
+def test_public_client_keys_in_a_builder_stage() -> None:
+    text = (
+        "FROM node:22-slim AS web\nARG VITE_MAPS_API_KEY\nRUN npm run build\n"
+        "FROM python:3.13-slim\nCOPY --from=web /dist /app/static\n"
+    )
+    assert "PY208" not in codes(text, only="PY208")
+    real = text.replace("VITE_MAPS_API_KEY", "MAPS_API_KEY")
+    assert "PY208" in codes(real, only="PY208")
+
+
+def test_a_secret_argument_without_default_is_still_reported() -> None:
+    assert "PY208" in codes(BASE + "ARG GITHUB_TOKEN\n", only="PY208")
+    assert "PY208" in codes(BASE + 'ARG GITHUB_TOKEN=""\n', only="PY208")
+    assert "PY208" in codes(BASE + "ENV API_KEY=s3cr3tvalue\n", only="PY208")
+
+
+@pytest.mark.parametrize("mode", ["1777", "a+rwxt", "+t"])
+def test_sticky_scratch_directories(mode: str) -> None:
+    assert "PY222" not in codes(BASE + f"RUN mkdir -p /tmp/x && chmod {mode} /tmp/x\n")
+    assert "PY222" in codes(BASE + "RUN chmod 0777 /tmp/x\n")
+
+
+# --- fixes that must not break the build -----------------------------------------------------
+
+
+def test_no_locked_where_the_context_has_no_lock(tmp_path: Path) -> None:
+    root = project(tmp_path, lock=False)
+    text = BASE + "COPY . .\nRUN uv sync --no-dev\n"
+    [finding] = [f for f in lint_text(text, context_dir=root) if f.code == "UV102"]
+    assert "no uv.lock" in finding.message
+    assert finding.fix == ()
+
+
+def test_no_locked_where_the_lock_is_not_in_the_stage(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + "COPY pyproject.toml .\nRUN uv sync --no-dev\n"
+    [finding] = [f for f in lint_text(text, context_dir=root) if f.code == "UV102"]
+    assert "not copied" in finding.message
+    assert finding.fix == ()
+    mounted = BASE + (
+        "RUN --mount=type=bind,source=uv.lock,target=uv.lock "
+        "--mount=type=bind,source=pyproject.toml,target=pyproject.toml uv sync --no-dev\n"
+    )
+    assert "--locked" in fixed(mounted, context=root, only=("UV102",))
+
+
+def test_a_lock_in_a_copied_subdirectory(tmp_path: Path) -> None:
+    (tmp_path / "backend").mkdir()
+    project(tmp_path / "backend")
+    text = BASE + "COPY backend/ /app/\nRUN uv sync --no-dev\n"
+    assert "uv sync --locked --no-dev" in fixed(text, context=tmp_path, only=("UV102",))
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "uv pip sync requirements.txt && uv sync --no-dev",
+        "uv sync --locked --no-dev --package a && uv sync --no-dev --package b",
+        "echo sync && uv run --no-dev python -m app.check && uv sync --no-dev",
+    ],
+)
+def test_a_fix_lands_on_its_own_command(run: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + LOCKED_COPY + f"RUN {run}\n"
+    result = fixed(text, context=root, only=("UV102",))
+    last = result.splitlines()[-1]
+    assert last.endswith("uv sync --locked --no-dev" + last.split("uv sync --locked --no-dev")[-1])
+    assert last.count("--locked") == run.count("--locked") + run.count("uv run") + 1
+
+
+def test_a_fix_inside_a_heredoc_lands_on_its_line(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + LOCKED_COPY + (
+        "RUN <<EOF\nset -e\nuv pip sync requirements.txt\nuv sync --no-dev\nEOF\n"
+    )
+    result = fixed(text, context=root, only=("UV102",))
+    assert "uv sync --locked --no-dev\n" in result
+    assert "uv pip sync requirements.txt\n" in result
+
+
+def test_no_fix_inside_sh_c(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + LOCKED_COPY + "RUN sh -c 'uv sync --no-dev'\n"
+    [finding] = [f for f in lint_text(text, context_dir=root) if f.code == "UV102"]
+    assert finding.fix == ()
+
+
+def test_no_locked_when_frozen_is_in_force(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    for text in (
+        BASE + "ENV UV_FROZEN=1\n" + LOCKED_COPY + "RUN uv sync --no-dev\n",
+        BASE + LOCKED_COPY + 'RUN OPTS="--frozen" && uv sync $OPTS --no-dev\n',
+    ):
+        assert "--locked" not in fixed(text, context=root)
