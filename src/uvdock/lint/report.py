@@ -66,7 +66,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypedDict, get_args
 from urllib.parse import quote
 
-from uvdock import __version__
+import uvdock
 from uvdock.errors import UsageError
 from uvdock.lint.findings import Finding, RuleInfo, Severity
 from uvdock.lint.syntax import Span
@@ -339,7 +339,7 @@ def sarif_log(findings: Iterable[Finding], *, base: Path | None = None) -> dict[
         "tool": {
             "driver": {
                 "name": "uvdock",
-                "version": __version__,
+                "version": uvdock.__version__,  # importlib.metadata: only for SARIF
                 "rules": [_sarif_rule(rule) for rule in rules.values()],
             }
         },

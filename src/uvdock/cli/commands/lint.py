@@ -1,27 +1,17 @@
-"""``uvdock lint``: find what is wrong in Dockerfiles for Python and uv, and fix some of it."""
+"""``uvdock lint``: find what is wrong in Dockerfiles for Python and uv, and fix some of it.
+
+The options and the help are here; what the command does is
+:func:`uvdock.cli.lint_run.run_lint`, which plain command lines reach without click.
+"""
 
 from __future__ import annotations
 
-import difflib
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from uvdock.cli.output import console, emit_json
-from uvdock.errors import UsageError
-from uvdock.fileio import FileChange, write_all
-from uvdock.lint.api import fails, lint_paths, project_dockerfiles
-from uvdock.lint.docs import find_rule, rule_markdown
-from uvdock.lint.engine import LintConfig
+from uvdock.cli.lint_run import FAIL_LEVELS, FORMATS, run_lint
 from uvdock.lint.findings import Severity
-from uvdock.lint.report import json_records, render
-from uvdock.lint.rules import RULES
-
-
-def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
 
 
 @click.command(name="lint")
@@ -32,13 +22,13 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     ".python-version). Default: each Dockerfile's directory.",
 )  # fmt: skip
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
+    "--format", "output_format", type=click.Choice(FORMATS),
     default="text", show_default=True,
     help="text for people; json (a versioned envelope) for programs; sarif 2.1.0 for code "
     "scanning; github for workflow annotations.",
 )  # fmt: skip
 @click.option(
-    "--fail-level", type=click.Choice(["error", "warning", "info"]), default="warning",
+    "--fail-level", type=click.Choice(FAIL_LEVELS), default="warning",
     show_default=True, help="exit 1 when a finding is at this severity or worse.",
 )  # fmt: skip
 @click.option(
@@ -91,83 +81,15 @@ def lint_command(  # noqa: PLR0917 - one parameter per option
       uvdock lint docker/*.Dockerfile --context . --format sarif > lint.sarif
       uvdock lint --explain UV102
     """
-    if explain:
-        sys.stdout.write(rule_markdown(find_rule(explain)))
-        return
-    if list_rules:
-        for current in RULES:
-            info = current.info
-            mark = " (fix)" if info.fixable else ""
-            sys.stdout.write(
-                f"{info.code}  {info.slug:<36} {info.severity:<8} {info.summary}{mark}\n"
-            )
-        return
-    if show_diff and not fix:
-        raise UsageError("--diff shows what --fix would change", hint="use --fix --diff")
-    paths = list(files) or project_dockerfiles(Path.cwd())
-    if not paths:
-        raise UsageError(
-            "no Dockerfile here (Dockerfile, Dockerfile.*, *.Dockerfile)",
-            hint="pass the files to lint, or run in the project directory",
-        )
-    config = LintConfig(select=_codes(select), ignore=_codes(ignore))
-    results = lint_paths(paths, context_dir=context_dir, config=config, fix=fix)
-    if fix:
-        changes = [
-            FileChange(
-                path=r.path,
-                name=r.display,
-                action="overwrite",
-                content=r.fixed_text,
-                previous=r.text,
-            )
-            for r in results
-            if r.fixed_text is not None
-        ]
-        if show_diff:
-            for change in changes:
-                sys.stdout.write(_diff(change))
-        else:
-            write_all(changes)
-            for result in results:
-                if result.fixes_applied:
-                    console(stderr=True).print(
-                        f"fixed {result.fixes_applied} problem(s) in {result.display}"
-                    )
-        if show_diff:
-            return
-    findings = [f for r in results for f in r.findings]
-    failed = fails(results, fail_level)
-    if output_format == "json":
-        emit_json(
-            "lint",
-            status="error" if failed else "ok",
-            data={"files": [r.display for r in results], "findings": json_records(findings)},
-            errors=[],
-        )
-    else:
-        texts = {r.display: r.text if r.fixed_text is None or show_diff else r.fixed_text
-                 for r in results}  # fmt: skip
-        # Decided here rather than by rich, whose import alone costs ~60 ms per run.
-        color = (
-            output_format == "text"
-            and sys.stdout.isatty()
-            and not os.environ.get("NO_COLOR")
-            and os.environ.get("TERM") != "dumb"
-        )
-        sys.stdout.write(
-            render(findings, format=output_format, texts=texts, base=Path.cwd(), color=color)
-        )
-    if failed:
-        sys.exit(1)
-
-
-def _diff(change: FileChange) -> str:
-    return "".join(
-        difflib.unified_diff(
-            (change.previous or "").splitlines(keepends=True),
-            change.content.splitlines(keepends=True),
-            fromfile=f"a/{change.name}",
-            tofile=f"b/{change.name}",
-        )
+    run_lint(
+        files=files,
+        context_dir=context_dir,
+        output_format=output_format,
+        fail_level=fail_level,
+        select=select,
+        ignore=ignore,
+        fix=fix,
+        show_diff=show_diff,
+        explain=explain,
+        list_rules=list_rules,
     )
