@@ -133,3 +133,152 @@ def test_unversioned_installer(step: str) -> None:
 )
 def test_versioned_installer(step: str) -> None:
     assert lines(f"FROM python:3.13-slim\n{step}\n", "UV101") == []
+
+
+# --- 2b. UV119: PATH at ~/.cargo/bin for the 0.5+ installer ------------------------------
+
+INSTALL = "RUN curl -LsSf https://astral.sh/uv/install.sh | sh\n"
+CARGO_PATH = 'ENV PATH="/root/.cargo/bin:$PATH"\n'
+
+
+def test_cargo_bin_on_path_for_the_new_installer() -> None:
+    text = f"FROM python:3.13-slim\n{INSTALL}{CARGO_PATH}RUN uv sync --locked\n"
+    [finding] = findings(text, "UV119")
+    assert finding.span.start_line == 3
+    assert ".local/bin" in finding.message
+    pinned_new = text.replace("astral.sh/uv/", "astral.sh/uv/0.5.4/")
+    assert lines(pinned_new, "UV119") == [3]
+
+
+OLD_INSTALL = INSTALL.replace("uv/", "uv/0.4.30/")
+CHOSEN_DIR = INSTALL.replace("| sh", "| env UV_INSTALL_DIR=/root/.cargo/bin sh")
+BOTH_PATHS = 'ENV PATH="/root/.cargo/bin:/root/.local/bin:$PATH"\n'
+UV_IMAGE_COPY = "COPY --from=ghcr.io/astral-sh/uv:0.9.5 /uv /bin/\n"
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        f"{OLD_INSTALL}{CARGO_PATH}RUN uv sync\n",  # before 0.5 it did write to ~/.cargo/bin
+        f"{INSTALL}{BOTH_PATHS}RUN uv sync\n",  # .local/bin is on PATH too
+        f"{CHOSEN_DIR}{CARGO_PATH}RUN uv sync\n",  # the install directory is chosen
+        f"{INSTALL}{CARGO_PATH}",  # uv is never called by name after it
+        f"{INSTALL}{CARGO_PATH}{UV_IMAGE_COPY}RUN uv sync\n",  # uv also comes from its image
+    ],
+)
+def test_cargo_bin_quiet_when_not_certain(steps: str) -> None:
+    assert lines(f"FROM python:3.13-slim\n{steps}", "UV119") == []
+
+
+def test_cargo_bin_uv_path_after_the_new_installer() -> None:
+    text = (
+        "FROM python:3.13-slim\nADD https://astral.sh/uv/0.5.4/install.sh /install.sh\n"
+        "RUN sh /install.sh && mv /root/.cargo/bin/uv /usr/local/bin/\n"
+    )
+    assert lines(text, "UV119") == [3]
+    assert lines(text.replace("/root/.cargo/bin/uv", "/root/.local/bin/uv"), "UV119") == []
+
+
+# --- 5. UV118: the lock thrown away ------------------------------------------------------
+
+
+def test_lock_deleted_or_relocked_before_an_install(tmp_path: Path) -> None:
+    assert lines("FROM python:3.13-slim\nCOPY . /app\nRUN rm -f uv.lock && uv sync\n", "UV118") == [
+        3
+    ]
+    relock = "FROM python:3.13-slim\nCOPY . /app\nRUN uv lock --upgrade\nRUN uv sync --frozen\n"
+    assert lines(relock, "UV118") == []  # no context: whether there is a lock is unknown
+    assert lines(relock, "UV118", context=_project(tmp_path)) == [3]
+    explicit = relock.replace("COPY . /app", "COPY pyproject.toml uv.lock ./")
+    assert lines(explicit, "UV118") == [3]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        "RUN uv lock --check && uv sync --locked",
+        "RUN uv lock --locked && uv sync --locked",
+        "RUN uv sync --locked && rm uv.lock",  # cleaned up after the install
+        "RUN rm -f uv.lock && uv sync --locked",  # fails loudly without a lock: not silent
+    ],
+)
+def test_lock_kept(steps: str, tmp_path: Path) -> None:
+    text = f"FROM python:3.13-slim\nCOPY . /app\n{steps}\n"
+    assert lines(text, "UV118", context=_project(tmp_path)) == []
+
+
+def test_lock_thrown_away_in_a_stage_that_never_reaches_the_image(tmp_path: Path) -> None:
+    text = (
+        "FROM python:3.13-slim AS upgrade-check\nCOPY . /app\nRUN uv lock --upgrade && uv sync\n"
+        "FROM python:3.13-slim\nCOPY . /app\nRUN uv sync --locked\n"
+    )
+    assert lines(text, "UV118", context=_project(tmp_path)) == []
+
+
+# --- 5. PY224: || true after an install ---------------------------------------------------
+
+
+def test_install_failure_hidden() -> None:
+    text = (
+        "FROM python:3.13-slim\n"
+        "RUN uv sync --locked || true\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends curl || true\n"
+        "RUN (uv pip install foo) || :\n"
+        "RUN pip install -r requirements.txt || exit 0\n"
+        "RUN rm -rf /tmp/x || true\n"
+        "RUN grep -q foo bar || true\n"
+        "RUN uv sync --locked || uv sync --locked --offline\n"
+        "RUN apt-get install -y curl || true; uv sync --locked\n"
+    )
+    assert lines(text, "PY224") == [2, 3, 4, 5, 9]
+
+
+def test_install_failure_hidden_in_a_heredoc() -> None:
+    text = "FROM python:3.13-slim\nRUN <<EOF\nset -e\npip install foo || true\nEOF\n"
+    assert lines(text, "PY224") == [4]
+
+
+# --- 3. PY227: --chown to a user the stage does not have --------------------------------
+
+
+def test_chown_before_the_user_exists() -> None:
+    text = "FROM python:3.13-slim\nCOPY --chown=app:app . /app\nRUN useradd --system app\n"
+    [finding] = findings(text, "PY227")
+    assert (finding.span.start_line, finding.span.start_col) == (2, 6)
+    assert "root" in finding.message
+    fixed = "FROM python:3.13-slim\nRUN useradd --system app\nCOPY --chown=app:app . /app\n"
+    assert lines(fixed, "PY227") == []
+
+
+def test_chown_user_made_in_an_unrelated_stage() -> None:
+    text = (
+        "FROM python:3.13-slim AS other\nRUN useradd app\n"
+        "FROM python:3.13-slim\nCOPY --chown=app . /app\n"
+    )
+    assert lines(text, "PY227") == [4]
+    inherited = text.replace("FROM python:3.13-slim\nCOPY", "FROM other\nCOPY")
+    assert lines(inherited, "PY227") == []
+
+
+def test_chown_unknown_group() -> None:
+    text = "FROM python:3.13-slim\nRUN useradd --uid 10001 app\nCOPY --chown=app:web . /app\n"
+    assert lines(text, "PY227") == [3]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FROM python:3.13-slim\nCOPY --chown=10001:10001 . /app\n",
+        "FROM python:3.13-slim\nCOPY --chown=www-data:www-data . /app\n",
+        "FROM python:3.13-alpine\nCOPY --chown=nobody:nogroup . /app\n",
+        "FROM gcr.io/distroless/python3-debian12\nCOPY --chown=nonroot:nonroot . /app\n",
+        "FROM node:20\nCOPY --chown=app . /app\n",  # an image whose users are unknown
+        "FROM python:3.13-alpine\nRUN apk add --no-cache postgresql\nCOPY --chown=postgres . /a\n",
+        "FROM python:3.13-slim\nARG U=app\nRUN useradd $U\nCOPY --chown=$U . /app\n",
+        "FROM python:3.13-slim\nRUN ./create-user.sh\nCOPY --chown=app . /app\n",
+        "FROM python:3.13-slim\nCOPY --from=b /etc/passwd /etc/passwd\nCOPY --chown=app . /app\n",
+        "FROM python:3.13-slim\nARG UID\nCOPY --chown=$UID . /app\n",
+    ],
+)
+def test_chown_known_or_unknowable(text: str) -> None:
+    assert lines(text, "PY227") == []
