@@ -45,6 +45,17 @@ def _context_locks(analysis: Analysis) -> list[str]:
     return found
 
 
+def _synced_locked_before(analysis: Analysis, stage: Stage, command: Command) -> bool:
+    lineage = {member.index for member in analysis.lineage(stage)}
+    for owner, other in analysis.commands:
+        if other is command:
+            return False
+        if owner.index in lineage and uv_subcommand(other.words) == ("sync",):
+            if _is_locked(other):
+                return True
+    return False
+
+
 def _lock_reaches(analysis: Analysis, stage: Stage, command: Command) -> bool | None:
     """Whether a uv.lock is in the stage when ``command`` runs (None: cannot tell).
 
@@ -54,6 +65,7 @@ def _lock_reaches(analysis: Analysis, stage: Stage, command: Command) -> bool | 
     import fnmatch  # noqa: PLC0415 - only for the few files that get here
 
     locks = _context_locks(analysis)
+    unknown = False
     for mount in command.instruction.mounts:
         if mount.type != "bind":
             continue
@@ -75,7 +87,10 @@ def _lock_reaches(analysis: Analysis, stage: Stage, command: Command) -> bool | 
             if item.keyword not in ("COPY", "ADD"):
                 continue
             if item.flag("from") is not None:
-                return None  # from another stage or image: not followed
+                # From another stage or image: not followed, except uv's own binaries.
+                binaries = {s.rstrip("/").rsplit("/", 1)[-1] for s in copy_sources(item)}
+                unknown = unknown or not binaries <= {"uv", "uvx"}
+                continue
             for source in copy_sources(item):
                 cleaned = source.strip("/").removeprefix("./") or "."
                 if "$" in cleaned:
@@ -84,7 +99,7 @@ def _lock_reaches(analysis: Analysis, stage: Stage, command: Command) -> bool | 
                     return True
                 if any(lock == cleaned + "/uv.lock" for lock in locks):
                     return True
-    return False
+    return None if unknown else False
 
 
 @rule(
@@ -121,6 +136,8 @@ def sync_without_lock(analysis: Analysis) -> Iterator[Hit]:
         ):
             continue
         word = sub[0]
+        if word == "run" and _synced_locked_before(analysis, stage, command):
+            continue  # the lock was checked by that sync; the run finds nothing to resolve
         no_lock = (
             analysis.context.root is not None
             and not _context_locks(analysis)

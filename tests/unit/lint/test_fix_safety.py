@@ -1,0 +1,179 @@
+"""Property: ``uvdock lint --fix`` never breaks a Dockerfile.
+
+For every Dockerfile of the repository's corpora (each rule's examples, the
+guide's Dockerfiles, the examples, fixtures and generated goldens, the
+benchmark contenders, and the real shapes of :mod:`tests.support.lint_shapes`),
+with every rule's fixes applied:
+
+- the result parses with no diagnostic the original did not have;
+- every ``uv`` command line a fix changed is accepted by the real uv's own
+  argument parser (``uv --directory <missing> ARGS``: uv checks the arguments,
+  conflicts such as ``--locked`` with ``--frozen`` included, before it fails to
+  enter the directory);
+- fixing the result again changes nothing.
+
+That a fixture which built still builds after the fixes is checked on the real
+engine in ``tests/integration/test_lint_fixes.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support import lint_shapes
+from tests.support.paths import GUIDE, REPO_ROOT
+from uvdock.lint.context import load_context
+from uvdock.lint.engine import LintConfig, apply_fixes, lint_dockerfile
+from uvdock.lint.parser import parse_dockerfile
+from uvdock.lint.rules import RULES
+from uvdock.lint.rules.base import Analysis, program, uv_subcommand
+
+PREFIX = "FROM python:3.13-slim-trixie\nWORKDIR /app\n"
+DOCKERFILE_NAMES = re.compile(r"(^|/)(Dockerfile(\.[\w.-]+)?|[\w.-]+\.Dockerfile)$")
+
+
+def _as_dockerfile(fragment: str) -> str:
+    return fragment + "\n" if re.search(r"^FROM ", fragment, re.MULTILINE) else PREFIX + fragment
+
+
+def _files() -> list[tuple[str, str, Path | None]]:
+    found: list[tuple[str, str, Path | None]] = []
+    for folder in ("examples", "tests/fixtures", "tests/golden", "benchmarks"):
+        for path in sorted((REPO_ROOT / folder).rglob("*")):
+            relative = path.relative_to(REPO_ROOT).as_posix()
+            if path.is_file() and DOCKERFILE_NAMES.search(relative) and ".venv" not in relative:
+                if path.name.endswith(".dockerignore"):
+                    continue
+                found.append((relative, path.read_text(encoding="utf-8"), path.parent))
+    return found
+
+
+def _guide() -> list[tuple[str, str, Path | None]]:
+    if not GUIDE.is_file():
+        return []
+    text = GUIDE.read_text(encoding="utf-8")
+    blocks = re.findall(r"```dockerfile\n(.*?)```", text, re.DOTALL)
+    return [
+        (f"guide[{i}]", _as_dockerfile("\n".join(x.strip(" ") for x in b.splitlines())), None)
+        for i, b in enumerate(blocks)
+    ]
+
+
+def _examples() -> list[tuple[str, str, Path | None]]:
+    return [
+        (f"{r.info.code}.{kind}", _as_dockerfile(getattr(r.info, kind)), None)
+        for r in RULES
+        for kind in ("bad", "good")
+    ]
+
+
+SHAPES_CONTEXT = "shapes"  # marker: lint the shapes against a written uv project
+
+
+def _shapes() -> list[tuple[str, str, Path | None]]:
+    return [
+        (f"shape:{name}", lint_shapes.render(name), Path(SHAPES_CONTEXT))
+        for name in lint_shapes.SHAPES
+    ]
+
+
+CORPUS = _files() + _guide() + _examples() + _shapes()
+
+
+@functools.cache
+def _uv() -> str:
+    found = shutil.which("uv")
+    if found is None:
+        pytest.fail("uv is not on PATH: scripts/test.sh puts the pinned uv there")
+    return found
+
+
+def _uv_lines(text: str) -> set[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]:
+    """Every uv command line of ``text`` the linter can read fully: (argv, UV_* environment)."""
+    dockerfile = parse_dockerfile(text)
+    analysis = Analysis(dockerfile, load_context(None))
+    lines = set()
+    for _, command in analysis.commands:
+        words = command.words
+        if program(words) != "uv" or uv_subcommand(words) is None or command.opaque:
+            continue
+        env = tuple(sorted((k, v) for k, v in command.env.items() if k.startswith("UV_")))
+        lines.add((words[1:], env))
+    return lines
+
+
+@functools.cache
+def _uv_accepts(args: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> bool:
+    missing = "/nonexistent/uvdock-lint-check"
+    done = subprocess.run(
+        [_uv(), "--directory", missing, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": "/nonexistent", **dict(env)},
+        timeout=30,
+    )
+    # clap's usage errors end with this line; anything else is uv failing later.
+    return "For more information, try '--help'." not in done.stderr
+
+
+def _fixed(text: str, context: Path | None) -> str:
+    dockerfile = parse_dockerfile(text)
+    findings = lint_dockerfile(dockerfile, load_context(context), LintConfig())
+    result, _ = apply_fixes(text, findings)
+    return result
+
+
+@pytest.mark.parametrize(("name", "text", "context"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_fixes_keep_the_dockerfile_valid(
+    name: str, text: str, context: Path | None, tmp_path: Path
+) -> None:
+    if context == Path(SHAPES_CONTEXT):
+        context = lint_shapes.write_context(tmp_path / "context")
+    result = _fixed(text, context)
+    if result == text:
+        return
+    before = {d.message for d in parse_dockerfile(text).diagnostics}
+    after = {d.message for d in parse_dockerfile(result).diagnostics}
+    assert after <= before, f"{name}: the fix added parse errors {sorted(after - before)}"
+    for args, env in sorted(_uv_lines(result) - _uv_lines(text)):
+        assert _uv_accepts(args, env), f"{name}: uv rejects the fixed `uv {' '.join(args)}`"
+    assert _fixed(result, context) == result, f"{name}: a second --fix changes more"
+
+
+def test_the_corpus_is_large_and_fixes_happen(tmp_path: Path) -> None:
+    """Guards the property test itself: the corpus is there and many fixes apply."""
+    context = lint_shapes.write_context(tmp_path / "context")
+    changed = 0
+    for _, text, where in CORPUS:
+        where = context if where == Path(SHAPES_CONTEXT) else where
+        changed += _fixed(text, where) != text
+    assert len(CORPUS) >= 100
+    assert changed >= 30
+
+
+def test_the_uv_check_rejects_what_uv_rejects() -> None:
+    assert _uv_accepts(("sync", "--locked", "--no-dev"), ())
+    assert not _uv_accepts(("sync", "--locked", "--frozen"), ())
+    assert not _uv_accepts(("sync", "--no-such-option"), ())
+
+
+def test_the_option_table_is_uvs() -> None:
+    """``src/uvdock/lint/options.py`` lists every uv option that takes a value, as the
+    uv on PATH prints them (regenerate with scripts/gen_uv_options.py)."""
+    from uvdock.lint.options import UV_OPTIONS_WITH_VALUE  # noqa: PLC0415
+
+    version = subprocess.run([_uv(), "--version"], capture_output=True, text=True, check=True)
+    table = (REPO_ROOT / "src" / "uvdock" / "lint" / "options.py").read_text(encoding="utf-8")
+    assert version.stdout.split("(")[0].strip() in table, "run scripts/gen_uv_options.py"
+    for option in ("--index-strategy", "--requirements", "--python", "--with", "--extra"):
+        assert option in UV_OPTIONS_WITH_VALUE
+    for flag in ("--system", "--locked", "--no-dev", "--no-cache"):
+        assert flag not in UV_OPTIONS_WITH_VALUE
