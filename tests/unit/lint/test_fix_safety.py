@@ -153,8 +153,7 @@ def test_the_corpus_is_large_and_fixes_happen(tmp_path: Path) -> None:
     context = lint_shapes.write_context(tmp_path / "context")
     changed = 0
     for _, text, where in CORPUS:
-        where = context if where == Path(SHAPES_CONTEXT) else where
-        changed += _fixed(text, where) != text
+        changed += _fixed(text, context if where == Path(SHAPES_CONTEXT) else where) != text
     assert len(CORPUS) >= 100
     assert changed >= 30
 

@@ -50,9 +50,8 @@ def _synced_locked_before(analysis: Analysis, stage: Stage, command: Command) ->
     for owner, other in analysis.commands:
         if other is command:
             return False
-        if owner.index in lineage and uv_subcommand(other.words) == ("sync",):
-            if _is_locked(other):
-                return True
+        if owner.index in lineage and uv_subcommand(other.words) == ("sync",) and _is_locked(other):
+            return True
     return False
 
 
