@@ -282,3 +282,157 @@ def test_chown_unknown_group() -> None:
 )
 def test_chown_known_or_unknowable(text: str) -> None:
     assert lines(text, "PY227") == []
+
+
+# --- 5. PY223: a development server as the start command ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        'CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]',
+        "CMD python manage.py migrate && python manage.py runserver 0.0.0.0:8000",
+        'CMD ["uv", "run", "--no-dev", "fastapi", "dev", "app/main.py"]',
+        'CMD ["python", "-m", "flask", "--app", "app", "run", "--host", "0.0.0.0"]',
+        'CMD ["flask", "run"]',
+        'ENTRYPOINT ["uvicorn"]\nCMD ["app:app", "--host", "0.0.0.0", "--reload"]',
+        'CMD ["gunicorn", "--reload", "app:app"]',
+        'CMD ["/opt/venv/bin/uvicorn", "app:app", "--reload"]',
+    ],
+)
+def test_development_server(start: str) -> None:
+    assert lines(f"FROM python:3.13-slim\n{start}\n", "PY223") != []
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        'CMD ["uv", "run", "fastapi", "run", "app/main.py"]',
+        'CMD ["flask", "--app", "app", "routes"]',
+        'CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]',
+        'CMD ["python", "manage.py", "migrate"]',
+        # an ENTRYPOINT resets the CMD inherited from the base stage
+        'CMD ["gunicorn", "--reload", "app:app"]\nFROM base\nENTRYPOINT ["/entrypoint.sh"]',
+    ],
+)
+def test_production_server(start: str) -> None:
+    assert lines(f"FROM python:3.13-slim AS base\n{start}\n", "PY223") == []
+
+
+def test_development_images_may_run_development_servers() -> None:
+    text = 'FROM python:3.13-slim AS dev\nCMD ["python", "manage.py", "runserver"]\n'
+    assert lines(text, "PY223") == []
+    prod = text.replace(" AS dev", "")
+    for name in ("Dockerfile.dev", "dev.Dockerfile", "Dockerfile.local"):
+        found = lint_text(prod, path=name, config=LintConfig(select=("PY223",)))
+        assert found == [], name
+    assert lines(prod, "PY223") == [2]
+
+
+# --- 7. PY202: only when the container starts Python -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        'CMD ["/app/start.sh"]',
+        'CMD ["/bin/server"]',
+        'CMD ["nginx", "-g", "daemon off;"]',
+        'CMD ["python", "-u", "-m", "app"]',
+    ],
+)
+def test_output_buffering_needs_a_python_start(start: str) -> None:
+    assert lines(f"FROM python:3.13-slim\n{start}\n", "PY202") == []
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        'CMD ["python", "-m", "app"]',
+        'CMD ["uv", "run", "myapp"]',
+        'CMD ["/app/.venv/bin/myapp"]',
+        "CMD exec gunicorn app:app",
+        'CMD ["gunicorn", "-u", "app", "site.wsgi"]',  # gunicorn's -u is --user
+        'CMD ["fastapi", "run"]',
+    ],
+)
+def test_output_buffering_of_a_python_start(start: str) -> None:
+    assert lines(f"FROM python:3.13-slim\n{start}\n", "PY202") == [2]
+
+
+def test_output_buffering_of_a_project_script(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '[project.scripts]\nserve = "app:main"\n')
+    text = 'FROM python:3.13-slim\nCMD ["serve"]\n'
+    assert lines(text, "PY202") == []  # unknown program without the project
+    assert lines(text, "PY202", context=root) == [2]
+
+
+# --- 7. PY204: curl installed through a variable, or pinned ------------------------------
+
+APT = "RUN apt-get update && apt-get install -y --no-install-recommends"
+HEALTH = "HEALTHCHECK CMD curl -f http://localhost:8000/health || exit 1\n"
+
+
+@pytest.mark.parametrize(
+    "install",
+    [
+        f'ARG PACKAGES="curl git"\n{APT} $PACKAGES\n',
+        f"ENV PKGS=curl\n{APT} ${{PKGS}}\n",
+        f"{APT} curl=7.88.1-10+deb12u5\n",
+    ],
+)
+def test_healthcheck_tool_installed(install: str) -> None:
+    assert lines(f"FROM python:3.13-slim\n{install}{HEALTH}", "PY204") == []
+
+
+def test_healthcheck_tool_not_installed() -> None:
+    install = "ENV PKGS=git\nRUN apt-get install -y --no-install-recommends $PKGS curl-dev\n"
+    assert lines(f"FROM python:3.13-slim\n{install}{HEALTH}", "PY204") == [4]
+
+
+# --- 6. PY210: every branch of the entrypoint script -------------------------------------
+
+WRAPPED = 'COPY docker/entrypoint.sh /usr/local/bin/\nENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
+
+
+def _wrapper(tmp_path: Path, script: str, where: str = "docker/entrypoint.sh") -> list[int]:
+    path = tmp_path / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(script)
+    return lines(f"FROM python:3.13-slim\n{WRAPPED}", "PY210", context=tmp_path)
+
+
+def test_wrapper_server_in_a_branch_without_exec(tmp_path: Path) -> None:
+    script = (
+        '#!/bin/sh\nset -e\nif [ "$1" = "worker" ]; then\n  celery -A app worker\n'
+        "else\n  exec gunicorn app:app\nfi\n"
+    )
+    assert _wrapper(tmp_path, script) == [3]
+    assert _wrapper(tmp_path, script.replace("  celery", "  exec celery")) == []
+
+
+def test_wrapper_case_branches(tmp_path: Path) -> None:
+    script = (
+        '#!/bin/sh\ncase "$1" in\n  web) exec gunicorn app:app ;;\n'
+        '  worker) celery -A app worker ;;\n  *) exec "$@" ;;\nesac\n'
+    )
+    assert _wrapper(tmp_path, script) == [3]
+    assert _wrapper(tmp_path, script.replace(") celery", ") exec celery")) == []
+
+
+def test_wrapper_server_after_an_if(tmp_path: Path) -> None:
+    script = (
+        '#!/bin/sh\nif [ "$MIGRATE" = 1 ]; then\n  python manage.py migrate\nfi\n'
+        "uvicorn app:app --host 0.0.0.0\n"
+    )
+    assert _wrapper(tmp_path, script) == [3]
+    fine = script.replace("uvicorn", "exec uvicorn")
+    assert _wrapper(tmp_path, fine) == []  # the migrate branch is a one-off, not the server
+
+
+def test_wrapper_found_through_its_copy(tmp_path: Path) -> None:
+    # The script is copied from docker/, not from the context root: the old rule missed it.
+    script = "#!/bin/sh\ngunicorn app:app\n"
+    assert _wrapper(tmp_path, script) == [3]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 
 from uvdock.lint.findings import Edit
-from uvdock.lint.rules.base import Analysis, Hit, program, rule
+from uvdock.lint.parser import expand
+from uvdock.lint.rules.base import Analysis, Hit, copy_sources, has_flag, program, rule
+from uvdock.lint.shell import ShellCommand, commands
 from uvdock.lint.syntax import Instruction, Stage
 
 SHELL_SYNTAX = re.compile(r"[$&|;<>`*?'\"\\(){}~]")
@@ -61,6 +64,100 @@ def _start_instruction(stage: Stage) -> Instruction | None:
     return None
 
 
+def effective_start(
+    analysis: Analysis, stage: Stage
+) -> tuple[Instruction | None, Instruction | None]:
+    """The (ENTRYPOINT, CMD) a container of ``stage`` starts with, through FROM <stage>.
+
+    As BuildKit: an ENTRYPOINT resets a CMD inherited from the stage's base (not one set
+    earlier in the same stage).
+    """
+    entry: Instruction | None = None
+    cmd: Instruction | None = None
+    for member in reversed(analysis.lineage(stage)):
+        cmd_set = False
+        for item in member.instructions:
+            if item.keyword == "CMD":
+                cmd, cmd_set = item, True
+            elif item.keyword == "ENTRYPOINT":
+                entry = item
+                if not cmd_set:
+                    cmd = None
+    return entry, cmd
+
+
+def _instruction_words(item: Instruction | None) -> list[str]:
+    if item is None:
+        return []
+    if item.exec_form is not None:
+        return list(item.exec_form)
+    return ["/bin/sh", "-c", item.args] if item.args.strip() else []
+
+
+def start_commands(
+    analysis: Analysis, stage: Stage
+) -> tuple[Instruction | None, list[tuple[str, ...]]]:
+    """(the instruction to point at, the simple commands the container starts with)."""
+    entry, cmd = effective_start(analysis, stage)
+    words = _instruction_words(entry) + _instruction_words(cmd)
+    where = entry if entry is not None and _instruction_words(entry) else cmd
+    if not words:
+        return where, []
+    if program(tuple(words)) in ("sh", "bash") and "-c" in words[1:3]:
+        script = words[words.index("-c") + 1] if words.index("-c") + 1 < len(words) else ""
+        return where, [c.argv for c in commands(script) if c.depth == 0]
+    return where, [tuple(words)]
+
+
+PYTHON = re.compile(r"python(?:3(?:\.\d+)?)?")
+UV_RUN_VALUES = frozenset({
+    "--with", "--with-editable", "--with-requirements", "--python", "-p", "--group",
+    "--only-group", "--no-group", "--extra", "--no-extra", "--package", "--directory",
+    "--project", "--env-file", "--index", "--default-index", "--index-url", "-i",
+    "--extra-index-url", "--find-links", "-f", "--config-file", "--cache-dir",
+    "--index-strategy", "--keyring-provider", "--resolution", "--prerelease",
+    "--exclude-newer", "--link-mode", "--refresh-package", "--reinstall-package",
+    "--upgrade-package", "-P", "--python-preference", "--color", "--allow-insecure-host",
+    "--config-setting", "-C", "--no-binary-package", "--no-build-package",
+})  # fmt: skip
+PYTHON_VALUES = frozenset({"-X", "-W", "-Q"})
+
+
+def unwrap(argv: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """The program a start command finally runs, and whether Python runs it.
+
+    Strips ``exec``, ``env``, init wrappers (tini, dumb-init), ``gosu user``,
+    ``uv run [options]``, ``poetry run``, and ``python [-u ...] -m module`` or
+    ``python script.py`` (then the module or script is the program).
+    """
+    words = list(argv)
+    python = False
+    for _ in range(8):
+        name = program(tuple(words))
+        if name in ("exec", "nohup", "tini", "tini-static", "dumb-init", "catatonit", "env"):
+            words = words[1:]
+            while words and (words[0].startswith("-") or (name == "env" and "=" in words[0])):
+                words = words[1:]
+        elif name in ("gosu", "su-exec"):
+            words = words[2:]
+        elif name in ("poetry", "pdm", "pipenv", "hatch", "rye") and words[1:2] == ["run"]:
+            words, python = words[2:], True
+        elif name == "uv" and "run" in words[1:2]:
+            words, python = words[2:], True
+            while words and words[0].startswith("-"):
+                words = words[2:] if words[0] in UV_RUN_VALUES else words[1:]
+        elif PYTHON.fullmatch(name):
+            python = True
+            rest = words[1:]
+            while rest and rest[0].startswith("-") and rest[0] != "-m":
+                rest = rest[2:] if rest[0] in PYTHON_VALUES else rest[1:]
+            words = rest[1:] if rest[:1] == ["-m"] else rest
+            break
+        else:
+            break
+    return tuple(words), python
+
+
 @rule(
     "PY210",
     "wrapper-without-exec",
@@ -91,44 +188,128 @@ def wrapper_without_exec(analysis: Analysis) -> Iterator[Hit]:
     if final is None or root is None:
         return
     start = _start_instruction(final)
-    if start is None or start.exec_form is None:
+    if start is None:
         return
-    scripts = [w for w in start.exec_form if w.endswith(".sh")]
-    for script in scripts[:1]:
-        name = script.rsplit("/", 1)[-1]
-        for candidate in (root / script.lstrip("/"), root / name):
-            if not candidate.is_file():
-                continue
-            try:
-                lines = candidate.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
-                return
-            code = [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
-            if not code:
-                return
-            last = code[-1]
-            words = last.split()
-            if (
-                words
-                and words[0] not in ("exec", "wait")
-                and words[0].rsplit("/", 1)[-1] in SERVERS
-            ):
-                yield Hit(
-                    span=analysis.keyword_span(start),
-                    message=f"{name} starts `{words[0]}` without exec, so SIGTERM stops at the "
-                    f"shell; write `exec {last}`",
-                )
+    words = start.exec_form if start.exec_form is not None else tuple(start.args.split())
+    script = next((w for w in words if w.endswith(".sh")), None)
+    if script is None:
+        return
+    for candidate in _script_files(analysis, final, script, root):
+        try:
+            text = candidate.read_text(encoding="utf-8", errors="replace")
+        except OSError:
             return
+        offender = _server_without_exec(text)
+        if offender is not None:
+            shown = " ".join(offender.text.split())
+            yield Hit(
+                span=analysis.keyword_span(start),
+                message=f"{candidate.name} starts `{program(offender.argv)}` without exec, so "
+                f"SIGTERM stops at the shell; write `exec {shown}`",
+            )
+        return
+
+
+def _script_files(analysis: Analysis, stage: Stage, script: str, root: Path) -> Iterator[Path]:
+    """Files of the context that may be ``script`` in the image: the source of the COPY that
+    put it there (latest first), then the path itself and its name at the context root."""
+    workdir = PurePosixPath("/")
+    copies: list[tuple[PurePosixPath, list[str], bool]] = []
+    for member in reversed(analysis.lineage(stage)):
+        for item in member.instructions:
+            if item.keyword == "WORKDIR" and item.args.strip():
+                workdir = workdir / item.args.strip().strip("\"'")
+            elif item.keyword in ("COPY", "ADD") and item.flag("from") is None:
+                words = list(item.exec_form) if item.exec_form is not None else item.args.split()
+                sources = copy_sources(item)
+                if sources and not item.heredocs:
+                    into_dir = words[-1].endswith("/") or len(sources) > 1
+                    copies.append((workdir / words[-1], sources, into_dir))
+    target = workdir / script
+    for destination, sources, into_dir in reversed(copies):
+        for source in sources:
+            if "$" in source or "*" in source:
+                continue
+            exact = target == destination and not into_dir
+            if exact or (
+                target.parent == destination and PurePosixPath(source).name == target.name
+            ):
+                yield root / source
+            elif destination in target.parents:
+                yield root / source / target.relative_to(destination)
+    yield root / script.lstrip("/")
+    yield root / PurePosixPath(script).name
+
+
+DEDICATED_SERVERS = frozenset({"gunicorn", "uvicorn", "hypercorn", "granian", "celery", "daphne",
+                               "flask", "fastapi", "uwsgi"})  # fmt: skip
+SCRIPT_TOKEN = re.compile(r"#[^\n]*|;;|&&|\|\||[;&|()\n]|[^\s;&|()]+")
+
+
+def _server_without_exec(script: str) -> ShellCommand | None:
+    """The first command that ends a branch of the script and starts a server without exec.
+
+    Every branch is read (``if``/``elif``/``else``, ``case``): a command is where the script
+    ends when only ``fi``, ``esac``, ``}`` or the rest of its own ``if``/``case`` follow.
+    Python (and ``uv run``) counts as the server only as the script's very last command;
+    in other branches it is more often a one-off (``python manage.py migrate``).
+    """
+    top = [c for c in commands(script) if c.depth == 0 and c.offsets is not None]
+    tails = [c for c in top if c.offsets is not None and _ends_script(script, c.offsets[1])]
+    for command in tails:
+        if command.argv[:1] == ("exec",):
+            continue
+        words, _ = unwrap(command.argv)
+        name = program(command.argv)
+        served = program(words) if words else ""
+        dedicated = name in DEDICATED_SERVERS or served in DEDICATED_SERVERS
+        last = command is top[-1]
+        if dedicated or (last and name in SERVERS) or _dev_server(words):
+            return command
+    return None
+
+
+def _ends_script(script: str, end: int) -> bool:
+    words = [m.group() for m in SCRIPT_TOKEN.finditer(script, end)]
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word.startswith("#") or word in (";", "\n", "fi", "esac", "}"):
+            index += 1
+        elif word in ("else", "elif"):
+            index = _matching(words, index, "if", "fi")
+        elif word in (";;", ";&"):
+            index = _matching(words, index, "case", "esac")
+        else:
+            return word == "exit"
+    return True
+
+
+def _matching(tokens: list[str], index: int, opening: str, closing: str) -> int:
+    """The index of the ``closing`` word that ends the construct ``tokens[index]`` is in."""
+    depth = 0
+    for position in range(index + 1, len(tokens)):
+        if tokens[position] == opening:
+            depth += 1
+        elif tokens[position] == closing:
+            if depth == 0:
+                return position
+            depth -= 1
+    return len(tokens)
+
+
+PACKAGE_VERSION = re.compile(r"[=<>~].*$")
 
 
 def _installs(analysis: Analysis, stage: Stage, tool: str) -> bool:
     for member in analysis.lineage(stage):
         for command in analysis.stage_commands(member):
-            argv = command.argv
-            if (
-                program(argv) in ("apt-get", "apt", "apk", "dnf", "yum", "microdnf")
-                and tool in argv
-            ):
+            if program(command.argv) not in ("apt-get", "apt", "apk", "dnf", "yum", "microdnf"):
+                continue
+            # Package lists from ARG/ENV or shell variables (`apt-get install $PACKAGES`) are
+            # expanded; a pinned `curl=7.88.1-10+deb12u5` (or apk's `curl~8`) is curl too.
+            words = [w for word in command.words for w in expand(word, command.env).split()]
+            if any(PACKAGE_VERSION.sub("", w) == tool for w in words[1:]):
                 return True
         for item in member.instructions:
             if item.keyword in ("COPY", "ADD") and tool in item.args:
@@ -187,20 +368,40 @@ def healthcheck_tool_missing(analysis: Analysis) -> Iterator[Hit]:
             )
 
 
-def _python_image(image: str) -> bool:
-    name = image.lower()
-    return "python" in name or name.startswith("ghcr.io/astral-sh/uv")
+VENV_BIN = re.compile(r"/(?:\.?venv|virtualenv|\.virtualenvs/[^/]+)/bin/")
+PYTHON_PROGRAMS = frozenset({"gunicorn", "uvicorn", "hypercorn", "granian", "celery", "daphne",
+                             "fastapi", "flask", "django-admin", "manage.py", "streamlit",
+                             "huey_consumer", "rq", "dramatiq", "arq", "faust"})  # fmt: skip
+
+
+def _starts_python(analysis: Analysis, argv: tuple[str, ...]) -> bool | None:
+    """True when the command runs Python, False when it surely does not, None when unknown."""
+    words, python = unwrap(argv)
+    if python or any(VENV_BIN.search(w) for w in argv[:1] + words[:1]):
+        return True
+    name = program(words)
+    if not name:
+        return None
+    if name in PYTHON_PROGRAMS or name.endswith(".py"):
+        return True
+    scripts = (analysis.context.pyproject or {}).get("project", {}).get("scripts", {})
+    if isinstance(scripts, dict) and name in scripts:
+        return True
+    return None
 
 
 @rule(
     "PY202",
     "python-output-buffered",
     "info",
-    summary="the final stage of a Python image does not set `PYTHONUNBUFFERED=1`",
+    summary="the container starts Python without `PYTHONUNBUFFERED=1`",
     why="""
 When its output is not a terminal, Python buffers `stdout`: log lines reach
 `docker logs` late, in bursts, and the last ones before a crash are lost. Setting
-`PYTHONUNBUFFERED=1` (or running `python -u`) writes them as they happen.
+`PYTHONUNBUFFERED=1` (or running `python -u`) writes them as they happen. The rule
+speaks only when the start command is Python (python, uv run, gunicorn, uvicorn, a
+venv's `bin/`, one of the project's scripts...), not for a shell script or another
+program.
 """,
     bad='CMD ["python", "-m", "app"]',
     good="""
@@ -211,22 +412,107 @@ CMD ["python", "-m", "app"]
 )
 def python_output_buffered(analysis: Analysis) -> Iterator[Hit]:
     final = analysis.final
-    if final is None or not _python_image(analysis.root_image(final)):
+    if final is None:
         return
-    start = _start_instruction(final)
-    if start is None:
+    start, started = start_commands(analysis, final)
+    if start is None or not started:
+        return
+    if not any(_starts_python(analysis, argv) for argv in started[-1:]):
         return
     env = analysis.env_before(final, None)
     if env.get("PYTHONUNBUFFERED", "") not in ("", "0"):
         return
-    words = start.exec_form if start.exec_form is not None else tuple(start.args.split())
-    if "-u" in words:
+    if any(_python_option(argv, "-u") for argv in started):
         return
     yield Hit(
         span=analysis.keyword_span(start),
         message="Python buffers its output here, so logs arrive late and the last lines "
         "before a crash are lost; add ENV PYTHONUNBUFFERED=1",
     )
+
+
+def _python_option(argv: tuple[str, ...], option: str) -> bool:
+    """Whether ``python`` (after any wrapper) runs with ``option`` before its script."""
+    while argv and not PYTHON.fullmatch(program(argv)):
+        if program(argv) not in ("exec", "env", "uv", "run", "tini", "dumb-init"):
+            return False
+        argv = argv[1:]
+    for word in argv[1:]:
+        if not word.startswith("-") or word in ("-m", "-c"):
+            return False
+        if word == option:
+            return True
+    return False
+
+
+DEV_NAMES = frozenset({"dev", "devel", "develop", "development", "local", "debug"})
+
+
+def _dev_server(words: tuple[str, ...]) -> str | None:
+    """What a development server start looks like (``manage.py runserver``...), else None."""
+    name = program(words)
+    rest = words[1:]
+    positional = [w for w in rest if not w.startswith("-")]
+    if name in ("manage.py", "django-admin", "django") and positional[:1] in (
+        ["runserver"],
+        ["runserver_plus"],
+    ):
+        return f"{name} {positional[0]}"
+    if name == "fastapi" and positional[:1] == ["dev"]:
+        return "fastapi dev"
+    if name == "flask":
+        index = 0
+        while index < len(rest) and rest[index].startswith("-"):
+            index += 2 if rest[index] in ("--app", "-A", "--env-file", "-e") else 1
+        if rest[index : index + 1] == ("run",):
+            return "flask run"
+    if name in ("uvicorn", "gunicorn", "hypercorn", "granian") and has_flag(rest, "--reload"):
+        return f"{name} --reload"
+    return None
+
+
+def _development_image(analysis: Analysis, stage: Stage) -> bool:
+    """Whether the Dockerfile says it is for development (Dockerfile.dev, a `dev` stage)."""
+    names = [PurePosixPath(analysis.dockerfile.path).name, stage.name or ""]
+    return any(set(re.split(r"[._-]+", n.lower())) & DEV_NAMES for n in names)
+
+
+@rule(
+    "PY223",
+    "development-server",
+    "warning",
+    summary="the image starts a development server (`runserver`, `flask run`, `fastapi dev`, "
+    "`--reload`)",
+    why="""
+Development servers are made for a laptop: Django's `runserver` ("do not use this server
+in a production setting"), `flask run` (Werkzeug's server), `fastapi dev` and any
+`--reload` watch the source for changes, run with debugging defaults, and are neither
+hardened nor built for concurrent load. In an image they also restart on every file
+write. Start a production server instead (`gunicorn`, `uvicorn` without `--reload`,
+`fastapi run`). Development images are left alone: a `Dockerfile.dev`, `dev.Dockerfile`
+or a final stage named `dev`.
+""",
+    bad='CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]',
+    good='CMD ["gunicorn", "--bind", "0.0.0.0:8000", "mysite.wsgi"]',
+    source='Django docs, "django-admin runserver"; Flask docs, "Deploying to Production"; '
+    'FastAPI docs, "FastAPI CLI"; Uvicorn and Gunicorn docs (--reload is for development)',
+)
+def development_server(analysis: Analysis) -> Iterator[Hit]:
+    final = analysis.final
+    if final is None or _development_image(analysis, final):
+        return
+    start, started = start_commands(analysis, final)
+    if start is None:
+        return
+    for argv in started:
+        found = _dev_server(unwrap(argv)[0])
+        if found is not None:
+            yield Hit(
+                span=analysis.keyword_span(start),
+                message=f"the container starts `{found}`, a development server; start a "
+                "production server (gunicorn, uvicorn without --reload, fastapi run)",
+            )
+            return
 
 
 @rule(
