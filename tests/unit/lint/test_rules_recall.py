@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from uvdock.lint.engine import LintConfig, lint_text
+from uvdock.lint.engine import LintConfig, apply_fixes, lint_text
 from uvdock.lint.findings import Finding
 from uvdock.lint.rules.images import image_libc, image_python
 
@@ -436,3 +436,60 @@ def test_wrapper_found_through_its_copy(tmp_path: Path) -> None:
     # The script is copied from docker/, not from the context root: the old rule missed it.
     script = "#!/bin/sh\ngunicorn app:app\n"
     assert _wrapper(tmp_path, script) == [3]
+
+
+# --- 5. PY225: misspelled Python and uv variables ----------------------------------------
+
+
+def test_misspelled_variables_are_renamed() -> None:
+    text = (
+        "FROM python:3.13-slim\n"
+        "ENV PYTHONBUFFERED=1 PYTHONDONTWRITEBYCODE=1\n"
+        "ENV PYTHONDONOTWRITEBYTECODE=1\n"
+        "ARG UV_COMPILE_BYTE_CODE=1\n"
+    )
+    found = findings(text, "PY225")
+    assert [(f.span.start_line, f.fix[0].text) for f in found] == [
+        (2, "PYTHONUNBUFFERED"),
+        (2, "PYTHONDONTWRITEBYTECODE"),
+        (3, "PYTHONDONTWRITEBYTECODE"),
+        (4, "UV_COMPILE_BYTECODE"),
+    ]
+    fixed, applied = apply_fixes(text, found)
+    assert applied == 4
+    assert findings(fixed, "PY225") == []
+    assert "ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1\n" in fixed
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 UV_LINK_MODE=copy",
+        "ENV PYTHON_VERSION=3.13 UV_VERSION=0.9.5",  # the image's own, and build arguments
+        "ARG PYTHON_VERSIONS='3.12 3.13'",
+        "ENV UV_INDEX_INTERNAL_USERNAME=ci",  # a named index's credentials
+        "ENV UV_DEV_X=1",  # short names need an exact one-letter slip
+        "ARG PYTHON_VERSON=3.13\nRUN echo ${PYTHON_VERSON}",  # the Dockerfile's own variable
+    ],
+)
+def test_real_or_own_variables(line: str) -> None:
+    assert findings(f"FROM python:3.13-slim\n{line}\n", "PY225") == []
+
+
+# --- 5. PY226: apk add without --no-cache ------------------------------------------------
+
+
+def test_apk_add_without_no_cache() -> None:
+    text = (
+        "FROM python:3.13-alpine\n"
+        "RUN apk add libpq && apk add --no-cache curl\n"
+        "RUN apk --no-cache add git\n"
+        "RUN --mount=type=cache,target=/var/cache/apk apk add gcc\n"
+        "RUN apk add --update bash && rm -rf /var/cache/apk/*\n"
+    )
+    [finding] = findings(text, "PY226")
+    assert finding.span.start_line == 2
+    fixed, _ = apply_fixes(text, [finding])
+    assert "RUN apk add --no-cache libpq && apk add --no-cache curl\n" in fixed
+    builder = "FROM python:3.13-alpine AS b\nRUN apk add gcc\nFROM python:3.13-alpine\n"
+    assert findings(builder, "PY226") == []  # the builder's layers are not shipped
