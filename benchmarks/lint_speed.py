@@ -13,7 +13,16 @@ Two ways of running each tool, both counting process start-up:
   calls them), reported per file.
 
 Each figure is the median of ``--reps`` runs; the ratio is hadolint's time over
-uvdock's (above 1.0: uvdock is faster). Run from the repository root:
+uvdock's (above 1.0: uvdock is faster).
+
+uvdock runs as a user runs it: the ``uvdock`` console script of a wheel built
+from this checkout and installed, with its bytecode compiled (``uv pip install
+--compile-bytecode``, as ``pip`` does and as a ``uv tool`` environment has after
+its first run), into a fresh virtual environment of the project's Python.
+Without bytecode every run would compile uvdock's modules first, and with
+``PYTHONDONTWRITEBYTECODE`` set (as in some CI images) it never stops doing so.
+``--uvdock PATH`` times another executable instead (another checkout's, or the
+project venv's editable one). Run from the repository root:
 
     uv run --project . python benchmarks/lint_speed.py
 """
@@ -21,8 +30,10 @@ uvdock's (above 1.0: uvdock is faster). Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,6 +88,24 @@ def corpus(directory: Path, count: int, guide: Path) -> list[Path]:
     return paths
 
 
+def install(directory: Path) -> Path:
+    """Build this checkout's wheel and install it, bytecode compiled, into a new venv."""
+    dist, venv = directory / "dist", directory / "venv"
+    _uv("build", "--wheel", "--quiet", "--out-dir", str(dist), str(REPO))
+    _uv("venv", "--quiet", "--python", sys.executable, str(venv))
+    wheels = [str(p) for p in dist.glob("*.whl")]
+    _uv("pip", "install", "--quiet", "--compile-bytecode", "--python", str(venv / "bin" / "python"),
+        *wheels)  # fmt: skip
+    return venv / "bin" / "uvdock"
+
+
+def _uv(*args: str) -> None:
+    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
+    # With the project venv synced, uv's cache holds every dependency: no network needed.
+    if subprocess.run([uv, *args, "--offline"], check=False).returncode != 0:
+        subprocess.run([uv, *args], check=True)
+
+
 def timed(argv: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -89,11 +118,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-file", type=int, default=100)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--guide", type=Path, default=DEFAULT_GUIDE)
+    parser.add_argument(
+        "--uvdock", type=Path, help="the uvdock executable to time (default: a fresh install)"
+    )
     args = parser.parse_args(argv)
     hadolint = [str(BIN / "hadolint"), "--no-fail"]
-    uvdock = [str(BIN / "uvdock"), "lint", "--fail-level", "error"]
     with tempfile.TemporaryDirectory(prefix="uvdock-lint-bench-") as tmp:
-        paths = corpus(Path(tmp), args.files, args.guide)
+        executable = args.uvdock or install(Path(tmp) / "install")
+        uvdock = [str(executable), "lint", "--fail-level", "error"]
+        version = subprocess.run(
+            [str(executable.parent / "python"), "-VV"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        print(f"uvdock: {executable} ({version or 'Python unknown'})")
+        corpus_dir = Path(tmp) / "corpus"
+        corpus_dir.mkdir()
+        paths = corpus(corpus_dir, args.files, args.guide)
         names = [str(p) for p in paths]
         lines = sum(len(p.read_text().splitlines()) for p in paths)
         per = lines / len(paths)

@@ -172,3 +172,37 @@ def test_one_file_run_imports_neither_click_nor_rich(tmp_path: Path) -> None:
     assert "UV102" in done.stdout
     heavy = {"click", "rich", "importlib.metadata", "uvdock.fileio", "traceback", "uvdock.plan"}
     assert heavy.isdisjoint(modules)
+
+
+@pytest.mark.parametrize(
+    "argv", [["lint", "{file}"], ["lint", "{file}", "--fail-level", "error", "--format", "json"]]
+)
+def test_a_process_ends_with_the_same_output_and_code(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m uvdock lint FILE` skips the interpreter's teardown: nothing is lost."""
+    expected = _run(argv, tmp_path, capsys)[:3]
+    done = subprocess.run(
+        [sys.executable, "-m", "uvdock", *_fill(argv, tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == expected
+
+
+def test_atexit_callbacks_still_run(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text(DOCKERFILE)
+    code = (
+        "import atexit, sys\n"
+        "from uvdock.cli.main import main\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "sys.argv[1:] = ['lint', '--fail-level', 'error', sys.argv[1]]\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert done.stdout.endswith("atexit ran\n")

@@ -9,6 +9,8 @@ read exactly as click would goes through click.
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 
 from uvdock.cli.commands import COMMANDS
@@ -24,6 +26,24 @@ def _wants_json(args: list[str]) -> bool:
     )
 
 
+def _hard_exit(code: object) -> None:
+    """End the process now, skipping the interpreter's teardown, as mypy does.
+
+    Freeing every module and object at exit takes ~15 ms, a sixth of a one-file
+    lint run. Only for a finished run (the process's own ``main``, not a caller's)
+    and only when nothing waits for the exit: the output is flushed here and no
+    atexit callback is registered. Otherwise this returns and Python exits as usual.
+    """
+    if not isinstance(code, int) or atexit._ncallbacks():  # noqa: SLF001
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        return  # a closed pipe or stream: Python's own exit reports it, as always
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exit with 0, 1 (failure) or 2 (usage/config error)."""
     args = argv if argv is not None else sys.argv[1:]
@@ -31,7 +51,14 @@ def main(argv: list[str] | None = None) -> None:
     try:
         plain = plain_lint_args(args)
         if plain is not None:
-            run_plain(plain)
+            try:
+                run_plain(plain)
+            except SystemExit as done:
+                if argv is None:
+                    _hard_exit(done.code)
+                raise
+            if argv is None:
+                _hard_exit(0)
         else:
             from uvdock.cli.app import run  # noqa: PLC0415 - click, only when needed
 

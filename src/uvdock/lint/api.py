@@ -11,7 +11,6 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from uvdock._toml import line_of_key, read_toml
 from uvdock.errors import ConfigError, UsageError
 from uvdock.lint.context import BuildContext, ignore_file, load_context
 from uvdock.lint.engine import LintConfig, apply_fixes, config_from_table, lint_dockerfile
@@ -47,6 +46,9 @@ def load_config(context_dir: Path) -> LintConfig:
     path = context_dir / "pyproject.toml"
     if not path.is_file():
         return LintConfig()
+    # tomllib (~5 ms) only when there is a pyproject.toml to read.
+    from uvdock._toml import line_of_key, read_toml  # noqa: PLC0415
+
     data, text = read_toml(path)
     table = data.get("tool", {}).get("uvdock", {}).get("lint")
     if table is None:
