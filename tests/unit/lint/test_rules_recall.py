@@ -493,3 +493,23 @@ def test_apk_add_without_no_cache() -> None:
     assert "RUN apk add --no-cache libpq && apk add --no-cache curl\n" in fixed
     builder = "FROM python:3.13-alpine AS b\nRUN apk add gcc\nFROM python:3.13-alpine\n"
     assert findings(builder, "PY226") == []  # the builder's layers are not shipped
+
+
+# --- 4. UV111: a uv project's .dockerignore excludes .venv, present or not ----------------
+
+
+def test_dockerignore_of_a_uv_project_excludes_venv_not_yet_created(tmp_path: Path) -> None:
+    root = _project(tmp_path)  # pyproject.toml and uv.lock; no .venv
+    (root / ".dockerignore").write_text(".git\n.env\n")
+    text = "FROM python:3.13-slim\nCOPY . /app\n"
+    [finding] = findings(text, "UV111", context=root)
+    assert ".venv" in finding.message
+    (root / ".dockerignore").write_text(".venv\n.git\n.env\n")
+    assert findings(text, "UV111", context=root) == []
+
+
+def test_dockerignore_without_uv_lock_needs_only_what_is_there(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "uv.lock").unlink()  # not (yet) a locked uv project: .venv may never exist
+    (root / ".dockerignore").write_text(".git\n.env\n")
+    assert findings("FROM python:3.13-slim\nCOPY . /app\n", "UV111", context=root) == []

@@ -34,7 +34,9 @@ def _line_span(line: int, text: str) -> Span:
 `COPY . /app` sends everything in the directory. Without a `.dockerignore` that
 excludes them, the host's `.venv` (built for another platform, and large) lands in the
 image and can shadow the one built inside it, `.git` adds the whole history, and `.env`
-publishes local secrets with the image.
+publishes local secrets with the image. In a uv project (`pyproject.toml` and
+`uv.lock`) `.venv` must be excluded even when the checkout has none yet: `uv sync` and
+`uv run` create it on every developer machine and CI runner.
 """,
     bad="""
 # .dockerignore absent
@@ -62,16 +64,21 @@ def dockerignore_incomplete(analysis: Analysis) -> Iterator[Hit]:
             ".venv, .git and .env go into the image; add one (uvdock init writes it)",
         )
         return
+    # uv creates .venv in every checkout of a uv project (uv sync, uv run): that this one
+    # has none yet does not make the .dockerignore right for the next developer or CI.
+    uv_project = context.pyproject is not None and context.has_uv_lock
     missing = [
         name
         for name in MUST_EXCLUDE
-        if context.ignored(name) is None and (context.root / name).exists()
+        if context.ignored(name) is None
+        and ((context.root / name).exists() or (name == ".venv" and uv_project))
     ]
     if missing:
         yield Hit(
             span=analysis.keyword_span(copy),
             message=f".dockerignore does not exclude {', '.join(missing)}, and the whole "
-            "context is copied; add them to .dockerignore",
+            "context is copied; add them to .dockerignore"
+            + (" (uv creates .venv in every checkout)" if ".venv" in missing else ""),
         )
 
 
