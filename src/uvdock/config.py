@@ -9,13 +9,11 @@ README's configuration reference.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from uvdock._toml import line_of_key
 from uvdock._types import Sourced
 from uvdock.errors import ConfigError, UsageError
 
@@ -243,6 +241,12 @@ def load_settings(
     pyproject_text: str | None = None,
 ) -> Settings:
     """Merge the four layers; ``cli`` holds only the flags the user gave."""
+    # Imported here: `uvdock lint` reads DEFAULT_UV_VERSION from this module and
+    # should not pay for tomllib or difflib.
+    import difflib  # noqa: PLC0415
+
+    from uvdock._toml import line_of_key  # noqa: PLC0415
+
     environ = os.environ if environ is None else environ
     table = table or {}
     values: dict[str, Sourced[Any]] = {}
