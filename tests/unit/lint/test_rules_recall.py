@@ -513,3 +513,13 @@ def test_dockerignore_without_uv_lock_needs_only_what_is_there(tmp_path: Path) -
     (root / "uv.lock").unlink()  # not (yet) a locked uv project: .venv may never exist
     (root / ".dockerignore").write_text(".git\n.env\n")
     assert findings("FROM python:3.13-slim\nCOPY . /app\n", "UV111", context=root) == []
+
+
+def test_wrapper_exec_goes_after_assignments(tmp_path: Path) -> None:
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker/entrypoint.sh").write_text(
+        "#!/bin/sh\nFORWARDED_ALLOW_IPS=* uvicorn app:app\n"
+    )
+    text = f"FROM python:3.13-slim\n{WRAPPED}"
+    [finding] = findings(text, "PY210", context=tmp_path)
+    assert "`FORWARDED_ALLOW_IPS=* exec uvicorn app:app`" in finding.message

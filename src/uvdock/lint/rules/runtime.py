@@ -167,7 +167,9 @@ def unwrap(argv: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
 A wrapper script (`entrypoint.sh`) that ends with `gunicorn ...` instead of
 `exec gunicorn ...` keeps the shell as PID 1 and the server as its child: `SIGTERM`
 from `docker stop` never reaches the server, which is killed 10 seconds later without a
-graceful shutdown. `exec` replaces the shell with the server.
+graceful shutdown. `exec` replaces the shell with the server. Every branch of the
+script is read (`if`/`elif`/`else`, `case`), and the script is found through the `COPY`
+that put it in the image.
 """,
     bad="""
 #!/bin/sh
@@ -201,11 +203,13 @@ def wrapper_without_exec(analysis: Analysis) -> Iterator[Hit]:
             return
         offender = _server_without_exec(text)
         if offender is not None:
-            shown = " ".join(offender.text.split())
+            written = offender.text.split()
+            assignments = len(offender.env)  # `A=1 gunicorn` -> `A=1 exec gunicorn`
+            shown = " ".join([*written[:assignments], "exec", *written[assignments:]])
             yield Hit(
                 span=analysis.keyword_span(start),
                 message=f"{candidate.name} starts `{program(offender.argv)}` without exec, so "
-                f"SIGTERM stops at the shell; write `exec {shown}`",
+                f"SIGTERM stops at the shell; write `{shown}`",
             )
         return
 
