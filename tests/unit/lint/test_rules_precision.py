@@ -48,16 +48,21 @@ def test_no_cache_dir_is_uvs_alias_of_no_cache() -> None:
 
 
 def test_a_cache_mount_on_the_parent_directory_covers_uvs_cache() -> None:
-    text = BASE + LOCKED_COPY + (
-        "RUN --mount=type=cache,target=/root/.cache uv sync --locked --no-dev\n"
+    text = (
+        BASE
+        + LOCKED_COPY
+        + ("RUN --mount=type=cache,target=/root/.cache uv sync --locked --no-dev\n")
     )
     assert "UV104" not in codes(text, only="UV104")
     assert "UV105" in codes(text, only="UV105")  # the mount is still used: link mode matters
 
 
 def test_a_cache_mount_that_misses_uv_cache_dir_does_not_count() -> None:
-    text = BASE + "ENV UV_CACHE_DIR=/opt/uv-cache\n" + LOCKED_COPY + (
-        "RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev\n"
+    text = (
+        BASE
+        + "ENV UV_CACHE_DIR=/opt/uv-cache\n"
+        + LOCKED_COPY
+        + ("RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev\n")
     )
     assert "UV104" in codes(text, only="UV104")
     ok = text.replace("target=/root/.cache/uv", "target=/opt/uv-cache")
@@ -72,12 +77,17 @@ def test_removing_the_cache_in_the_same_run_keeps_it_out() -> None:
 
 
 def test_a_run_that_passes_no_cache_never_uses_the_mount() -> None:
-    text = BASE + LOCKED_COPY + (
-        "RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-cache\n"
+    text = (
+        BASE
+        + LOCKED_COPY
+        + ("RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-cache\n")
     )
     assert "UV105" not in codes(text, only="UV105")
-    env = BASE + "ENV UV_NO_CACHE=1\n" + LOCKED_COPY + (
-        "RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked\n"
+    env = (
+        BASE
+        + "ENV UV_NO_CACHE=1\n"
+        + LOCKED_COPY
+        + ("RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked\n")
     )
     assert "UV105" not in codes(env, only="UV105")
 
@@ -160,9 +170,7 @@ def test_the_workspace_member_being_synced(tmp_path: Path) -> None:
     )
     text = BASE + "COPY . .\nRUN uv sync --locked --package api\n"
     assert "UV107" not in codes(text, context=root, only="UV107")
-    (member / "pyproject.toml").write_text(
-        '[project]\nname = "api"\nversion = "1"\n' + DEV_GROUP
-    )
+    (member / "pyproject.toml").write_text('[project]\nname = "api"\nversion = "1"\n' + DEV_GROUP)
     assert "UV107" in codes(text, context=root, only="UV107")
 
 
@@ -271,9 +279,13 @@ def test_a_hashed_export_of_the_lock_is_lock_exact(tmp_path: Path) -> None:
 
 def test_requirements_exported_in_the_build(tmp_path: Path) -> None:
     root = project(tmp_path)
-    text = BASE + LOCKED_COPY + (
-        "RUN uv export --frozen --no-dev -o requirements.txt\n"
-        "RUN uv pip install --system -r requirements.txt\n"
+    text = (
+        BASE
+        + LOCKED_COPY
+        + (
+            "RUN uv export --frozen --no-dev -o requirements.txt\n"
+            "RUN uv pip install --system -r requirements.txt\n"
+        )
     )
     assert "UV115" not in codes(text, context=root, only="UV115")
 
@@ -377,8 +389,10 @@ def test_a_fix_lands_on_its_own_command(run: str, tmp_path: Path) -> None:
 
 def test_a_fix_inside_a_heredoc_lands_on_its_line(tmp_path: Path) -> None:
     root = project(tmp_path)
-    text = BASE + LOCKED_COPY + (
-        "RUN <<EOF\nset -e\nuv pip sync requirements.txt\nuv sync --no-dev\nEOF\n"
+    text = (
+        BASE
+        + LOCKED_COPY
+        + ("RUN <<EOF\nset -e\nuv pip sync requirements.txt\nuv sync --no-dev\nEOF\n")
     )
     result = fixed(text, context=root, only=("UV102",))
     assert "uv sync --locked --no-dev\n" in result
@@ -399,3 +413,34 @@ def test_no_locked_when_frozen_is_in_force(tmp_path: Path) -> None:
         BASE + LOCKED_COPY + 'RUN OPTS="--frozen" && uv sync $OPTS --no-dev\n',
     ):
         assert "--locked" not in fixed(text, context=root)
+
+
+# --- PY201: shell form to exec form only when it is the same command ------------------------
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "CMD source /app/.venv/bin/activate && exec app",
+        "CMD exec gunicorn app:app",
+        "CMD cd /srv && python -m app",
+        "CMD PORT=8000 python -m app",
+        "CMD python -m app > /proc/1/fd/1",
+        "CMD python -m app --workers $WORKERS",
+        "CMD python manage.py *.json",
+    ],
+)
+def test_no_exec_form_fix_for_shell_commands(start: str) -> None:
+    [finding] = [f for f in lint_text(BASE + start + "\n") if f.code == "PY201"]
+    assert finding.fix == ()
+
+
+def test_no_exec_form_fix_that_changes_how_entrypoint_and_cmd_combine() -> None:
+    text = BASE + 'ENTRYPOINT python -m app\nCMD ["--debug"]\n'
+    [finding] = [f for f in lint_text(text) if f.code == "PY201"]
+    assert finding.fix == ()  # exec form would append --debug, which the shell ignored
+    text = BASE + 'ENTRYPOINT ["/entrypoint.sh"]\nCMD python -m app\n'
+    [finding] = [f for f in lint_text(text) if f.code == "PY201"]
+    assert finding.fix == ()
+    alone = BASE + "CMD python -m app\n"
+    assert 'CMD ["python", "-m", "app"]' in fixed(alone)

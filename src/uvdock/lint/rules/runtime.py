@@ -44,8 +44,7 @@ def shell_form_start(analysis: Analysis) -> Iterator[Hit]:
             if not item.args.strip():
                 continue
             fix: tuple[Edit, ...] = ()
-            single_line = item.args_span.start_line == item.args_span.end_line
-            if single_line and not SHELL_SYNTAX.search(item.args):
+            if _mechanical(analysis, stage, item):
                 fix = (Edit(span=item.args_span, text=json.dumps(item.args.split())),)
             yield Hit(
                 span=analysis.keyword_span(item),
@@ -54,6 +53,32 @@ def shell_form_start(analysis: Analysis) -> Iterator[Hit]:
                 + (json.dumps(item.args.split()) if fix else '["program", "arg", ...]'),
                 fix=fix,
             )
+
+
+# Shell builtins and keywords: as the first word of an exec form there is no such program.
+SHELL_BUILTINS = frozenset({".", "source", "exec", "cd", "export", "set", "eval", "ulimit",
+                            "umask", "trap", "wait", "exit", "test", "[", "unset", "alias",
+                            "if", "for", "while", "case", "until", "!", "command", "builtin",
+                            "readonly", "shift", "times", "type", "hash"})  # fmt: skip
+
+
+def _mechanical(analysis: Analysis, stage: Stage, item: Instruction) -> bool:
+    """Whether the exec form of ``item`` does exactly what the shell did.
+
+    Not when the command uses shell syntax (variables, operators, redirections,
+    globs, quotes), starts with a builtin or an assignment (``A=1 app``), spans
+    lines, or when the other start instruction is in effect: an exec-form
+    ENTRYPOINT gets the CMD appended (a shell-form one ignored it), and a CMD
+    after an ENTRYPOINT becomes its arguments.
+    """
+    if item.args_span.start_line != item.args_span.end_line or SHELL_SYNTAX.search(item.args):
+        return False
+    words = item.args.split()
+    if not words or words[0] in SHELL_BUILTINS or "=" in words[0] or "#" in item.args:
+        return False
+    entry, cmd = effective_start(analysis, stage)
+    other = cmd if item.keyword == "ENTRYPOINT" else entry
+    return other is None or other is item
 
 
 def _start_instruction(stage: Stage) -> Instruction | None:
