@@ -405,6 +405,22 @@ def has_flag(argv: tuple[str, ...], *names: str) -> bool:
     return any(word == name or word.startswith(name + "=") for word in argv for name in names)
 
 
+# Images whose environment the linter knows: the official ones, uv's, distroless, and a
+# few widely used bases. Another image (a team's own base) may set VIRTUAL_ENV,
+# PYTHONUNBUFFERED, UV_LINK_MODE or preinstall the dependencies, so rules that
+# depend on what the base provides stay quiet on it.
+KNOWN_IMAGES = re.compile(
+    r"^(?:(?:docker\.io/)?(?:library/)?(?:python|debian|ubuntu|alpine|buildpack-deps|fedora)"
+    r"|ghcr\.io/astral-sh/uv|(?:gcr\.io/)?distroless/[\w.-]+|cgr\.dev/chainguard/[\w.-]+"
+    r"|(?:docker\.io/)?nvidia/cuda|(?:nvcr\.io/)?nvidia/cuda)(?:[:@]|$)"
+)
+
+
+def known_image(ref: str) -> bool:
+    """Whether ``ref`` is an image whose environment the rules know (see KNOWN_IMAGES)."""
+    return bool(KNOWN_IMAGES.match(ref.strip()))
+
+
 def copy_sources(item: Instruction) -> list[str]:
     """The sources of a COPY or ADD (every word but the destination)."""
     words = list(item.exec_form) if item.exec_form is not None else item.args.split()

@@ -15,6 +15,7 @@ from uvdock.lint.rules.base import (
     env_true,
     has_flag,
     insert_after,
+    known_image,
     program,
     rule,
     uv_subcommand,
@@ -775,14 +776,6 @@ def _has_venv(analysis: Analysis, stage: Stage, before: Command) -> bool:
     return False
 
 
-# Images known to start without a virtual environment; another image (a team's own
-# base, say) may set VIRTUAL_ENV, so the rule stays quiet on it.
-PLAIN_IMAGES = re.compile(
-    r"^(?:(?:docker\.io/)?(?:library/)?(?:python|debian|ubuntu|alpine|buildpack-deps)"
-    r"|ghcr\.io/astral-sh/uv|gcr\.io/distroless/[\w.-]+)(?:[:@]|$)"
-)
-
-
 @rule(
     "UV117",
     "pip-install-without-environment",
@@ -812,7 +805,7 @@ def pip_install_without_environment(analysis: Analysis) -> Iterator[Hit]:
         env = command.env
         if env_true(env, "UV_SYSTEM_PYTHON") or env.get("VIRTUAL_ENV") or env.get("UV_PYTHON"):
             continue
-        if not PLAIN_IMAGES.match(analysis.root_image(stage)):
+        if not known_image(analysis.root_image(stage)):
             continue
         if _has_venv(analysis, stage, command):
             continue
