@@ -30,6 +30,7 @@ def fixed(text: str, *, context: Path | None = None, only: tuple[str, ...] = ())
 
 
 def project(tmp_path: Path, pyproject: str = "", *, lock: bool = True) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1"\n' + pyproject)
     if lock:
         (tmp_path / "uv.lock").write_text("version = 1\n")
@@ -444,3 +445,143 @@ def test_no_exec_form_fix_that_changes_how_entrypoint_and_cmd_combine() -> None:
     assert finding.fix == ()
     alone = BASE + "CMD python -m app\n"
     assert 'CMD ["python", "-m", "app"]' in fixed(alone)
+
+
+# --- classes found on the real corpus (benchmarks/README.md, "lint precision") --------------
+
+
+def test_requirements_option_spelled_out_with_a_separate_value(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + "RUN uv pip install --system --requirements requirements.txt\n"
+    assert "UV115" in codes(text, context=root, only="UV115")  # was an IndexError
+
+
+def test_dependencies_installed_in_a_parent_stage() -> None:
+    text = (
+        "FROM python:3.12-slim AS base\nWORKDIR /app\n" + LOCKED_COPY
+        + "RUN uv sync --locked --no-install-project --no-dev\n"
+        "FROM base AS app\nCOPY . ./\nRUN uv sync --locked --no-dev\n"
+    )  # fmt: skip
+    assert "UV103" not in codes(text, only="UV103")
+
+
+def test_dependencies_from_another_stages_venv() -> None:
+    text = BASE + (
+        "COPY . .\nCOPY --from=builder /app/.venv .venv\nRUN uv sync --locked --no-dev\n"
+    )
+    assert "UV103" not in codes(text, only="UV103")
+    assert "UV103" in codes(BASE + "COPY . .\nRUN uv sync --locked --no-dev\n", only="UV103")
+
+
+def test_installing_uv_itself_is_not_installing_dependencies() -> None:
+    text = BASE + "COPY . .\nRUN pip install --no-cache-dir uv==0.13.9\nRUN uv sync --locked\n"
+    [finding] = [f for f in lint_text(text) if f.code == "UV103"]
+    assert "(line 5)" in finding.message  # the uv sync, not the pip install of uv
+
+
+def test_a_custom_base_image_may_hold_the_dependencies() -> None:
+    text = "FROM registry.example.com/team/app-base:2\nCOPY . .\nRUN uv sync --locked\n"
+    assert "UV103" not in codes(text, only="UV103")
+
+
+def test_a_test_stage_wants_its_dev_dependencies(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP)
+    text = (
+        "FROM python:3.12-slim AS base\nWORKDIR /app\nCOPY . .\nRUN uv sync --locked --no-dev\n"
+        "FROM base AS testing\nRUN uv sync --locked\n"
+    )
+    assert "UV107" not in codes(text, context=root, only="UV107")
+    shipped = text.replace("AS testing", "AS runtime")
+    assert "UV107" in codes(shipped, context=root, only="UV107")
+
+
+def test_the_lock_made_in_the_build_is_not_stale(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + "COPY . .\nRUN rm -f uv.lock && uv lock\nRUN uv sync --no-dev\n"
+    assert "UV102" not in codes(text, context=root, only="UV102")
+
+
+def test_an_optional_lock_glob_with_no_lock_in_the_context(tmp_path: Path) -> None:
+    root = project(tmp_path, lock=False)
+    text = BASE + "COPY pyproject.toml uv.lock* ./\nRUN uv sync --no-dev\n"
+    [finding] = [f for f in lint_text(text, context_dir=root) if f.code == "UV102"]
+    assert "no uv.lock" in finding.message
+    assert finding.fix == ()
+    with_lock = project(tmp_path / "with", lock=True)
+    assert "--locked" in fixed(text, context=with_lock, only=("UV102",))
+
+
+def test_uv_run_after_a_frozen_sync_can_still_relock(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = (
+        BASE
+        + LOCKED_COPY
+        + ("RUN uv sync --frozen --no-dev\nCOPY . .\nRUN uv run python -m app.build\n")
+    )
+    assert "UV102" in codes(text, context=root, only="UV102")
+    locked = text.replace("--frozen", "--locked")
+    assert "UV102" not in codes(locked, context=root, only="UV102")
+
+
+def test_site_packages_between_full_and_slim_images_of_one_python() -> None:
+    text = (
+        "FROM python:3.12 AS build\nRUN pip install --prefix=/usr/local gunicorn==23.0.0\n"
+        "FROM python:3.12-slim\n"
+        "COPY --from=build /usr/local/lib/python3.12/site-packages/ "
+        "/usr/local/lib/python3.12/site-packages/\n"
+        "COPY --from=build /usr/local/bin/gunicorn /usr/local/bin/gunicorn\n"
+        'CMD ["gunicorn", "app:app"]\n'
+    )
+    assert "UV109" not in codes(text, only="UV109")
+    alpine = text.replace("FROM python:3.12-slim\n", "FROM python:3.12-alpine\n")
+    assert "UV109" in codes(alpine, only="UV109")
+
+
+def test_link_mode_from_an_unknown_base_image() -> None:
+    text = (
+        "FROM prefecthq/prefect:3-python3.12\n"
+        + LOCKED_COPY
+        + ("RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked\n")
+    )
+    assert "UV105" not in codes(text, only="UV105")
+
+
+def test_cache_advice_for_a_non_root_user() -> None:
+    text = BASE + "USER 1000\n" + LOCKED_COPY + "RUN uv sync --locked --no-dev\n"
+    [finding] = [f for f in lint_text(text) if f.code == "UV104"]
+    assert "/root/.cache/uv" not in finding.message
+    assert "UV_CACHE_DIR" in finding.message
+
+
+def test_a_range_is_not_a_pin_and_the_message_says_so() -> None:
+    [finding] = [f for f in lint_text(BASE + "RUN pip install 'ldap3>=2.9'\n") if f.code == "UV112"]
+    assert "without a pinned version" in finding.message
+
+
+ROOT_START = "FROM python:3.13-slim\nWORKDIR /app\nCOPY . .\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "start"),
+    [
+        ({"entrypoint.sh": '#!/bin/sh\nchown -R app /data\nexec gosu app "$@"\n'},
+         'ENTRYPOINT ["/app/entrypoint.sh"]\nCMD ["python", "-m", "app"]\n'),
+        ({"run.sh": "#!/bin/sh\nexec su-exec app:app uvicorn app:app\n"}, 'CMD ["./run.sh"]\n'),
+        ({"boot.sh": "#!/bin/sh\nexec uwsgi --http :8000 uwsgi.ini\n",
+          "uwsgi.ini": "[uwsgi]\nmodule = app.wsgi\nuid = www-data\n"}, 'CMD ["./boot.sh"]\n'),
+        ({}, 'CMD ["gosu", "app", "python", "-m", "app"]\n'),
+        ({"rootfs/etc/s6-overlay/s6-rc.d/web/run":
+          "#!/command/execlineb -P\ns6-setuidgid app uvicorn app:app\n"},
+         'COPY rootfs/ /\nENTRYPOINT ["/init"]\n'),
+    ],
+)  # fmt: skip
+def test_starting_as_root_to_hand_over_to_a_user(
+    files: dict[str, str], start: str, tmp_path: Path
+) -> None:
+    root = project(tmp_path)
+    for name, body in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(body)
+    assert "PY203" not in codes(ROOT_START + start, context=root, only="PY203")
+    assert "PY203" in codes(ROOT_START + 'CMD ["python", "-m", "app"]\n', context=root,
+                            only="PY203")  # fmt: skip

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from uvdock.lint.context import BuildContext
 from uvdock.lint.findings import Edit, RuleInfo, Severity
@@ -419,6 +419,18 @@ KNOWN_IMAGES = re.compile(
 def known_image(ref: str) -> bool:
     """Whether ``ref`` is an image whose environment the rules know (see KNOWN_IMAGES)."""
     return bool(KNOWN_IMAGES.match(ref.strip()))
+
+
+# Words in a Dockerfile's or a final stage's name that say the image is not the one
+# shipped: Dockerfile.dev, test.Dockerfile, `FROM base AS testing`.
+DEVELOPMENT_WORDS = frozenset({"dev", "devel", "develop", "development", "local", "debug",
+                               "test", "tests", "testing", "ci"})  # fmt: skip
+
+
+def for_development(analysis: Analysis, stage: Stage) -> bool:
+    """Whether the Dockerfile's name or ``stage``'s name says it is a development or test image."""
+    names = [PurePosixPath(analysis.dockerfile.path).name, stage.name or ""]
+    return any(set(re.split(r"[._-]+", name.lower())) & DEVELOPMENT_WORDS for name in names)
 
 
 def copy_sources(item: Instruction) -> list[str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from uvdock.lint.parser import key_values
-from uvdock.lint.rules.base import Analysis, Hit, program, rule
+from uvdock.lint.rules.base import Analysis, Hit, copy_sources, program, rule
 from uvdock.lint.syntax import Instruction, Stage
 
 # BuildKit's SecretsUsedInArgOrEnv (dockerfile2llb/validations.go), plus PASS/PAT/DSN.
@@ -246,6 +247,8 @@ def runs_as_root(analysis: Analysis) -> Iterator[Hit]:
     if final is None:
         return
     user, line = _last_user(analysis, final)
+    if (user is None or user in ("root", "0")) and _drops_privileges(analysis, final):
+        return  # started as root on purpose, to hand over to a user (gosu, s6, uwsgi uid)
     if user is None:
         image = analysis.root_image(final)
         if "distroless" in image and ":nonroot" in image:
@@ -262,6 +265,83 @@ def runs_as_root(analysis: Analysis) -> Iterator[Hit]:
             message="the final stage's last USER is root; switch to a non-root user with a "
             "numeric UID",
         )
+
+
+# Tools that start a program as another user, as entrypoint scripts use them.
+PRIVILEGE_DROP = re.compile(
+    r"(?:^|[\s;&|(])(?:exec\s+)?(?:gosu|su-exec|s6-setuidgid|setuidgid|setpriv\s+--reuid|"
+    r"runuser\s+-u|chpst\s+-u|sudo\s+-u|chroot\s+--userspec|su\s+(?:-\S*\s+)*\S+\s+-c)\s"
+)
+# uwsgi's `uid = app` (ini), supervisord's `user=app`: the server switches user itself.
+CONFIG_USER = re.compile(r"(?m)^\s*(?:uid|user)\s*=\s*(?!root\b|0\b)\S+")
+CONFIG_FILE = re.compile(r"[\w./-]+\.(?:ini|conf)\b")
+MAX_READ = 256 * 1024
+
+
+def _read_small(path: Path) -> str:
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_READ:
+            return ""
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _drops_privileges(analysis: Analysis, final: Stage) -> bool:
+    """Whether the container starts as root only to hand over to another user.
+
+    Read from the start command, the script it runs (found through its COPY),
+    the uwsgi/supervisord configuration that script or command names, and for
+    s6-overlay's ``/init`` the service scripts copied into the image.
+    """
+    from uvdock.lint.rules.runtime import _script_files, effective_start  # noqa: PLC0415
+
+    entry, cmd = effective_start(analysis, final)
+    words = [
+        word
+        for item in (entry, cmd)
+        if item is not None
+        for word in (item.exec_form if item.exec_form is not None else item.args.split())
+    ]
+    text = " ".join(words)
+    if PRIVILEGE_DROP.search(" " + text + " ") or "--uid" in words:
+        return True
+    root = analysis.context.root
+    if root is None or not words:
+        return False
+    bodies = [text]
+    for script in [w for w in words if w.endswith(".sh") or w.startswith(("./", "/"))][:3]:
+        for candidate in _script_files(analysis, final, script, root):
+            body = _read_small(candidate)
+            if body:
+                bodies.append(body)
+                break
+    for body in bodies:
+        if PRIVILEGE_DROP.search(body):
+            return True
+        for name in CONFIG_FILE.findall(body):
+            for config in (root / name.lstrip("/"), root / Path(name).name):
+                if CONFIG_USER.search(_read_small(config)):
+                    return True
+    return words[0] == "/init" and _s6_services_drop(analysis, final, root)
+
+
+def _s6_services_drop(analysis: Analysis, final: Stage, root: Path) -> bool:
+    """s6-overlay: a service script copied into the image runs its program with s6-setuidgid."""
+    for member in analysis.lineage(final):
+        for item in member.instructions:
+            if item.keyword not in ("COPY", "ADD") or item.flag("from") is not None:
+                continue
+            for source in copy_sources(item):
+                folder = root / source.strip("/")
+                if source.strip("/") in ("", ".") or not folder.is_dir():
+                    continue
+                for count, path in enumerate(folder.rglob("*")):
+                    if count > 2000:  # noqa: PLR2004 - a rootfs overlay, not a whole tree
+                        break
+                    if "s6" in path.as_posix() and "s6-setuidgid" in _read_small(path):
+                        return True
+    return False
 
 
 @rule(

@@ -13,6 +13,7 @@ from uvdock.lint.rules.base import (
     Hit,
     copy_sources,
     env_true,
+    for_development,
     has_flag,
     insert_after,
     known_image,
@@ -46,12 +47,29 @@ def _context_locks(analysis: Analysis) -> list[str]:
     return found
 
 
+def _locked_in_build(analysis: Analysis, stage: Stage, command: Command) -> bool:
+    """Whether ``uv lock`` (not ``--check``) ran earlier in the stage or its parents."""
+    lineage = {member.index for member in analysis.lineage(stage)}
+    for owner, other in analysis.commands:
+        if other is command:
+            return False
+        relocks = uv_subcommand(other.words) == ("lock",) and not has_flag(
+            other.words, "--check", "--locked", "--check-exists", "--dry-run"
+        )
+        if owner.index in lineage and relocks:
+            return True
+    return False
+
+
 def _synced_locked_before(analysis: Analysis, stage: Stage, command: Command) -> bool:
     lineage = {member.index for member in analysis.lineage(stage)}
     for owner, other in analysis.commands:
         if other is command:
             return False
-        if owner.index in lineage and uv_subcommand(other.words) == ("sync",) and _is_locked(other):
+        if owner.index not in lineage or uv_subcommand(other.words) != ("sync",):
+            continue
+        # --locked checked the lock; --frozen did not, so a later run may still re-lock.
+        if has_flag(other.words, "--locked") or env_true(other.env, "UV_LOCKED"):
             return True
     return False
 
@@ -59,13 +77,10 @@ def _synced_locked_before(analysis: Analysis, stage: Stage, command: Command) ->
 def _lock_reaches(analysis: Analysis, stage: Stage, command: Command) -> bool | None:
     """Whether a uv.lock is in the stage when ``command`` runs (None: cannot tell).
 
-    A COPY/ADD of the whole context, of uv.lock itself (or a glob that matches
-    it), of a context directory that holds one, or a bind mount of it on the RUN.
+    A bind mount of it (or of the whole context) on the RUN, or an earlier
+    COPY/ADD of the whole context, of uv.lock itself (or a glob that matches
+    it), or of a context directory that holds one.
     """
-    import fnmatch  # noqa: PLC0415 - only for the few files that get here
-
-    locks = _context_locks(analysis)
-    unknown = False
     for mount in command.instruction.mounts:
         if mount.type != "bind":
             continue
@@ -74,16 +89,12 @@ def _lock_reaches(analysis: Analysis, stage: Stage, command: Command) -> bool | 
         source = (mount.source or ".").strip("/") or "."
         if source == "." or source.endswith("uv.lock"):
             return True
+    locks = _context_locks(analysis)
+    unknown = False
     for member in analysis.lineage(stage):
         for item in member.instructions:
             if member is stage and item is command.instruction:
                 break
-            if item.keyword == "RUN" and any(
-                uv_subcommand(c.words) == ("lock",)
-                for c in analysis.stage_commands(member)
-                if c.instruction is item
-            ):
-                return True
             if item.keyword not in ("COPY", "ADD"):
                 continue
             if item.flag("from") is not None:
@@ -91,15 +102,26 @@ def _lock_reaches(analysis: Analysis, stage: Stage, command: Command) -> bool | 
                 binaries = {s.rstrip("/").rsplit("/", 1)[-1] for s in copy_sources(item)}
                 unknown = unknown or not binaries <= {"uv", "uvx"}
                 continue
-            for source in copy_sources(item):
-                cleaned = source.strip("/").removeprefix("./") or "."
-                if "$" in cleaned:
-                    return None
-                if cleaned in (".", "*") or fnmatch.fnmatch("uv.lock", cleaned):
-                    return True
-                if any(lock == cleaned + "/uv.lock" for lock in locks):
-                    return True
+            brings = _copy_brings_lock(analysis, item, locks)
+            if brings is not False:
+                return brings
     return None if unknown else False
+
+
+def _copy_brings_lock(analysis: Analysis, item: Instruction, locks: list[str]) -> bool | None:
+    import fnmatch  # noqa: PLC0415 - only for the few files that get here
+
+    for source in copy_sources(item):
+        cleaned = source.strip("/").removeprefix("./") or "."
+        if "$" in cleaned:
+            return None
+        # A glob (`uv.lock*`) brings a lock only if the context has one.
+        matches = cleaned in (".", "*") or fnmatch.fnmatch("uv.lock", cleaned)
+        if matches and (analysis.context.root is None or locks):
+            return True
+        if any(lock == cleaned + "/uv.lock" for lock in locks):
+            return True
+    return False
 
 
 @rule(
@@ -138,10 +160,14 @@ def sync_without_lock(analysis: Analysis) -> Iterator[Hit]:
         word = sub[0]
         if word == "run" and _synced_locked_before(analysis, stage, command):
             continue  # the lock was checked by that sync; the run finds nothing to resolve
+        if _locked_in_build(analysis, stage, command):
+            continue  # `uv lock` ran in this build: the lock matches (UV118 reports re-locking)
+        # uv.lock named outright (not `uv.lock*`, which may match nothing) means the
+        # lock lives elsewhere than this context: then the context is not the one used.
         no_lock = (
             analysis.context.root is not None
             and not _context_locks(analysis)
-            and "uv.lock" not in analysis.dockerfile.text
+            and not re.search(r"uv\.lock(?![*?\[\w])", analysis.dockerfile.text)
         )
         if no_lock and word == "run":
             continue  # a tool or script run where there is no project to lock
@@ -178,13 +204,32 @@ def _whole_context(item: Instruction) -> bool:
     return len(words) >= 2 and any(w in (".", "./", "*") for w in words[:-1])  # noqa: PLR2004
 
 
+# Installing only these is setting up the tools, not the project's dependencies.
+TOOLING = frozenset({"uv", "pip", "setuptools", "wheel", "pipx", "virtualenv"})
+
+
 def _installs_dependencies(command: Command) -> bool:
     sub = uv_subcommand(command.words)
     if sub == ("sync",):
         return True
-    if sub in (("pip", "install"), ("pip", "sync")):
-        return True
-    return program(command.words) in ("pip", "pip3") and "install" in command.words
+    words = command.words
+    if sub in (("pip", "install"), ("pip", "sync")) or (
+        program(words) in ("pip", "pip3") and "install" in words
+    ):
+        names = {re.split(r"[=<>~!\[@ ]", w, maxsplit=1)[0].lower() for w in _package_args(command)}
+        only_tools = bool(names) and names <= TOOLING and not _requirement_files(words)
+        return not only_tools
+    return False
+
+
+def _copies_environment(item: Instruction) -> bool:
+    """``COPY --from=<stage>`` of a virtual environment or site-packages."""
+    if item.keyword != "COPY" or item.flag("from") is None:
+        return False
+    return any(
+        s.rstrip("/").endswith(("venv", ".venv")) or "site-packages" in s
+        for s in copy_sources(item)
+    )
 
 
 @rule(
@@ -216,12 +261,22 @@ RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev
 )
 def source_before_dependencies(analysis: Analysis) -> Iterator[Hit]:
     for stage in analysis.stages:
+        if not known_image(analysis.root_image(stage)):
+            continue  # a team's own base image may hold the dependencies already
+        if any(
+            _installs_dependencies(c)
+            for parent in analysis.lineage(stage)[1:]
+            for c in analysis.stage_commands(parent)
+        ):
+            continue  # a parent stage installed them: this stage only adds the project
         installs = analysis.stage_commands(stage)
         copied: Instruction | None = None
         for item in stage.instructions:
             if copied is None and _whole_context(item):
                 copied = item
                 continue
+            if copied is not None and _copies_environment(item):
+                break  # the dependencies come from another stage's venv
             if item.keyword != "RUN":
                 continue
             own = [c for c in installs if c.instruction is item and _installs_dependencies(c)]
@@ -321,8 +376,28 @@ def uv_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
         yield Hit(
             span=analysis.keyword_span(command.instruction),
             message="uv's cache stays in this layer of the final image; add "
-            "`--mount=type=cache,target=/root/.cache/uv` (or set UV_NO_CACHE=1)",
+            f"{_cache_mount_advice(analysis, stage, command)} (or set UV_NO_CACHE=1)",
         )
+
+
+def _cache_mount_advice(analysis: Analysis, stage: Stage, command: Command) -> str:
+    """The cache mount that would cover this command's uv cache."""
+    cache_dir = _uv_cache_dir(command)
+    if cache_dir is not None:
+        return f"`--mount=type=cache,target={cache_dir}`"
+    user = None
+    for member in reversed(analysis.lineage(stage)):
+        for item in member.instructions:
+            if item is command.instruction:
+                break
+            if item.keyword == "USER" and item.args.strip():
+                user = item.args.strip().split(":", 1)[0]
+    if user in (None, "root", "0"):
+        return "`--mount=type=cache,target=/root/.cache/uv`"
+    return (
+        f"a cache mount on the cache of user {user} (set UV_CACHE_DIR=/tmp/uv-cache and "
+        "`--mount=type=cache,target=/tmp/uv-cache,uid=...`)"
+    )
 
 
 @rule(
@@ -350,11 +425,13 @@ RUN --mount=type=cache,target=/root/.cache/uv \\
     fixable=True,
 )
 def cache_mount_link_mode(analysis: Analysis) -> Iterator[Hit]:
-    for _, command in analysis.commands:
+    for stage, command in analysis.commands:
         if not _writes_uv_cache(command) or not _uv_cache_mounted(command):
             continue
         if _no_cache(command) or command.opaque:
             continue  # --no-cache: uv never uses the mount
+        if not known_image(analysis.root_image(stage)):
+            continue  # another base image may set UV_LINK_MODE
         if command.env.get("UV_LINK_MODE", "").lower() == "copy":
             continue
         if has_flag(command.words, "--link-mode"):
@@ -390,6 +467,9 @@ surface. Pass `--no-dev` (or set `UV_NO_DEV=1`).
     fixable=True,
 )
 def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
+    final = analysis.final
+    if final is None or for_development(analysis, final):
+        return  # a test or development image wants its dev dependencies
     for stage, command in analysis.commands:
         if stage.index not in analysis.reaching_final:
             continue
@@ -568,13 +648,20 @@ def _same_python_with_scripts(analysis: Analysis, stage: Stage, source: str) -> 
     """Both stages start from the same image, and the scripts come along (a ``bin/``
     copied from the same stage) or the container starts Python itself."""
     builder = analysis.dockerfile.stage_named(source)
-    if builder is None or analysis.root_image(builder) != analysis.root_image(stage):
+    if builder is None:
         return False
+    built, runs = analysis.root_image(builder), analysis.root_image(stage)
+    if built != runs:
+        from uvdock.lint.rules.images import image_libc, image_python  # noqa: PLC0415
+
+        same_python = image_python(built) is not None and image_python(built) == image_python(runs)
+        if not same_python or image_libc(built) != image_libc(runs) or image_libc(built) is None:
+            return False
     for other in stage.instructions:
         other_source = other.flag("from")
         if other.keyword != "COPY" or other_source is None or other_source.value != source:
             continue
-        if any(s.rstrip("/").endswith("/bin") for s in copy_sources(other)):
+        if any(s.rstrip("/").endswith("/bin") or "/bin/" in s for s in copy_sources(other)):
             return True
     final = analysis.final
     if final is None or stage is not final:
@@ -665,8 +752,8 @@ def unpinned_package(analysis: Analysis) -> Iterator[Hit]:
         if loose:
             yield Hit(
                 span=analysis.keyword_span(command.instruction),
-                message=f"{', '.join(loose)} installed without a version: builds change when a "
-                "new release appears; pin it (name==version) or add it to pyproject.toml",
+                message=f"{', '.join(loose)} installed without a pinned version: builds change "
+                "when a new release appears; pin it (name==version) or add it to pyproject.toml",
             )
 
 
@@ -722,7 +809,11 @@ REQUIREMENT_OPTIONS = ("-r", "--requirement", "--requirements")
 
 def _requirement_files(words: Sequence[str]) -> list[str]:
     files = [words[i + 1] for i, w in enumerate(words[:-1]) if w in REQUIREMENT_OPTIONS]
-    files += [w.split("=", 1)[1] for w in words if w.split("=", 1)[0] in REQUIREMENT_OPTIONS[1:]]
+    files += [
+        w.split("=", 1)[1]
+        for w in words
+        if "=" in w and w.split("=", 1)[0] in REQUIREMENT_OPTIONS[1:]
+    ]
     return files
 
 
