@@ -40,6 +40,30 @@ PARSE_RULE = RuleInfo(
 )
 
 
+INTERNAL_RULE = RuleInfo(
+    code="UV999",
+    slug="internal-error",
+    severity="error",
+    summary="a rule failed on this Dockerfile (a bug in uvdock)",
+    why="A rule raised an error on this file; the other rules ran. Please report it.",
+    bad="",
+    good="",
+    source="uvdock",
+)
+
+
+def _internal_error(info: RuleInfo, error: Exception, dockerfile: Dockerfile) -> Finding:
+    first = dockerfile.instructions[0].span if dockerfile.instructions else None
+    return Finding(
+        rule=INTERNAL_RULE,
+        severity="error",
+        message=f"rule {info.code} failed on this file ({type(error).__name__}: {error}); the "
+        "other rules ran; please report it with this Dockerfile to uvdock's issue tracker",
+        path=dockerfile.path,
+        span=first or Span(start_line=1, start_col=1, end_line=1, end_col=1),
+    )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LintConfig:
     select: tuple[str, ...] = ()  # codes or prefixes ("UV", "PY2"); empty: all
@@ -185,7 +209,12 @@ def lint_dockerfile(
     for current in rules:
         if not config.enabled(current.info):
             continue
-        for hit in current.check(analysis):
+        try:
+            hits = list(current.check(analysis))
+        except Exception as error:  # noqa: BLE001 - one rule's bug must not hide the others
+            findings.append(_internal_error(current.info, error, dockerfile))
+            continue
+        for hit in hits:
             path = str(hit.path) if hit.path is not None else dockerfile.path
             if suppressions.hides(current.info, hit.span, same_file=hit.path is None):
                 continue

@@ -26,6 +26,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support import lint_shapes
 from tests.support.paths import GUIDE, REPO_ROOT
@@ -137,6 +139,8 @@ def test_fixes_keep_the_dockerfile_valid(
 ) -> None:
     if context == Path(SHAPES_CONTEXT):
         context = lint_shapes.write_context(tmp_path / "context")
+    findings = lint_dockerfile(parse_dockerfile(text), load_context(context), LintConfig())
+    assert "UV999" not in {f.code for f in findings}, [f.message for f in findings]
     result = _fixed(text, context)
     if result == text:
         return
@@ -176,3 +180,87 @@ def test_the_option_table_is_uvs() -> None:
         assert option in UV_OPTIONS_WITH_VALUE
     for flag in ("--system", "--locked", "--no-dev", "--no-cache"):
         assert flag not in UV_OPTIONS_WITH_VALUE
+
+
+# Words real RUN lines are made of, for the rules' fuzz test below.
+_RUN_WORDS = [
+    "uv", "pip", "install", "sync", "run", "lock", "export", "venv", "tool", "uvx", "python",
+    "-m", "--system", "-r", "--requirements", "--requirement", "--requirement=r.txt",
+    "requirements.txt", "pyproject.toml", "-e", ".", "--frozen", "--locked", "--no-dev",
+    "--package", "--group", "--no-group", "dev", "--only-group", "--index-strategy",
+    "--no-cache", "--no-cache-dir", "--link-mode=copy", "--python", "3.12", "flask",
+    "flask==3.0.0", "git+https://github.com/o/r@main", "$ARGS", "${FLAGS}", "ARGS=--frozen",
+    "&&", "||", ";", "|", "true", "sh", "-c", "'uv", "sync'", "export", "UV_FROZEN=1",
+    "apt-get", "apk", "add", "--no-cache", "-y", "curl", "rm", "-rf", "uv.lock", "/root/.cache",
+    "chmod", "1777", "777", "/tmp", "gosu", "exec", ">", "/dev/null", "\\\n", "<<EOF",
+]  # fmt: skip
+_PROGRAMS = [
+    "uv sync", "uv pip install", "uv pip sync", "uv run", "uv lock", "uv export", "uv venv",
+    "uv tool install", "uvx", "pip install", "python -m pip install", "apt-get install",
+    "apk add", "chmod", "rm -rf", "sh -c", "export", "ARGS=--frozen", "uv --no-cache sync",
+]  # fmt: skip
+_INSTRUCTIONS = [
+    "FROM python:3.13-slim AS a", "FROM a", "FROM ghcr.io/astral-sh/uv:python3.12-alpine",
+    "WORKDIR /app", "USER 10001", "USER root", "ENV UV_NO_DEV=1", "ARG FLAGS", "ARG TOKEN",
+    "COPY . .", "COPY pyproject.toml uv.lock* ./", "COPY --from=a /app/.venv /app/.venv",
+    "COPY --from=a /usr/local/lib/python3.13/site-packages /s", "CMD python -m app",
+    'CMD ["uv", "run", "app"]', "ENTRYPOINT ./entrypoint.sh", "ENV PYTHONBUFFERED=1",
+    "RUN --mount=type=cache,target=/root/.cache uv sync",
+    "RUN --mount=type=bind,source=uv.lock,target=uv.lock uv sync --no-install-project",
+]  # fmt: skip
+
+
+@st.composite
+def _dockerfiles(draw: st.DrawFn) -> str:
+    lines = ["FROM python:3.13-slim"]
+    for _ in range(draw(st.integers(1, 10))):
+        if draw(st.booleans()):
+            lines.append(draw(st.sampled_from(_INSTRUCTIONS)))
+        else:
+            commands = []
+            for _ in range(draw(st.integers(1, 3))):
+                head = draw(st.sampled_from(_PROGRAMS))
+                words = draw(st.lists(st.sampled_from(_RUN_WORDS), max_size=8))
+                commands.append(" ".join([head, *words]))
+            separator = draw(st.sampled_from([" && ", "; ", " || ", " | "]))
+            lines.append("RUN " + separator.join(commands))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_dockerfiles())
+def test_no_rule_fails_on_real_words_in_any_order(text: str) -> None:
+    """Every rule reads any mix of real Dockerfile words without an error (UV999), and its
+    fixes keep the file parsable, against a uv project context."""
+    context = _FUZZ_CONTEXT
+    findings = lint_dockerfile(parse_dockerfile(text), load_context(context), LintConfig())
+    failed = [f.message for f in findings if f.code == "UV999"]
+    assert not failed, failed
+    result, _ = apply_fixes(text, findings)
+    assert len(parse_dockerfile(result).diagnostics) <= len(parse_dockerfile(text).diagnostics)
+
+
+_FUZZ_CONTEXT = lint_shapes.write_context(
+    Path(__import__("tempfile").mkdtemp(prefix="uvdock-lint-fuzz-")) / "context"
+)
+(_FUZZ_CONTEXT / "requirements.txt").write_text("flask==3.0.0\n")
+(_FUZZ_CONTEXT / "entrypoint.sh").write_text("#!/bin/sh\nuvicorn app:app\n")
+
+
+def test_a_failing_rule_is_one_finding_and_the_others_still_run() -> None:
+    """A bug in one rule (a fake rule here: real rules must not fail) costs its own check,
+    not the file: the user sees UV999 and every other finding."""
+    from uvdock.lint.findings import RuleInfo  # noqa: PLC0415
+    from uvdock.lint.rules.base import Rule  # noqa: PLC0415
+
+    def broken(_: Analysis) -> list[object]:
+        raise IndexError("list index out of range")
+
+    info = RuleInfo(code="UV998", slug="broken", severity="warning", summary="s", why="w",
+                    bad="b", good="g", source="test")  # fmt: skip
+    rules = [Rule(info=info, check=broken), *RULES]  # type: ignore[arg-type]
+    text = PREFIX + "RUN uv sync\n"
+    found = lint_dockerfile(parse_dockerfile(text), load_context(None), LintConfig(), rules=rules)
+    codes = {f.code for f in found}
+    assert "UV999" in codes
+    assert "UV102" in codes
