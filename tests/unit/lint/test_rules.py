@@ -90,11 +90,12 @@ def test_dockerignore_excluding_the_readme_is_an_error_at_its_line(tmp_path: Pat
 
 def test_python_version_from_the_project(tmp_path: Path) -> None:
     root = _project(tmp_path)  # .python-version says 3.13
-    assert "UV116" in codes("FROM python:3.11-slim\n", context=root)
-    assert "UV116" not in codes("FROM python:3.13-slim\n", context=root)
+    uses = "COPY . /app\n"  # compared only when the image uses the project
+    assert "UV116" in codes("FROM python:3.11-slim\n" + uses, context=root)
+    assert "UV116" not in codes("FROM python:3.13-slim\n" + uses, context=root)
     (root / ".python-version").unlink()  # requires-python = ">=3.11"
-    assert "UV116" in codes("FROM python:3.10-slim\n", context=root)
-    assert "UV116" not in codes("FROM python:3.12-slim\n", context=root)
+    assert "UV116" in codes("FROM python:3.10-slim\n" + uses, context=root)
+    assert "UV116" not in codes("FROM python:3.12-slim\n" + uses, context=root)
 
 
 def test_wrapper_script_without_exec(tmp_path: Path) -> None:

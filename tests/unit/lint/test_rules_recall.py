@@ -76,16 +76,17 @@ def test_python_version_mismatch_in_a_builder_stage(tmp_path: Path) -> None:
 
 def test_python_version_from_more_image_names(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    assert lines("FROM gcr.io/distroless/python3-debian12\n", "UV116", context=root) == [1]
-    assert lines("FROM gcr.io/distroless/python3-debian13\n", "UV116", context=root) == []
-    assert lines("FROM cgr.dev/chainguard/python:3.12\n", "UV116", context=root) == [1]
-    assert lines("FROM example/app:py3.11-cuda\n", "UV116", context=root) == [1]
-    assert lines("FROM example/app:1.0\n", "UV116", context=root) == []  # unknown: quiet
+    uses = "COPY . /app\n"  # the image uses the project (UV116 compares only then)
+    assert lines(f"FROM gcr.io/distroless/python3-debian12\n{uses}", "UV116", context=root) == [1]
+    assert lines(f"FROM gcr.io/distroless/python3-debian13\n{uses}", "UV116", context=root) == []
+    assert lines(f"FROM cgr.dev/chainguard/python:3.12\n{uses}", "UV116", context=root) == [1]
+    assert lines(f"FROM example/app:py3.11-cuda\n{uses}", "UV116", context=root) == [1]
+    assert lines(f"FROM example/app:1.0\n{uses}", "UV116", context=root) == []  # unknown: quiet
 
 
 def test_requires_python_checked_in_every_stage(tmp_path: Path) -> None:
     root = _project(tmp_path, python=None, requires=">=3.12")
-    text = "FROM python:3.11-slim AS builder\nFROM python:3.12-slim\n"
+    text = "FROM python:3.11-slim AS builder\nRUN uv sync --locked\nFROM python:3.12-slim\n"
     assert lines(text, "UV116", context=root) == [1]
 
 

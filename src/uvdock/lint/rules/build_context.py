@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Iterator
 
-from uvdock.lint.rules.base import Analysis, Hit, rule, uv_subcommand
+from uvdock.lint.rules.base import (
+    Analysis,
+    Command,
+    Hit,
+    copy_sources,
+    env_true,
+    has_flag,
+    program,
+    rule,
+    uv_subcommand,
+)
 from uvdock.lint.syntax import Instruction, Span
 
 MUST_EXCLUDE = (".venv", ".git", ".env")
@@ -82,11 +94,178 @@ def dockerignore_incomplete(analysis: Analysis) -> Iterator[Hit]:
         )
 
 
-def _installs_project(analysis: Analysis) -> bool:
+# How a file of the context reaches the build: named (``COPY uv.lock ./``: the COPY fails
+# when the file is excluded), or within a broader source (``COPY . .``, a directory, a glob:
+# an excluded file is silently left out).
+NAMED, BROAD = "named", "broad"
+
+
+def _covers(source: str, name: str) -> str | None:
+    """Whether a COPY/ADD or bind-mount ``source`` (context-relative) sends file ``name``."""
+    parts = [p for p in source.strip().strip("/").split("/") if p not in ("", ".")]
+    wanted = name.split("/")
+    if len(parts) > len(wanted) or any(
+        not fnmatch.fnmatchcase(w, p) for p, w in zip(parts, wanted, strict=False)
+    ):
+        return None
+    if len(parts) == len(wanted) and parts == wanted:
+        return NAMED
+    return BROAD
+
+
+def context_sources(analysis: Analysis) -> Iterator[tuple[Instruction, str]]:
+    """(instruction, source) of everything taken from the build context: COPY/ADD without
+    ``--from``, and RUN bind mounts without ``from=`` (their source defaults to the root)."""
+    for item in analysis.dockerfile.instructions:
+        if item.keyword in ("COPY", "ADD") and item.flag("from") is None and not item.heredocs:
+            for source in copy_sources(item):
+                if "$" not in source and "://" not in source and not source.startswith("git@"):
+                    yield item, source
+        elif item.keyword == "RUN":
+            for mount in item.mounts:
+                if mount.type == "bind" and "from" not in mount.fields:
+                    yield item, mount.source or "."
+
+
+def sends(analysis: Analysis, name: str) -> str | None:
+    """How the Dockerfile sends context file ``name`` into the build (NAMED, BROAD), or None.
+
+    A Dockerfile that takes nothing from the context at all (a fragment, or files that
+    come another way) is taken to send everything: nothing contradicts it.
+    """
+    found: str | None = None
+    anything = False
+    for _, source in context_sources(analysis):
+        anything = True
+        how = _covers(source, name)
+        if how == NAMED:
+            return NAMED
+        found = found or how
+    return found if anything else BROAD
+
+
+PROJECT_COMMANDS = frozenset({"sync", "run", "export", "lock", "tree", "build", "add", "remove",
+                              "version"})  # fmt: skip
+LOCK_COMMANDS = frozenset({"sync", "run", "export", "lock", "tree"})
+PIN_COMMANDS = frozenset({"sync", "run", "lock", "export", "venv", "tree", "build"})
+
+
+def _uv(command: Command) -> tuple[str, ...] | None:
+    return uv_subcommand(command.words)
+
+
+def _project_path(words: tuple[str, ...]) -> bool:
+    """Whether an install command (``uv pip install``, ``pip install``) installs the project
+    in the working directory (``.``, ``./``, ``-e .``)."""
+    return any(w in (".", "./") or w.startswith(("-e.", "--editable=.")) for w in words[1:])
+
+
+def _pip_install(command: Command) -> bool:
+    """``pip install`` (pip, pip3, python -m pip), not uv's."""
+    words = command.words
+    name = program(words)
+    if name in ("python", "python3") and words[1:3] == ("-m", "pip"):
+        words = words[2:]
+    elif name not in ("pip", "pip3"):
+        return False
+    return "install" in words[1:]
+
+
+def _reads_project(analysis: Analysis) -> bool:
+    """Whether a command reads ``pyproject.toml``: a uv project command, or an install of
+    ``.`` or of ``-r pyproject.toml``."""
     for _, command in analysis.commands:
-        if uv_subcommand(command.argv) in (("sync",), ("pip", "install"), ("export",)):
+        sub = _uv(command)
+        if sub is not None and sub[0] in PROJECT_COMMANDS:
+            return True
+        if (sub == ("pip", "install") or _pip_install(command)) and (
+            _project_path(command.words) or any(w.endswith("pyproject.toml") for w in command.words)
+        ):
             return True
     return False
+
+
+def uses_project(analysis: Analysis) -> bool:
+    """Whether the image uses the context's project: copies or mounts ``pyproject.toml`` or the
+    whole context, or a command reads the project (:func:`_reads_project`)."""
+    if any(_covers(source, "pyproject.toml") for _, source in context_sources(analysis)):
+        return True
+    return _reads_project(analysis)
+
+
+def _builds_project(analysis: Analysis) -> bool:
+    """Whether a command builds the project itself (what reads its readme and license)."""
+    for _, command in analysis.commands:
+        sub, words = _uv(command), command.words
+        if sub == ("sync",) and not has_flag(
+            words, "--no-install-project", "--no-install-workspace", "--only-group", "--only-dev"
+        ):
+            return True
+        if (
+            sub == ("run",)
+            and not has_flag(words, "--no-project", "--no-sync")
+            and not env_true(command.env, "UV_NO_SYNC")
+        ):
+            return True
+        if sub == ("build",) or (
+            (sub == ("pip", "install") or _pip_install(command)) and _project_path(words)
+        ):
+            return True
+    return False
+
+
+def _pin_matters(analysis: Analysis) -> bool:
+    """Whether uv would pick its Python differently without ``.python-version``: a uv command
+    that discovers the project's Python runs without ``--python``/``UV_PYTHON``, and the pin
+    says more than ``requires-python`` (``3.12`` with ``==3.12.*`` says nothing more)."""
+    readers = [
+        command
+        for _, command in analysis.commands
+        if (sub := _uv(command)) is not None
+        and (sub[0] in PIN_COMMANDS or sub in (("python", "install"), ("python", "find")))
+        and not has_flag(command.words, "--python", "-p", "--no-config")
+        and not command.env.get("UV_PYTHON")
+    ]
+    if not readers:
+        return False
+    pin = analysis.context.python_version_pin or ""
+    match = re.fullmatch(r"(?:cpython[-@]?|cp)?3\.(\d+)", pin.strip())
+    requires = analysis.context.requires_python
+    if match is None or not requires:
+        return True
+    # Imported here: packaging costs ~30 ms, and most Dockerfiles never get here.
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
+
+    try:
+        allowed = SpecifierSet(requires)
+    except InvalidSpecifier:
+        return True
+    minor = int(match.group(1))
+    return any(
+        allowed.contains(f"3.{other}.{patch}", prereleases=True)
+        for other in range(40)
+        if other != minor
+        for patch in (*range(31), 99)
+    )
+
+
+def _needs(analysis: Analysis, name: str, referenced: tuple[str, ...]) -> bool:
+    """Whether the build needs context file ``name``: a COPY names it (and fails without it),
+    or a broader COPY/bind mount sends it and a command reads it."""
+    how = sends(analysis, name)
+    if how is None:
+        return False
+    if how == NAMED:
+        return True
+    if name == "uv.lock":
+        return any(
+            (sub := _uv(c)) is not None and sub[0] in LOCK_COMMANDS for _, c in analysis.commands
+        )
+    if name == "pyproject.toml":
+        return _reads_project(analysis)
+    if name == ".python-version":
+        return _pin_matters(analysis)
+    return name in referenced and _builds_project(analysis)
 
 
 @rule(
@@ -101,7 +280,12 @@ lockfile"), the project cannot be built without `pyproject.toml`, the build back
 fails when the `readme` or license file that `pyproject.toml` names is missing
 (hatchling: "Readme file does not exist"), and without `.python-version` tools pick
 another Python. Excluding them (often by a broad pattern such as `*.md` or `.*`) breaks
-the build in a way that is hard to trace back.
+the build in a way that is hard to trace back. A file counts only when the Dockerfile
+needs it: a `COPY` names it (and fails without it), or `COPY .`, a directory, a glob or a
+bind mount sends it and a command reads it. So the readme only when the project itself is
+built (not with `uv sync --no-install-project` alone), `.python-version` only when it says
+more than `requires-python` (not `3.12` with `==3.12.*`), and nothing the Dockerfile never
+copies or mounts.
 """,
     bad="""
 # .dockerignore
@@ -117,16 +301,16 @@ the build in a way that is hard to trace back.
 )
 def dockerignore_excludes_project_files(analysis: Analysis) -> Iterator[Hit]:
     context = analysis.context
-    if context.root is None or context.dockerignore is None or not _installs_project(analysis):
+    if context.root is None or context.dockerignore is None or not uses_project(analysis):
         return
-    needed = ["uv.lock", "pyproject.toml", ".python-version"]
-    if context.packaged:
-        needed += list(context.referenced_files)
-    for name in needed:
+    referenced = context.referenced_files if context.packaged else ()
+    for name in ("uv.lock", "pyproject.toml", ".python-version", *referenced):
         if not (context.root / name).exists():
             continue
         pattern = context.ignored(name)
         if pattern is None or context.dockerignore_path is None:
+            continue
+        if not _needs(analysis, name, referenced):
             continue
         text = "!" + pattern.pattern if not pattern.exclude else pattern.pattern
         yield Hit(

@@ -6,14 +6,55 @@ import re
 from collections.abc import Iterator
 
 from uvdock.lint.findings import Edit
-from uvdock.lint.rules.base import Analysis, Hit, insert_after, program, rule
+from uvdock.lint.rules.base import Analysis, Command, Hit, insert_after, program, rule
+from uvdock.lint.syntax import Instruction, Stage
+
+# apt-get options that take a value: the word after them is not the subcommand.
+APT_VALUE_OPTIONS = frozenset({"-o", "--option", "-c", "--config-file", "-t",
+                               "--target-release", "--default-release", "-a",
+                               "--host-architecture"})  # fmt: skip
+# A line of apt configuration that turns recommends off, as written into apt.conf.d.
+APT_NO_RECOMMENDS = re.compile(
+    r"""APT::Install-Recommends\s*\\?["']?\s*(?:0|false)\b""", re.IGNORECASE
+)
 
 
-def _apt_installs(analysis: Analysis) -> Iterator[tuple[int, object]]:
-    for stage, command in analysis.commands:
-        argv = command.argv
-        if program(argv) in ("apt-get", "apt") and "install" in argv:
-            yield stage.index, command
+def apt_subcommand(words: tuple[str, ...]) -> str | None:
+    """``install``, ``update``... of an ``apt-get``/``apt`` command line, else None."""
+    if program(words) not in ("apt-get", "apt"):
+        return None
+    index = 1
+    while index < len(words) and words[index].startswith("-"):
+        index += 2 if words[index] in APT_VALUE_OPTIONS else 1
+    return words[index] if index < len(words) else None
+
+
+def _text_before(command: Command) -> str:
+    """The script of the command's RUN up to the command (the whole RUN when unknown)."""
+    item, shell = command.instruction, command.shell
+    if shell.offsets is None or shell.depth:
+        return ""
+    if command.heredoc is None:
+        return item.args[: shell.offsets[0]]
+    return item.args + command.heredoc.content[: shell.offsets[0]]
+
+
+def _recommends_off(analysis: Analysis, stage: Stage, command: Command) -> bool:
+    """Whether an earlier RUN of the stage's lineage (or this RUN before the command) writes
+    ``APT::Install-Recommends "0"`` (or ``"false"``) into apt's configuration."""
+    for member in analysis.lineage(stage):
+        for item in member.instructions:
+            if item is command.instruction:
+                text = _text_before(command)
+            elif item.keyword == "RUN":
+                text = item.args + "".join(h.content for h in item.heredocs)
+            else:
+                continue
+            if "/etc/apt/apt.conf" in text and APT_NO_RECOMMENDS.search(text):
+                return True
+            if item is command.instruction:
+                break
+    return False
 
 
 @rule(
@@ -24,7 +65,9 @@ def _apt_installs(analysis: Analysis) -> Iterator[tuple[int, object]]:
     why="""
 By default apt also installs every package the requested ones "recommend": often tens
 of megabytes (documentation tools, extra libraries) that the image never uses.
-`--no-install-recommends` installs what is required and nothing else.
+`--no-install-recommends` installs what is required and nothing else. An earlier `RUN`
+that writes `APT::Install-Recommends "0"` into `/etc/apt/apt.conf.d` does the same for
+every later install, which is then left alone.
 """,
     bad="RUN apt-get update && apt-get install -y libpq5",
     good="RUN apt-get update && apt-get install -y --no-install-recommends libpq5",
@@ -33,18 +76,22 @@ of megabytes (documentation tools, extra libraries) that the image never uses.
     fixable=True,
 )
 def apt_install_recommends(analysis: Analysis) -> Iterator[Hit]:
-    for _, command in analysis.commands:
-        argv = command.argv
-        if program(argv) not in ("apt-get", "apt") or "install" not in argv:
+    for stage, command in analysis.commands:
+        words = command.words
+        if apt_subcommand(words) != "install":
             continue
-        if "--no-install-recommends" in argv or any("Install-Recommends" in w for w in argv):
+        if "--no-install-recommends" in words or any("Install-Recommends" in w for w in words):
             continue
-        span = analysis.find_in(command.instruction, re.compile(r"\bapt(?:-get)?\s+install\b"))
+        if _recommends_off(analysis, stage, command):
+            continue
+        # The fix goes right after this command's own `install` (`apt-get -y install` too).
+        install = analysis.words_span(command, "install")
+        span = analysis.words_span(command, command.argv[0], "install") or install
         yield Hit(
-            span=span or analysis.keyword_span(command.instruction),
+            span=span or analysis.command_span(command),
             message="apt-get install without --no-install-recommends pulls in recommended "
             "packages the image does not need; add --no-install-recommends",
-            fix=(insert_after(span, " --no-install-recommends"),) if span else (),
+            fix=(insert_after(install, " --no-install-recommends"),) if install else (),
         )
 
 
@@ -199,7 +246,9 @@ def copy_to_relative_without_workdir(analysis: Analysis) -> Iterator[Hit]:
     why="""
 `apk add` downloads Alpine's package index into `/var/cache/apk`, where it stays in the
 layer (a few megabytes) unless the same `RUN` removes it. `apk add --no-cache` fetches
-the index without storing it, so there is nothing to clean up.
+the index without storing it, so there is nothing to clean up. `apk update` stores the
+index too, whatever the `apk add` after it does: drop it (`apk add --no-cache` fetches
+a fresh index) or remove `/var/cache/apk/*` in the same `RUN`.
 """,
     bad="""
 FROM python:3.13-alpine
@@ -218,11 +267,13 @@ def apk_cache_kept(analysis: Analysis) -> Iterator[Hit]:
     if final is None:
         return
     image_stages = {s.index for s in analysis.lineage(final)}
+    updated: set[int] = set()  # RUNs reported for their `apk update`
     for stage, command in analysis.commands:
-        argv = command.argv
-        if stage.index not in image_stages or program(argv) != "apk":
+        words = command.words
+        if stage.index not in image_stages or program(words) != "apk":
             continue
-        if [w for w in argv[1:] if not w.startswith("-")][:1] != ["add"]:
+        subcommand = [w for w in words[1:] if not w.startswith("-")][:1]
+        if subcommand not in (["add"], ["update"]) or "--no-cache" in words:
             continue
         item = command.instruction
         text = item.args + "".join(h.content for h in item.heredocs)
@@ -231,7 +282,19 @@ def apk_cache_kept(analysis: Analysis) -> Iterator[Hit]:
             and (m.target or "").rstrip("/") in ("/var/cache/apk", "/etc/apk/cache")
             for m in item.mounts
         )
-        if "--no-cache" in argv or cached or "/var/cache/apk" in text:
+        if cached or "/var/cache/apk" in text or id(item) in updated:
+            continue
+        if subcommand == ["update"] or _apk_update_in(analysis, item):
+            # `apk update` stores the index whatever `apk add` does afterwards: `--no-cache` on
+            # the add alone would leave it, so there is no one-word fix.
+            updated.add(id(item))
+            update = next((c for _, c in analysis.commands if _is_apk_update(c, item)), command)
+            yield Hit(
+                span=analysis.command_span(update),
+                message="apk update keeps the package index in /var/cache/apk; drop it and use "
+                "`apk add --no-cache` (which fetches the index without storing it), or end the "
+                "RUN with `rm -rf /var/cache/apk/*`",
+            )
             continue
         span = analysis.words_span(command, "apk", "add")
         yield Hit(
@@ -239,6 +302,20 @@ def apk_cache_kept(analysis: Analysis) -> Iterator[Hit]:
             message="apk add keeps the package index in /var/cache/apk; use `apk add --no-cache`",
             fix=(insert_after(span, " --no-cache"),) if span else (),
         )
+
+
+def _is_apk_update(command: Command, item: Instruction) -> bool:
+    words = command.words
+    return (
+        command.instruction is item
+        and program(words) == "apk"
+        and [w for w in words[1:] if not w.startswith("-")][:1] == ["update"]
+        and "--no-cache" not in words
+    )
+
+
+def _apk_update_in(analysis: Analysis, item: Instruction) -> bool:
+    return any(_is_apk_update(c, item) for _, c in analysis.commands)
 
 
 # The environment variables Python itself reads (docs.python.org, "Command line and

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from uvdock.lint.findings import Edit
 from uvdock.lint.parser import expand
 from uvdock.lint.rules.base import Analysis, Hit, copy_sources, rule
+from uvdock.lint.rules.build_context import uses_project
 from uvdock.lint.syntax import Instruction, Span, Stage
 
 if TYPE_CHECKING:
@@ -262,17 +263,26 @@ def _python_requirement(analysis: Analysis) -> tuple[str, str] | None:
 The project says which Python it runs on: `.python-version` for uv and for developers,
 `requires-python` for installers. An image whose Python differs runs code on a version
 nobody tested, or fails at `uv sync` ("the requested interpreter does not satisfy
-requires-python"). Take the base image's Python from the project.
+requires-python"). Take the base image's Python from the project. The rule compares only
+when the image uses the project (copies `pyproject.toml` or the whole context, or runs
+`uv sync`, `uv run`, `uv pip install .`): an image that installs a package from PyPI
+has nothing to do with the context's `.python-version`.
 """,
-    bad="FROM python:3.11-slim   # .python-version says 3.13",
-    good="FROM python:3.13-slim",
+    bad="""
+FROM python:3.11-slim   # .python-version says 3.13
+COPY . /app
+""",
+    good="""
+FROM python:3.13-slim
+COPY . /app
+""",
     source='uv docs, "Python versions" (.python-version, requires-python)',
 )
 def python_version_mismatch(analysis: Analysis) -> Iterator[Hit]:
     wanted = _python_requirement(analysis)
     allowed = _requires_python(analysis)
-    if wanted is None and allowed is None:
-        return
+    if (wanted is None and allowed is None) or not uses_project(analysis):
+        return  # an image that installs a package from PyPI never runs the context's project
     for stage in analysis.stages:
         if stage.base_stage is not None:
             continue  # FROM an earlier stage: that stage's own FROM is checked, once

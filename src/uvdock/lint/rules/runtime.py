@@ -9,7 +9,15 @@ from pathlib import Path, PurePosixPath
 
 from uvdock.lint.findings import Edit
 from uvdock.lint.parser import expand
-from uvdock.lint.rules.base import Analysis, Hit, copy_sources, has_flag, program, rule
+from uvdock.lint.rules.base import (
+    Analysis,
+    Hit,
+    copy_sources,
+    has_flag,
+    known_image,
+    program,
+    rule,
+)
 from uvdock.lint.shell import ShellCommand, commands
 from uvdock.lint.syntax import Instruction, Stage
 
@@ -27,7 +35,9 @@ SERVERS = ("python", "python3", "gunicorn", "uvicorn", "hypercorn", "granian", "
 In shell form, Docker runs the command as `/bin/sh -c "..."`: the shell is PID 1 and
 does not pass `SIGTERM` on, so `docker stop` waits its 10 seconds and kills the app
 without a graceful shutdown (open requests are cut, nothing is flushed). The exec
-(JSON) form runs the program itself as PID 1.
+(JSON) form runs the program itself as PID 1. A shell form whose last command is
+`exec server` (`migrate; exec gunicorn app:app`) hands PID 1 to the server and is left
+alone.
 """,
     bad="CMD uvicorn app.main:app --host 0.0.0.0",
     good='CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]',
@@ -41,7 +51,7 @@ def shell_form_start(analysis: Analysis) -> Iterator[Hit]:
         for item in stage.instructions:
             if item.keyword not in ("CMD", "ENTRYPOINT") or item.exec_form is not None:
                 continue
-            if not item.args.strip():
+            if not item.args.strip() or _execs_at_the_end(item.args):
                 continue
             fix: tuple[Edit, ...] = ()
             if _mechanical(analysis, stage, item):
@@ -53,6 +63,25 @@ def shell_form_start(analysis: Analysis) -> Iterator[Hit]:
                 + (json.dumps(item.args.split()) if fix else '["program", "arg", ...]'),
                 fix=fix,
             )
+
+
+def _execs_at_the_end(script: str) -> bool:
+    """Whether every command that ends the script replaces the shell with ``exec``
+    (``[ -d alembic ] && alembic upgrade head; exec uvicorn app:app``): the program is then
+    PID 1 and gets SIGTERM itself. Not in a pipeline or a subshell, where exec replaces only
+    a child of the shell."""
+    tails = [
+        (c.argv, c.offsets[0])
+        for c in commands(script)
+        if c.depth == 0 and c.offsets is not None and _ends_script(script, c.offsets[1])
+    ]
+    for argv, start in tails:
+        if argv[:1] != ("exec",) or len(argv) < 2:  # noqa: PLR2004 - exec and a program
+            return False
+        before = script[:start].rstrip()
+        if (before.endswith("|") and not before.endswith("||")) or before.endswith("("):
+            return False
+    return bool(tails)
 
 
 # Shell builtins and keywords: as the first word of an exec form there is no such program.
@@ -430,7 +459,8 @@ When its output is not a terminal, Python buffers `stdout`: log lines reach
 `PYTHONUNBUFFERED=1` (or running `python -u`) writes them as they happen. The rule
 speaks only when the start command is Python (python, uv run, gunicorn, uvicorn, a
 venv's `bin/`, one of the project's scripts...), not for a shell script or another
-program.
+program, and only on the official, uv, distroless and other well-known bases: another
+base image (`quay.io/sclorg/python-312-c9s`, a team's own) may set it already.
 """,
     bad='CMD ["python", "-m", "app"]',
     good="""
@@ -451,6 +481,8 @@ def python_output_buffered(analysis: Analysis) -> Iterator[Hit]:
     env = analysis.env_before(final, None)
     if env.get("PYTHONUNBUFFERED", "") not in ("", "0"):
         return
+    if not known_image(analysis.root_image(final)):
+        return  # another base (quay.io/sclorg/python-312-c9s, a team's own) may set it
     if any(_python_option(argv, "-u") for argv in started):
         return
     yield Hit(
