@@ -587,3 +587,14 @@ def test_starting_as_root_to_hand_over_to_a_user(
     assert "PY203" not in codes(ROOT_START + start, context=root, only="PY203")
     assert "PY203" in codes(ROOT_START + 'CMD ["python", "-m", "app"]\n', context=root,
                             only="PY203")  # fmt: skip
+
+
+def test_a_hand_over_script_found_by_its_path_when_the_copy_is_unresolved(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "bin").mkdir()
+    (root / "bin" / "docker_entrypoint.sh").write_text('#!/bin/bash\nexec gosu "$PUID" "$@"\n')
+    text = (
+        "FROM python:3.13-slim\nARG CODE_DIR=/app\nCOPY . \"$CODE_DIR/\"\n"
+        'ENTRYPOINT ["dumb-init", "--", "/app/bin/docker_entrypoint.sh"]\nCMD ["app"]\n'
+    )
+    assert "PY203" not in codes(text, context=root, only="PY203")

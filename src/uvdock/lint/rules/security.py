@@ -311,7 +311,7 @@ def _drops_privileges(analysis: Analysis, final: Stage) -> bool:
         return False
     bodies = [text]
     for script in [w for w in words if w.endswith(".sh") or w.startswith(("./", "/"))][:3]:
-        for candidate in _script_files(analysis, final, script, root):
+        for candidate in [*_script_files(analysis, final, script, root), *_by_suffix(root, script)]:
             body = _read_small(candidate)
             if body:
                 bodies.append(body)
@@ -324,6 +324,18 @@ def _drops_privileges(analysis: Analysis, final: Stage) -> bool:
                 if CONFIG_USER.search(_read_small(config)):
                     return True
     return words[0] == "/init" and _s6_services_drop(analysis, final, root)
+
+
+def _by_suffix(root: Path, script: str) -> list[Path]:
+    """Context files whose path ends the script's image path (``/app/bin/run.sh`` and
+    ``bin/run.sh``), for a COPY whose destination the linter cannot resolve."""
+    name = Path(script).name
+    found = []
+    for pattern in (name, f"*/{name}", f"*/*/{name}"):
+        found.extend(
+            p for p in root.glob(pattern) if script.endswith(p.relative_to(root).as_posix())
+        )
+    return sorted(found, key=lambda p: -len(p.parts))
 
 
 def _s6_services_drop(analysis: Analysis, final: Stage, root: Path) -> bool:
