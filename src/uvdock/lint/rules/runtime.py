@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from uvdock.lint.findings import Edit
+from uvdock.lint.options import UV_OPTIONS_WITH_VALUE
 from uvdock.lint.parser import expand
 from uvdock.lint.rules.base import (
     Analysis,
     Hit,
     copy_sources,
+    for_development,
     has_flag,
     known_image,
     program,
@@ -164,16 +166,6 @@ def start_commands(
 
 
 PYTHON = re.compile(r"python(?:3(?:\.\d+)?)?")
-UV_RUN_VALUES = frozenset({
-    "--with", "--with-editable", "--with-requirements", "--python", "-p", "--group",
-    "--only-group", "--no-group", "--extra", "--no-extra", "--package", "--directory",
-    "--project", "--env-file", "--index", "--default-index", "--index-url", "-i",
-    "--extra-index-url", "--find-links", "-f", "--config-file", "--cache-dir",
-    "--index-strategy", "--keyring-provider", "--resolution", "--prerelease",
-    "--exclude-newer", "--link-mode", "--refresh-package", "--reinstall-package",
-    "--upgrade-package", "-P", "--python-preference", "--color", "--allow-insecure-host",
-    "--config-setting", "-C", "--no-binary-package", "--no-build-package",
-})  # fmt: skip
 PYTHON_VALUES = frozenset({"-X", "-W", "-Q"})
 
 
@@ -199,7 +191,7 @@ def unwrap(argv: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
         elif name == "uv" and "run" in words[1:2]:
             words, python = words[2:], True
             while words and words[0].startswith("-"):
-                words = words[2:] if words[0] in UV_RUN_VALUES else words[1:]
+                words = words[2:] if words[0] in UV_OPTIONS_WITH_VALUE else words[1:]
         elif PYTHON.fullmatch(name):
             python = True
             rest = words[1:]
@@ -506,9 +498,6 @@ def _python_option(argv: tuple[str, ...], option: str) -> bool:
     return False
 
 
-DEV_NAMES = frozenset({"dev", "devel", "develop", "development", "local", "debug"})
-
-
 def _dev_server(words: tuple[str, ...]) -> str | None:
     """What a development server start looks like (``manage.py runserver``...), else None."""
     name = program(words)
@@ -530,12 +519,6 @@ def _dev_server(words: tuple[str, ...]) -> str | None:
     if name in ("uvicorn", "gunicorn", "hypercorn", "granian") and has_flag(rest, "--reload"):
         return f"{name} --reload"
     return None
-
-
-def _development_image(analysis: Analysis, stage: Stage) -> bool:
-    """Whether the Dockerfile says it is for development (Dockerfile.dev, a `dev` stage)."""
-    names = [PurePosixPath(analysis.dockerfile.path).name, stage.name or ""]
-    return any(set(re.split(r"[._-]+", n.lower())) & DEV_NAMES for n in names)
 
 
 @rule(
@@ -560,7 +543,7 @@ or a final stage named `dev`.
 )
 def development_server(analysis: Analysis) -> Iterator[Hit]:
     final = analysis.final
-    if final is None or _development_image(analysis, final):
+    if final is None or for_development(analysis, final):
         return
     start, started = start_commands(analysis, final)
     if start is None:

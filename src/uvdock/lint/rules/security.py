@@ -330,7 +330,7 @@ def _by_suffix(root: Path, script: str) -> list[Path]:
     """Context files whose path ends the script's image path (``/app/bin/run.sh`` and
     ``bin/run.sh``), for a COPY whose destination the linter cannot resolve."""
     name = Path(script).name
-    found = []
+    found: list[Path] = []
     for pattern in (name, f"*/{name}", f"*/*/{name}"):
         found.extend(
             p for p in root.glob(pattern) if script.endswith(p.relative_to(root).as_posix())
