@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -152,6 +151,8 @@ class BuildContext:
 
 
 def _read_toml(path: Path) -> Mapping[str, Any] | None:
+    import tomllib  # noqa: PLC0415 - ~4 ms at start-up, and most runs read no TOML
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -565,6 +564,8 @@ class _Parser:
         message = f"unknown instruction: {instruction.keyword_text}"
         word = instruction.keyword
         if len(word) <= 20:  # noqa: PLR2004 - no suggestion for long garbage
+            import difflib  # noqa: PLC0415 - only for the hint on an unknown word
+
             close = difflib.get_close_matches(word, sorted(KEYWORDS), n=1, cutoff=0.6)
             if close:
                 message += f" (did you mean {close[0]}?)"
