@@ -594,7 +594,48 @@ def test_a_hand_over_script_found_by_its_path_when_the_copy_is_unresolved(tmp_pa
     (root / "bin").mkdir()
     (root / "bin" / "docker_entrypoint.sh").write_text('#!/bin/bash\nexec gosu "$PUID" "$@"\n')
     text = (
-        "FROM python:3.13-slim\nARG CODE_DIR=/app\nCOPY . \"$CODE_DIR/\"\n"
+        'FROM python:3.13-slim\nARG CODE_DIR=/app\nCOPY . "$CODE_DIR/"\n'
         'ENTRYPOINT ["dumb-init", "--", "/app/bin/docker_entrypoint.sh"]\nCMD ["app"]\n'
     )
     assert "PY203" not in codes(text, context=root, only="PY203")
+
+
+# --- recall gaps of the real corpus ------------------------------------------------------------
+
+
+def test_python_m_pip_is_pip(tmp_path: Path) -> None:
+    assert "UV112" in codes(BASE + "RUN python -m pip install fastmcp\n", only="UV112")
+    root = project(tmp_path)
+    text = BASE + "COPY . .\nRUN python3 -m pip install --no-cache-dir .\n"
+    assert "UV115" in codes(text, context=root, only="UV115")
+
+
+def test_an_unpinned_tool_run_at_container_start() -> None:
+    for start in ("CMD uvx mcp-server-qdrant --transport sse",
+                  'ENTRYPOINT ["uv", "tool", "run", "ruff"]'):  # fmt: skip
+        assert "UV112" in codes(BASE + start + "\n", only="UV112")
+    pinned = BASE + 'CMD ["uvx", "mcp-server-qdrant@0.8.0"]\n'
+    assert "UV112" not in codes(pinned, only="UV112")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BASE + "RUN pip install --no-cache-dir gunicorn==23.0.0\n",
+        BASE + "ENV PIP_NO_CACHE_DIR=1\nRUN pip install gunicorn==23.0.0\n",
+        BASE + "RUN --mount=type=cache,target=/root/.cache pip install gunicorn==23.0.0\n",
+        BASE + "RUN pip install gunicorn==23.0.0 && pip cache purge\n",
+        (
+            "FROM python:3.13 AS build\nRUN pip wheel -w /w x==1 && pip install x==1\n"
+            "FROM python:3.13-slim\nCOPY --from=build /w /w\n"
+        ),
+    ],
+)
+def test_pip_cache_kept_out(text: str) -> None:
+    assert "PY228" not in codes(text, only="PY228")
+
+
+def test_pip_cache_in_the_final_image_is_fixed() -> None:
+    text = BASE + "RUN apt-get update && python -m pip install gunicorn==23.0.0\n"
+    assert "PY228" in codes(text, only="PY228")
+    assert "python -m pip install --no-cache-dir gunicorn" in fixed(text, only=("PY228",))

@@ -381,6 +381,16 @@ def program(argv: tuple[str, ...]) -> str:
     return argv[0].rsplit("/", 1)[-1] if argv else ""
 
 
+def as_pip(words: tuple[str, ...]) -> tuple[str, ...] | None:
+    """A pip command line as ``("pip", ...)``: ``pip``, ``pip3`` or ``python -m pip``; else None."""
+    name = program(words)
+    if name in ("pip", "pip3"):
+        return ("pip", *words[1:])
+    if re.fullmatch(r"python(?:3(?:\.\d+)?)?", name) and words[1:3] == ("-m", "pip"):
+        return ("pip", *words[3:])
+    return None
+
+
 def uv_subcommand(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     """``("sync",)``, ``("pip", "install")``, ... for a uv command line, else None.
 

@@ -6,7 +6,15 @@ import re
 from collections.abc import Iterator
 
 from uvdock.lint.findings import Edit
-from uvdock.lint.rules.base import Analysis, Command, Hit, insert_after, program, rule
+from uvdock.lint.rules.base import (
+    Analysis,
+    Command,
+    Hit,
+    as_pip,
+    insert_after,
+    program,
+    rule,
+)
 from uvdock.lint.syntax import Instruction, Stage
 
 # apt-get options that take a value: the word after them is not the subcommand.
@@ -403,6 +411,65 @@ def _meant(name: str) -> str | None:
     ranked = sorted((_distance(name, r, limit), r) for r in real)
     best = [r for d, r in ranked if d <= limit and d == ranked[0][0]]
     return best[0] if len(best) == 1 else None
+
+
+PIP_CACHE_REMOVED = re.compile(
+    r"\bpip3?\s+cache\s+purge\b|"
+    r"\brm\b[^;&|\n]*?\s(?:\S*/)?\.cache(?:/pip)?/?(?=\s|$|;|&|\|)"
+)
+
+
+@rule(
+    "PY228",
+    "pip-cache-in-image",
+    "warning",
+    summary="`pip install` without `--no-cache-dir` in a stage of the final image",
+    why="""
+pip keeps every wheel it downloads or builds in its cache (`~/.cache/pip`). In a stage
+whose layers are the final image, that cache ships with it, often tens of megabytes
+that nothing ever reads again. `pip install --no-cache-dir` (or `PIP_NO_CACHE_DIR=1`)
+keeps it out; a BuildKit cache mount on `/root/.cache/pip` keeps it out and makes
+rebuilds fast.
+""",
+    bad="RUN pip install gunicorn==23.0.0",
+    good="RUN pip install --no-cache-dir gunicorn==23.0.0",
+    source='hadolint DL3042; pip docs, "Caching"',
+    fixable=True,
+)
+def pip_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
+    final = analysis.final
+    if final is None:
+        return
+    image_stages = {s.index for s in analysis.lineage(final)}
+    for stage, command in analysis.commands:
+        words = as_pip(command.words)
+        if stage.index not in image_stages or words is None or "install" not in words:
+            continue
+        if command.opaque or "--no-cache-dir" in words or command.env.get("PIP_NO_CACHE_DIR"):
+            continue
+        if "--help" in words or "-h" in words:
+            continue
+        item = command.instruction
+        cache_dir = command.env.get("PIP_CACHE_DIR", "").rstrip("/")
+        mounted = any(
+            m.type == "cache"
+            and m.target
+            and (
+                (cache_dir and cache_dir.startswith(m.target.rstrip("/")))
+                or m.target.rstrip("/").endswith((".cache", ".cache/pip"))
+            )
+            for m in item.mounts
+        )
+        text = item.args + "".join(h.content for h in item.heredocs)
+        if mounted or PIP_CACHE_REMOVED.search(text):
+            continue
+        span = analysis.words_span(command, "install")
+        yield Hit(
+            span=analysis.command_span(command),
+            message="pip's cache stays in this layer of the final image; add --no-cache-dir "
+            "(or a cache mount on /root/.cache/pip)",
+            fix=(insert_after(span, " --no-cache-dir"),) if span else (),
+        )
 
 
 @rule(

@@ -11,6 +11,7 @@ from uvdock.lint.rules.base import (
     Analysis,
     Command,
     Hit,
+    as_pip,
     copy_sources,
     env_true,
     for_development,
@@ -212,11 +213,11 @@ def _installs_dependencies(command: Command) -> bool:
     sub = uv_subcommand(command.words)
     if sub == ("sync",):
         return True
-    words = command.words
+    words = as_pip(command.words) or command.words
     if sub in (("pip", "install"), ("pip", "sync")) or (
-        program(words) in ("pip", "pip3") and "install" in words
+        program(words) == "pip" and "install" in words
     ):
-        names = {re.split(r"[=<>~!\[@ ]", w, maxsplit=1)[0].lower() for w in _package_args(command)}
+        names = {re.split(r"[=<>~!\[@ ]", w, maxsplit=1)[0].lower() for w in _package_args(words)}
         only_tools = bool(names) and names <= TOOLING and not _requirement_files(words)
         return not only_tools
     return False
@@ -674,11 +675,11 @@ def _same_python_with_scripts(analysis: Analysis, stage: Stage, source: str) -> 
 UNPINNED_PROGRAMS = ("uv", "uvx", "pip", "pip3", "pipx")
 
 
-def _package_args(command: Command) -> list[str]:
+def _package_args(command_words: tuple[str, ...]) -> list[str]:
     """Package arguments of an install command (options and their values skipped)."""
-    argv = list(command.words)
-    sub = uv_subcommand(command.words)
-    name = program(command.words)
+    argv = list(command_words)
+    sub = uv_subcommand(command_words)
+    name = program(command_words)
     table = PIP_OPTIONS_WITH_VALUE if name in ("pip", "pip3") else UV_OPTIONS_WITH_VALUE
     if name == "uvx":
         words = argv[1:]
@@ -746,14 +747,37 @@ better, add the package to `pyproject.toml` so `uv.lock` pins it with hashes.
 )
 def unpinned_package(analysis: Analysis) -> Iterator[Hit]:
     for _, command in analysis.commands:
-        if program(command.words) not in UNPINNED_PROGRAMS:
+        words = as_pip(command.words) or command.words
+        if program(words) not in UNPINNED_PROGRAMS:
             continue
-        loose = [p for p in _package_args(command) if not _pinned(p)]
+        loose = [p for p in _package_args(words) if not _pinned(p)]
         if loose:
             yield Hit(
                 span=analysis.keyword_span(command.instruction),
                 message=f"{', '.join(loose)} installed without a pinned version: builds change "
                 "when a new release appears; pin it (name==version) or add it to pyproject.toml",
+            )
+    yield from _unpinned_tool_at_start(analysis)
+
+
+def _unpinned_tool_at_start(analysis: Analysis) -> Iterator[Hit]:
+    """``CMD uvx tool``: the newest release is fetched when the container starts."""
+    from uvdock.lint.rules.runtime import start_commands  # noqa: PLC0415
+
+    final = analysis.final
+    if final is None:
+        return
+    where, started = start_commands(analysis, final)
+    for argv in started:
+        if program(argv) != "uvx" and uv_subcommand(argv) != ("tool", "run"):
+            continue
+        loose = [p for p in _package_args(argv) if not _pinned(p)]
+        if loose and where is not None:
+            yield Hit(
+                span=analysis.keyword_span(where),
+                message=f"the container runs {loose[0]} through uvx without a version: each "
+                f"start fetches the newest release; pin it ({loose[0]}@X.Y.Z) or install it "
+                "in the image",
             )
 
 
@@ -778,9 +802,9 @@ RUN --mount=type=bind,source=uv.lock,target=uv.lock \\
 )
 def lockfile_ignored(analysis: Analysis) -> Iterator[Hit]:
     for _, command in analysis.commands:
-        words = command.words
+        words = as_pip(command.words) or command.words
         sub = uv_subcommand(words)
-        is_pip = program(words) in ("pip", "pip3") and "install" in words
+        is_pip = program(words) == "pip" and "install" in words
         if sub not in (("pip", "install"), ("pip", "sync")) and not is_pip:
             continue
         files = _requirement_files(words)
