@@ -434,6 +434,7 @@ rebuilds fast.
     bad="RUN pip install gunicorn==23.0.0",
     good="RUN pip install --no-cache-dir gunicorn==23.0.0",
     source='hadolint DL3042; pip docs, "Caching"',
+    aliases=("DL3042",),
     fixable=True,
 )
 def pip_cache_in_image(analysis: Analysis) -> Iterator[Hit]:

@@ -358,8 +358,7 @@ rebuilds fast; `UV_NO_CACHE=1` or `--no-cache` at least keeps it out.
 RUN --mount=type=cache,target=/root/.cache/uv \\
     uv sync --locked --no-dev
 """,
-    source=f'{UV_GUIDE} ("Caching"); hadolint DL3042 is the pip equivalent',
-    aliases=("DL3042",),
+    source=f'{UV_GUIDE} ("Caching"); hadolint DL3042 is the pip equivalent (PY228)',
 )
 def uv_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
     final = analysis.final
