@@ -85,12 +85,15 @@ def test_python_version_that_says_nothing_more_than_requires_python(tmp_path: Pa
     assert excluded(text, root) == []
 
 
-def test_python_version_narrower_than_requires_python(tmp_path: Path) -> None:
+def test_python_version_left_out_of_a_broad_copy_is_a_choice(tmp_path: Path) -> None:
+    """Excluded from `COPY .`, .python-version only stops uv from looking for that Python
+    (the image's interpreter is used): often deliberate, never a broken build. Named in a
+    COPY, the COPY fails without it."""
     root = project(tmp_path, ignore="*\n!pyproject.toml\n!uv.lock\n!src\n", requires=">=3.11")
     text = SLIM + UV + "COPY . .\nRUN uv sync --locked --no-dev\n"
-    assert excluded(text, root) == [".python-version"]
-    # uv is told which Python to use: the file is not read
-    assert excluded(text.replace("--no-dev", "--no-dev --python 3.12"), root) == []
+    assert excluded(text, root) == []
+    named = SLIM + UV + "COPY pyproject.toml uv.lock .python-version ./\nRUN uv sync --locked\n"
+    assert excluded(named, root) == [".python-version"]
 
 
 def test_readme_excluded_while_the_project_is_never_built(tmp_path: Path) -> None:
@@ -264,16 +267,32 @@ def test_python_version_of_an_image_that_installs_a_pypi_package(tmp_path: Path)
     "use",
     [
         "COPY . /app\n",
-        "COPY pyproject.toml uv.lock ./\n",
         "RUN uv sync --locked\n",
         "RUN uv run python -c pass\n",
         "RUN uv pip install --system .\n",
         "RUN uv pip install --system -e .\n",
         "RUN uv pip install --system -r pyproject.toml\n",
-        "RUN --mount=type=bind,source=pyproject.toml,target=pyproject.toml uv pip list\n",
     ],
 )
 def test_python_version_of_an_image_that_uses_the_project(tmp_path: Path, use: str) -> None:
     root = project(tmp_path, ignore="", pin="3.10", requires=">=3.10")
     text = "FROM python:3.11-slim\nWORKDIR /app\n" + use
     assert [f.span.start_line for f in findings(text, "UV116", context=root)] == [1]
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "COPY pyproject.toml uv.lock ./\n",
+        "RUN --mount=type=bind,source=pyproject.toml,target=pyproject.toml uv pip list\n",
+    ],
+)
+def test_a_python_version_the_build_never_sees(tmp_path: Path, use: str) -> None:
+    """Only pyproject.toml and uv.lock reach the build: uv never reads .python-version
+    there, so only requires-python (which 3.11 satisfies) speaks."""
+    root = project(tmp_path, ignore="", pin="3.10", requires=">=3.10")
+    text = "FROM python:3.11-slim\nWORKDIR /app\n" + use
+    assert findings(text, "UV116", context=root) == []
+    (tmp_path / "strict").mkdir()
+    outside = project(tmp_path / "strict", ignore="", pin="3.10", requires="<3.11")
+    assert [f.span.start_line for f in findings(text, "UV116", context=outside)] == [1]

@@ -639,3 +639,20 @@ def test_pip_cache_in_the_final_image_is_fixed() -> None:
     text = BASE + "RUN apt-get update && python -m pip install gunicorn==23.0.0\n"
     assert "PY228" in codes(text, only="PY228")
     assert "python -m pip install --no-cache-dir gunicorn" in fixed(text, only=("PY228",))
+
+
+# --- classes found on the held-out corpus ------------------------------------------------------
+
+
+def test_a_relock_undone_by_mounting_the_committed_lock(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + (
+        "RUN --mount=type=bind,source=pyproject.toml,target=pyproject.toml uv lock\n"
+        "RUN --mount=type=bind,source=pyproject.toml,target=pyproject.toml "
+        "--mount=type=bind,source=uv.lock,target=uv.lock uv sync --frozen --no-dev\n"
+    )
+    assert "UV118" not in codes(text, context=root, only="UV118")
+    copied = BASE + "COPY . .\nRUN uv lock\nCOPY uv.lock .\nRUN uv sync --frozen\n"
+    assert "UV118" not in codes(copied, context=root, only="UV118")
+    kept = BASE + "COPY . .\nRUN uv lock\nRUN uv sync --frozen\n"
+    assert "UV118" in codes(kept, context=root, only="UV118")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterator
 
 from uvdock.lint.rules.base import (
@@ -147,7 +146,6 @@ def sends(analysis: Analysis, name: str) -> str | None:
 PROJECT_COMMANDS = frozenset({"sync", "run", "export", "lock", "tree", "build", "add", "remove",
                               "version"})  # fmt: skip
 LOCK_COMMANDS = frozenset({"sync", "run", "export", "lock", "tree"})
-PIN_COMMANDS = frozenset({"sync", "run", "lock", "export", "venv", "tree", "build"})
 
 
 def _uv(command: Command) -> tuple[str, ...] | None:
@@ -214,41 +212,6 @@ def _builds_project(analysis: Analysis) -> bool:
     return False
 
 
-def _pin_matters(analysis: Analysis) -> bool:
-    """Whether uv would pick its Python differently without ``.python-version``: a uv command
-    that discovers the project's Python runs without ``--python``/``UV_PYTHON``, and the pin
-    says more than ``requires-python`` (``3.12`` with ``==3.12.*`` says nothing more)."""
-    readers = [
-        command
-        for _, command in analysis.commands
-        if (sub := _uv(command)) is not None
-        and (sub[0] in PIN_COMMANDS or sub in (("python", "install"), ("python", "find")))
-        and not has_flag(command.words, "--python", "-p", "--no-config")
-        and not command.env.get("UV_PYTHON")
-    ]
-    if not readers:
-        return False
-    pin = analysis.context.python_version_pin or ""
-    match = re.fullmatch(r"(?:cpython[-@]?|cp)?3\.(\d+)", pin.strip())
-    requires = analysis.context.requires_python
-    if match is None or not requires:
-        return True
-    # Imported here: packaging costs ~30 ms, and most Dockerfiles never get here.
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
-
-    try:
-        allowed = SpecifierSet(requires)
-    except InvalidSpecifier:
-        return True
-    minor = int(match.group(1))
-    return any(
-        allowed.contains(f"3.{other}.{patch}", prereleases=True)
-        for other in range(40)
-        if other != minor
-        for patch in (*range(31), 99)
-    )
-
-
 def _needs(analysis: Analysis, name: str, referenced: tuple[str, ...]) -> bool:
     """Whether the build needs context file ``name``: a COPY names it (and fails without it),
     or a broader COPY/bind mount sends it and a command reads it."""
@@ -264,7 +227,9 @@ def _needs(analysis: Analysis, name: str, referenced: tuple[str, ...]) -> bool:
     if name == "pyproject.toml":
         return _reads_project(analysis)
     if name == ".python-version":
-        return _pin_matters(analysis)
+        # Sent by a broad COPY, it only steers uv's choice of Python; leaving it out on purpose
+        # makes uv use the image's interpreter, which is often the point.
+        return False
     return name in referenced and _builds_project(analysis)
 
 
@@ -278,14 +243,14 @@ def _needs(analysis: Analysis, name: str, referenced: tuple[str, ...]) -> bool:
 The build needs these files: `uv sync --locked` fails without `uv.lock` ("Unable to find
 lockfile"), the project cannot be built without `pyproject.toml`, the build backend
 fails when the `readme` or license file that `pyproject.toml` names is missing
-(hatchling: "Readme file does not exist"), and without `.python-version` tools pick
-another Python. Excluding them (often by a broad pattern such as `*.md` or `.*`) breaks
+(hatchling: "Readme file does not exist"), and a `COPY .python-version` fails without
+it. Excluding them (often by a broad pattern such as `*.md` or `.*`) breaks
 the build in a way that is hard to trace back. A file counts only when the Dockerfile
 needs it: a `COPY` names it (and fails without it), or `COPY .`, a directory, a glob or a
 bind mount sends it and a command reads it. So the readme only when the project itself is
-built (not with `uv sync --no-install-project` alone), `.python-version` only when it says
-more than `requires-python` (not `3.12` with `==3.12.*`), and nothing the Dockerfile never
-copies or mounts.
+built (not with `uv sync --no-install-project` alone), `.python-version` only when a `COPY`
+names it (left out of a broad `COPY .`, it makes uv use the image's Python, often on
+purpose), and nothing the Dockerfile never copies or mounts.
 """,
     bad="""
 # .dockerignore

@@ -125,6 +125,8 @@ def lock_discarded(analysis: Analysis) -> Iterator[Hit]:
             continue
         pending: list[tuple[Instruction, str]] = []  # discards not yet followed by an install
         for member, item in _lineage_items(analysis, stage):
+            if pending and _restores_lock(analysis, item):
+                pending = []  # the committed lock is back (COPY of it, or mounted over it)
             for command in by_item.get(id(item), []):
                 argv = command.argv
                 kind = _discards_lock(argv)
@@ -153,6 +155,27 @@ def lock_discarded(analysis: Analysis) -> Iterator[Hit]:
                         "uv.lock pins; keep uv.lock and use `uv sync --locked`",
                     )
                 pending = []
+
+
+def _restores_lock(analysis: Analysis, item: Instruction) -> bool:
+    """A COPY of the context's uv.lock (or of the whole context), or a RUN that bind-mounts
+    it: what an earlier `rm uv.lock` or `uv lock` did is undone for what follows."""
+    import fnmatch  # noqa: PLC0415 - only for the few Dockerfiles that re-lock
+
+    if analysis.context.root is not None and not analysis.context.has_uv_lock:
+        return False
+    if item.keyword == "RUN":
+        return any(
+            m.type == "bind" and not m.fields.get("from") and (m.source or "").endswith("uv.lock")
+            for m in item.mounts
+        )
+    if item.keyword not in ("COPY", "ADD") or item.flag("from") is not None:
+        return False
+    for source in copy_sources(item):
+        cleaned = source.strip("/").removeprefix("./") or "."
+        if cleaned in (".", "*") or fnmatch.fnmatch("uv.lock", cleaned):
+            return True
+    return False
 
 
 # --- UV119: PATH at ~/.cargo/bin for an installer that no longer writes there -------------

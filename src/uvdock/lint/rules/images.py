@@ -244,10 +244,20 @@ def image_unpinned(analysis: Analysis) -> Iterator[Hit]:
             )
 
 
+def _pin_reaches_the_build(analysis: Analysis) -> bool:
+    """Whether uv in the build sees ``.python-version``: the Dockerfile sends it and the
+    ``.dockerignore`` lets it through. Otherwise only ``requires-python`` speaks."""
+    from uvdock.lint.rules.build_context import sends  # noqa: PLC0415
+
+    return sends(analysis, ".python-version") is not None and (
+        analysis.context.ignored(".python-version") is None
+    )
+
+
 def _python_requirement(analysis: Analysis) -> tuple[str, str] | None:
     """(X.Y the project wants, where that comes from), from .python-version or requires-python."""
     pin = analysis.context.python_version_pin
-    if pin:
+    if pin and _pin_reaches_the_build(analysis):
         match = re.match(r"(?:cpython-)?(3\.\d+)", pin)
         if match:
             return match.group(1), ".python-version"
