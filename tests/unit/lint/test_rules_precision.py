@@ -656,3 +656,111 @@ def test_a_relock_undone_by_mounting_the_committed_lock(tmp_path: Path) -> None:
     assert "UV118" not in codes(copied, context=root, only="UV118")
     kept = BASE + "COPY . .\nRUN uv lock\nRUN uv sync --frozen\n"
     assert "UV118" in codes(kept, context=root, only="UV118")
+
+
+def test_bookworm_uv_images_are_not_pinned_to_a_tag_that_does_not_exist() -> None:
+    text = "FROM ghcr.io/astral-sh/uv:python3.12-bookworm-slim\nWORKDIR /app\n"
+    [finding] = [f for f in lint_text(text) if f.code == "UV101"]
+    assert finding.fix == ()
+    assert "0.13.9-python3.12-trixie-slim" in finding.message
+    alpine = "FROM ghcr.io/astral-sh/uv:python3.12-alpine\n"
+    assert "ghcr.io/astral-sh/uv:0.13.9-python3.12-alpine" in fixed(alpine, only=("UV101",))
+
+
+def test_a_hand_over_script_under_a_workdir_from_env(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "docker").mkdir()
+    (root / "docker" / "docker-entrypoint.sh").write_text('#!/bin/sh\nexec gosu app "$@"\n')
+    text = (
+        "FROM python:3.13-slim\nENV SRC=/opt/app\nWORKDIR ${SRC}\n"
+        "COPY docker/docker-entrypoint.sh ./\n"
+        'ENTRYPOINT ["/opt/app/docker-entrypoint.sh"]\nCMD ["serve"]\n'
+    )
+    assert "PY203" not in codes(text, context=root, only="PY203")
+
+
+@pytest.mark.parametrize("name", ["builder.dockerfile", "Dockerfile.base"])
+def test_build_only_images_run_nothing(name: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_text("FROM python:3.13-slim\nRUN pip install --no-cache-dir uv==0.13.9\n")
+    from uvdock.lint.api import lint_paths  # noqa: PLC0415
+
+    [result] = lint_paths([path], context_dir=tmp_path)
+    assert "PY203" not in {f.code for f in result.findings}
+    stage = "FROM python:3.13-slim AS builder\nRUN pip install --no-cache-dir uv==0.13.9\n"
+    assert "PY203" not in codes(stage, only="PY203")
+
+
+def test_a_github_docker_action_runs_as_root(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "action.yml").write_text("name: x\nruns:\n  using: 'docker'\n  image: Dockerfile\n")
+    text = 'FROM python:3.13-slim\nCOPY . /app\nENTRYPOINT ["/app/entrypoint.sh"]\n'
+    assert "PY203" not in codes(text, context=root, only="PY203")
+    (root / "action.yml").write_text("name: x\nruns:\n  using: node20\n  main: i.js\n")
+    assert "PY203" in codes(text, context=root, only="PY203")
+
+
+def test_a_relative_copy_on_an_unknown_base_may_rely_on_its_workdir() -> None:
+    text = "FROM docker.io/searxng/base:builder AS b\nCOPY ./requirements.txt ./\n"
+    assert "PY215" not in codes(text, only="PY215")
+    assert "PY215" in codes("FROM python:3.13-slim\nCOPY a.txt ./\n", only="PY215")
+
+
+def test_one_extension_into_a_venv_copied_whole() -> None:
+    text = (
+        "FROM ubuntu:24.04 AS py\nRUN uv venv /v\nFROM ubuntu:24.04\n"
+        "COPY --from=py /v /v\n"
+        "COPY --from=py /v/lib/python3.12/site-packages/ext.cpython-312-x86_64-linux-gnu.so "
+        "/v/lib/python3.12/site-packages\n"
+    )
+    assert "UV109" not in codes(text, only="UV109")
+
+
+def test_uv_run_after_a_reported_sync_is_the_same_defect(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = (
+        BASE
+        + LOCKED_COPY
+        + ("RUN uv sync --no-dev\nCOPY . .\nRUN uv run --no-dev manage.py collectstatic\n")
+    )
+    found = [f for f in lint_text(text, context_dir=root) if f.code == "UV102"]
+    assert [f.span.start_line for f in found] == [4]
+
+
+def test_a_sourced_start_script_is_one_finding(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "entrypoint.sh").write_text("#!/bin/sh\npython hello.py\n")
+    text = BASE + "COPY . .\nENTRYPOINT source entrypoint.sh\n"
+    found = codes(text, context=root)
+    assert "PY210" in found
+    assert "PY201" not in found
+
+
+def test_no_dev_fix_where_uv_run_starts_the_container(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP)
+    text = BASE + LOCKED_COPY + 'RUN uv sync --locked\nCMD ["uv", "run", "python", "-m", "app"]\n'
+    [finding] = [f for f in lint_text(text, context_dir=root) if f.code == "UV107"]
+    assert finding.fix == ()
+    assert "UV_NO_DEV=1" in finding.message
+
+
+def test_pip_install_uv_is_not_the_dependencies() -> None:
+    text = BASE + "RUN pip install uv\nCOPY . .\nRUN uv sync --locked\n"
+    assert "UV103" in codes(text, only="UV103")
+
+
+def test_mirrors_of_the_official_python_image_are_known() -> None:
+    for image in ("public.ecr.aws/docker/library/python:3.13", "mirror.gcr.io/library/python:3"):
+        assert "UV103" in codes(f"FROM {image}\nCOPY . .\nRUN uv sync --locked\n", only="UV103")
+
+
+def test_copying_the_parent_of_the_context_is_the_whole_context(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + "COPY ../.. /app\nRUN uv sync --locked --no-dev\n"
+    assert "UV111" in codes(text, context=root, only="UV111")
+
+
+def test_uv_pip_install_of_the_source_ignores_the_lock(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = BASE + "COPY . .\nRUN uv pip install --system .\n"
+    assert "UV115" in codes(text, context=root, only="UV115")

@@ -420,7 +420,8 @@ def has_flag(argv: tuple[str, ...], *names: str) -> bool:
 # PYTHONUNBUFFERED, UV_LINK_MODE or preinstall the dependencies, so rules that
 # depend on what the base provides stay quiet on it.
 KNOWN_IMAGES = re.compile(
-    r"^(?:(?:docker\.io/)?(?:library/)?(?:python|debian|ubuntu|alpine|buildpack-deps|fedora)"
+    r"^(?:(?:docker\.io/|public\.ecr\.aws/docker/|mirror\.gcr\.io/)?(?:library/)?"
+    r"(?:python|debian|ubuntu|alpine|buildpack-deps|fedora)"
     r"|ghcr\.io/astral-sh/uv|(?:gcr\.io/)?distroless/[\w.-]+|cgr\.dev/chainguard/[\w.-]+"
     r"|(?:docker\.io/)?nvidia/cuda|(?:nvcr\.io/)?nvidia/cuda)(?:[:@]|$)"
 )
@@ -441,6 +442,15 @@ def for_development(analysis: Analysis, stage: Stage) -> bool:
     """Whether the Dockerfile's name or ``stage``'s name says it is a development or test image."""
     names = [PurePosixPath(analysis.dockerfile.path).name, stage.name or ""]
     return any(set(re.split(r"[._-]+", name.lower())) & DEVELOPMENT_WORDS for name in names)
+
+
+def whole_context(source: str) -> bool:
+    """Whether a COPY source is the whole build context: ``.``, ``./``, ``*``, and what
+    BuildKit cleans to the root (``../..``, ``/``)."""
+    import posixpath  # noqa: PLC0415
+
+    cleaned = source.strip("\"'")
+    return cleaned == "*" or posixpath.normpath("/" + cleaned) == "/"
 
 
 def copy_sources(item: Instruction) -> list[str]:

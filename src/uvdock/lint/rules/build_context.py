@@ -15,6 +15,7 @@ from uvdock.lint.rules.base import (
     program,
     rule,
     uv_subcommand,
+    whole_context,
 )
 from uvdock.lint.syntax import Instruction, Span
 
@@ -26,7 +27,7 @@ def _whole_context_copy(analysis: Analysis) -> Instruction | None:
         if item.keyword not in ("COPY", "ADD") or item.flag("from") is not None:
             continue
         words = list(item.exec_form) if item.exec_form is not None else item.args.split()
-        if len(words) >= 2 and any(w in (".", "./") for w in words[:-1]):  # noqa: PLR2004
+        if len(words) >= 2 and any(whole_context(w) for w in words[:-1]):  # noqa: PLR2004
             return item
     return None
 

@@ -12,6 +12,7 @@ from uvdock.lint.rules.base import (
     Hit,
     as_pip,
     insert_after,
+    known_image,
     program,
     rule,
 )
@@ -229,6 +230,8 @@ COPY app/ app/
 )
 def copy_to_relative_without_workdir(analysis: Analysis) -> Iterator[Hit]:
     for stage in analysis.stages:
+        if not known_image(analysis.root_image(stage)):
+            continue  # another base image may set the WORKDIR the COPY relies on
         has_workdir = any(
             i.keyword == "WORKDIR" for s in analysis.lineage(stage)[1:] for i in s.instructions
         )

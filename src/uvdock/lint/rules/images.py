@@ -107,6 +107,23 @@ def _ref_span(analysis: Analysis, item: Instruction, written: str) -> Span:
     return analysis.find_in(item, written) or analysis.keyword_span(item)
 
 
+# Debian releases whose uv image variants are no longer published (uv 0.10.0 moved to trixie).
+RETIRED_VARIANTS = {"bookworm": (0, 10, 0), "bullseye": (0, 10, 0)}
+
+
+def _retired_variant(tag: str | None, version: str) -> str | None:
+    """The distribution of ``tag`` when uv ``version`` publishes no image for it (a pin that
+    adds ``version-`` in front would name a tag that does not exist)."""
+    try:
+        numbers = tuple(int(n) for n in version.split(".")[:3])
+    except ValueError:
+        return None
+    for name, since in RETIRED_VARIANTS.items():
+        if tag and name in tag.split("-") and numbers >= since:
+            return name
+    return None
+
+
 def _uv_version_for_fix(analysis: Analysis) -> tuple[str, str]:
     """(uv version to pin, where it comes from): the project's pin, else uvdock's default."""
     required = (analysis.context.pyproject or {}).get("tool", {}).get("uv", {})
@@ -187,9 +204,19 @@ def uv_image_unpinned(analysis: Analysis) -> Iterator[Hit]:
         span = _ref_span(analysis, item, written)
         fix: tuple[Edit, ...] = ()
         version, origin = _uv_version_for_fix(analysis)
-        if written == resolved:  # an ARG-built reference is fixed at the ARG
+        retired = _retired_variant(tag, version)
+        if written == resolved and retired is None:  # an ARG-built reference is fixed at the ARG
             new_tag = version if tag in (None, "latest") else f"{version}-{tag}"
             fix = (Edit(span=span, text=f"{UV_IMAGE}:{new_tag}"),) if span != item.span else ()
+        if retired is not None:
+            yield Hit(
+                span=span,
+                message=f"{written} names no uv version (its {retired} tags stopped at uv 0.9, "
+                f"astral-sh/uv#17755); pin a published one: {UV_IMAGE}:{version}-"
+                f"{(tag or '').replace(retired, 'trixie')}, or FROM python:X.Y-slim-{retired} "
+                f"with COPY --from={UV_IMAGE}:{version} /uv /uvx /bin/",
+            )
+            continue
         yield Hit(
             span=span,
             message=f"{written} is not pinned to a uv version; use {UV_IMAGE}:{version} ({origin})",

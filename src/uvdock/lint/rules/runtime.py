@@ -55,6 +55,8 @@ def shell_form_start(analysis: Analysis) -> Iterator[Hit]:
                 continue
             if not item.args.strip() or _execs_at_the_end(item.args):
                 continue
+            if item.args.split()[0] in (".", "source"):
+                continue  # the sourced script runs in this shell: its own exec decides (PY210)
             fix: tuple[Edit, ...] = ()
             if _mechanical(analysis, stage, item):
                 fix = (Edit(span=item.args_span, text=json.dumps(item.args.split())),)
@@ -268,7 +270,10 @@ def _script_files(analysis: Analysis, stage: Stage, script: str, root: Path) -> 
     for member in reversed(analysis.lineage(stage)):
         for item in member.instructions:
             if item.keyword == "WORKDIR" and item.args.strip():
-                workdir = workdir / item.args.strip().strip("\"'")
+                written = item.args.strip().strip("\"'")
+                if "$" in written:  # WORKDIR ${SRC}: ENV and ARG values, as BuildKit expands
+                    written = expand(written, analysis.env_before(member, item))
+                workdir = workdir / written
             elif item.keyword in ("COPY", "ADD") and item.flag("from") is None:
                 words = list(item.exec_form) if item.exec_form is not None else item.args.split()
                 sources = copy_sources(item)

@@ -246,6 +246,8 @@ def runs_as_root(analysis: Analysis) -> Iterator[Hit]:
     final = analysis.final
     if final is None:
         return
+    if _not_a_runtime_image(analysis, final):
+        return
     user, line = _last_user(analysis, final)
     if (user is None or user in ("root", "0")) and _drops_privileges(analysis, final):
         return  # started as root on purpose, to hand over to a user (gosu, s6, uwsgi uid)
@@ -265,6 +267,26 @@ def runs_as_root(analysis: Analysis) -> Iterator[Hit]:
             message="the final stage's last USER is root; switch to a non-root user with a "
             "numeric UID",
         )
+
+
+# A final stage with one of these names (or a Dockerfile named so) builds an image other
+# images start FROM or copy from; it runs nothing itself.
+BUILD_ONLY_WORDS = frozenset({"build", "builder", "base", "deps", "compile", "compiler"})
+DOCKER_ACTION = re.compile(r"(?m)^\s*using\s*:\s*['\"]?docker['\"]?\s*$")
+
+
+def _not_a_runtime_image(analysis: Analysis, final: Stage) -> bool:
+    """A build-only image (``FROM ... AS builder`` last, ``builder.dockerfile``), or a GitHub
+    Docker container action, which GitHub runs as root and documents must not set USER."""
+    names = [Path(analysis.dockerfile.path).name, final.name or ""]
+    if any(set(re.split(r"[._-]+", name.lower())) & BUILD_ONLY_WORDS for name in names):
+        return True
+    root = analysis.context.root
+    if root is None:
+        return False
+    return any(
+        DOCKER_ACTION.search(_read_small(root / name)) for name in ("action.yml", "action.yaml")
+    )
 
 
 # Tools that start a program as another user, as entrypoint scripts use them.
@@ -327,15 +349,17 @@ def _drops_privileges(analysis: Analysis, final: Stage) -> bool:
 
 
 def _by_suffix(root: Path, script: str) -> list[Path]:
-    """Context files whose path ends the script's image path (``/app/bin/run.sh`` and
-    ``bin/run.sh``), for a COPY whose destination the linter cannot resolve."""
+    """Context files that may be the script, for a COPY whose destination the linter cannot
+    resolve: those whose path ends the script's image path (``/app/bin/run.sh`` and
+    ``bin/run.sh``), else the only file of that name."""
     name = Path(script).name
     found: list[Path] = []
     for pattern in (name, f"*/{name}", f"*/*/{name}"):
-        found.extend(
-            p for p in root.glob(pattern) if script.endswith(p.relative_to(root).as_posix())
-        )
-    return sorted(found, key=lambda p: -len(p.parts))
+        found.extend(root.glob(pattern))
+    ending = [p for p in found if script.endswith(p.relative_to(root).as_posix())]
+    if ending:
+        return sorted(ending, key=lambda p: -len(p.parts))
+    return found if len(found) == 1 else []
 
 
 def _s6_services_drop(analysis: Analysis, final: Stage, root: Path) -> bool:

@@ -21,6 +21,7 @@ from uvdock.lint.rules.base import (
     program,
     rule,
     uv_subcommand,
+    whole_context,
 )
 from uvdock.lint.syntax import Instruction, Stage
 
@@ -69,8 +70,10 @@ def _synced_locked_before(analysis: Analysis, stage: Stage, command: Command) ->
             return False
         if owner.index not in lineage or uv_subcommand(other.words) != ("sync",):
             continue
-        # --locked checked the lock; --frozen did not, so a later run may still re-lock.
-        if has_flag(other.words, "--locked") or env_true(other.env, "UV_LOCKED"):
+        # --locked checked the lock; --frozen did not, so a later run may still re-lock; a
+        # sync with neither is reported itself, and its --locked fixes the run too.
+        frozen = has_flag(other.words, "--frozen") or env_true(other.env, "UV_FROZEN")
+        if not frozen:
             return True
     return False
 
@@ -202,7 +205,7 @@ def _whole_context(item: Instruction) -> bool:
     if item.keyword not in ("COPY", "ADD") or item.flag("from") is not None:
         return False
     words = list(item.exec_form) if item.exec_form is not None else item.args.split()
-    return len(words) >= 2 and any(w in (".", "./", "*") for w in words[:-1])  # noqa: PLR2004
+    return len(words) >= 2 and any(whole_context(w) for w in words[:-1])  # noqa: PLR2004
 
 
 # Installing only these is setting up the tools, not the project's dependencies.
@@ -217,7 +220,10 @@ def _installs_dependencies(command: Command) -> bool:
     if sub in (("pip", "install"), ("pip", "sync")) or (
         program(words) == "pip" and "install" in words
     ):
-        names = {re.split(r"[=<>~!\[@ ]", w, maxsplit=1)[0].lower() for w in _package_args(words)}
+        names = {
+            re.split(r"[=<>~!\[@ ]", w, maxsplit=1)[0].lower()
+            for w in _package_args(words, keep_uv=True)
+        }
         only_tools = bool(names) and names <= TOOLING and not _requirement_files(words)
         return not only_tools
     return False
@@ -483,12 +489,31 @@ def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
         if _excludes_dev_group(words) or not _installs_dev_group(analysis, words):
             continue
         span = analysis.words_span(command, "sync")
+        if _starts_with_uv_run(analysis, final):
+            # `uv run` at start syncs again and would put the dev group back at every start.
+            yield Hit(
+                span=analysis.command_span(command),
+                message="this environment reaches the final image with the dev dependency "
+                "group, and the container's `uv run` syncs it again at start; set "
+                "`ENV UV_NO_DEV=1` before this RUN (both honour it)",
+            )
+            continue
         yield Hit(
             span=analysis.command_span(command),
             message="this environment reaches the final image with the dev dependency group; "
             "add --no-dev",
             fix=(insert_after(span, " --no-dev"),) if span else (),
         )
+
+
+def _starts_with_uv_run(analysis: Analysis, final: Stage) -> bool:
+    from uvdock.lint.rules.runtime import start_commands  # noqa: PLC0415
+
+    _, started = start_commands(analysis, final)
+    return any(
+        uv_subcommand(argv) == ("run",) and not has_flag(argv, "--no-sync", "--no-dev")
+        for argv in started
+    )
 
 
 def _excludes_dev_group(words: Sequence[str]) -> bool:
@@ -633,8 +658,8 @@ def site_packages_copied(analysis: Analysis) -> Iterator[Hit]:
             source_flag = item.flag("from")
             if item.keyword != "COPY" or source_flag is None or not source_flag.value:
                 continue
-            if not any("site-packages" in source for source in copy_sources(item)):
-                continue
+            if not any(_whole_site_packages(source) for source in copy_sources(item)):
+                continue  # one package or extension into a venv copied whole: nothing lost
             if _same_python_with_scripts(analysis, stage, source_flag.value):
                 continue
             yield Hit(
@@ -642,6 +667,12 @@ def site_packages_copied(analysis: Analysis) -> Iterator[Hit]:
                 message="site-packages is copied without the console scripts in bin/ and "
                 "the interpreter it was built for; copy the whole virtual environment",
             )
+
+
+def _whole_site_packages(source: str) -> bool:
+    return source.rstrip("/").endswith("site-packages") or source.rstrip("/*").endswith(
+        "site-packages"
+    )
 
 
 def _same_python_with_scripts(analysis: Analysis, stage: Stage, source: str) -> bool:
@@ -674,7 +705,7 @@ def _same_python_with_scripts(analysis: Analysis, stage: Stage, source: str) -> 
 UNPINNED_PROGRAMS = ("uv", "uvx", "pip", "pip3", "pipx")
 
 
-def _package_args(command_words: tuple[str, ...]) -> list[str]:
+def _package_args(command_words: tuple[str, ...], *, keep_uv: bool = False) -> list[str]:
     """Package arguments of an install command (options and their values skipped)."""
     argv = list(command_words)
     sub = uv_subcommand(command_words)
@@ -700,7 +731,7 @@ def _package_args(command_words: tuple[str, ...]) -> list[str]:
             option = word.split("=", 1)[0]
             skip = "=" not in word and option in table
             continue
-        if name in ("pip", "pip3") and word == "uv":
+        if name in ("pip", "pip3") and word == "uv" and not keep_uv:
             continue  # UV101 reports `pip install uv` without a version
         packages.append(word)
         if name == "uvx" or sub == ("tool", "run"):
@@ -816,7 +847,8 @@ def lockfile_ignored(analysis: Analysis) -> Iterator[Hit]:
                 "ignores uv.lock; install with `uv sync --locked`",
             )
             continue
-        if not analysis.context.has_uv_lock or not (files or (is_pip and "." in words)):
+        from_source = "." in words and (is_pip or sub == ("pip", "install"))
+        if not analysis.context.has_uv_lock or not (files or from_source):
             continue
         if _lock_exact(analysis, command, files):
             continue
