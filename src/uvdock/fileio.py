@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import os
 import stat
 import tempfile
@@ -17,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from uvdock._diff import unified_diff
 from uvdock.errors import UvdockError
 
 Action = Literal["create", "overwrite", "unchanged"]
@@ -31,16 +31,7 @@ class FileChange:
     previous: str | None
 
     def diff(self) -> str:
-        old = (self.previous or "").splitlines(keepends=True)
-        new = self.content.splitlines(keepends=True)
-        return "".join(
-            difflib.unified_diff(
-                old,
-                new,
-                fromfile=f"a/{self.name}" if self.previous is not None else "/dev/null",
-                tofile=f"b/{self.name}",
-            )
-        )
+        return unified_diff(self.previous, self.content, self.name)
 
 
 def plan_changes(root: Path, files: Sequence[tuple[str, str]]) -> list[FileChange]:

@@ -248,13 +248,6 @@ def run_lint(  # noqa: PLR0917 - one parameter per option
 
 
 def _diff(change: FileChange) -> str:
-    import difflib  # noqa: PLC0415 - only for --fix --diff
+    from uvdock._diff import unified_diff  # noqa: PLC0415 - only for --fix --diff
 
-    return "".join(
-        difflib.unified_diff(
-            (change.previous or "").splitlines(keepends=True),
-            change.content.splitlines(keepends=True),
-            fromfile=f"a/{change.name}",
-            tofile=f"b/{change.name}",
-        )
-    )
+    return unified_diff(change.previous or "", change.content, change.name)
