@@ -764,3 +764,8 @@ def test_uv_pip_install_of_the_source_ignores_the_lock(tmp_path: Path) -> None:
     root = project(tmp_path)
     text = BASE + "COPY . .\nRUN uv pip install --system .\n"
     assert "UV115" in codes(text, context=root, only="UV115")
+
+
+def test_pip_cache_on_an_unknown_base_may_be_off() -> None:
+    text = "FROM registry.access.redhat.com/ubi9/python-312\nRUN pip install uv==0.13.9\n"
+    assert "PY228" not in codes(text, only="PY228")

@@ -449,6 +449,8 @@ def pip_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
         words = as_pip(command.words)
         if stage.index not in image_stages or words is None or "install" not in words:
             continue
+        if not known_image(analysis.root_image(stage)):
+            continue  # another base image may set PIP_NO_CACHE_DIR (Red Hat's s2i images do)
         if command.opaque or "--no-cache-dir" in words or command.env.get("PIP_NO_CACHE_DIR"):
             continue
         if "--help" in words or "-h" in words:
