@@ -259,6 +259,15 @@ class Analysis:
                 for shell in commands(heredoc.content, assignments=True):
                     yield shell, heredoc
 
+    def earlier_commands(self, stage: Stage, command: Command) -> Iterator[Command]:
+        """The commands that run before ``command`` in ``stage`` and the stages it is FROM."""
+        lineage = {member.index for member in self.lineage(stage)}
+        for owner, other in self.commands:
+            if other is command:
+                return
+            if owner.index in lineage:
+                yield other
+
     def stage_commands(self, stage: Stage) -> list[Command]:
         return [command for owner, command in self.commands if owner is stage]
 

@@ -51,24 +51,18 @@ def _context_locks(analysis: Analysis) -> list[str]:
 
 def _locked_in_build(analysis: Analysis, stage: Stage, command: Command) -> bool:
     """Whether ``uv lock`` (not ``--check``) ran earlier in the stage or its parents."""
-    lineage = {member.index for member in analysis.lineage(stage)}
-    for owner, other in analysis.commands:
-        if other is command:
-            return False
-        relocks = uv_subcommand(other.words) == ("lock",) and not has_flag(
-            other.words, "--check", "--locked", "--check-exists", "--dry-run"
-        )
-        if owner.index in lineage and relocks:
-            return True
-    return False
+    return any(
+        uv_subcommand(other.words) == ("lock",)
+        and not has_flag(other.words, "--check", "--locked", "--check-exists", "--dry-run")
+        for other in analysis.earlier_commands(stage, command)
+    )
 
 
-def _synced_locked_before(analysis: Analysis, stage: Stage, command: Command) -> bool:
-    lineage = {member.index for member in analysis.lineage(stage)}
-    for owner, other in analysis.commands:
-        if other is command:
-            return False
-        if owner.index not in lineage or uv_subcommand(other.words) != ("sync",):
+def _earlier_sync_answers_for(analysis: Analysis, stage: Stage, command: Command) -> bool:
+    """Whether an earlier `uv sync` checks the lock for this `uv run` (with --locked), or is
+    reported by UV102 itself (no --locked, no --frozen)."""
+    for other in analysis.earlier_commands(stage, command):
+        if uv_subcommand(other.words) != ("sync",):
             continue
         # --locked checked the lock; --frozen did not, so a later run may still re-lock; a
         # sync with neither is reported itself, and its --locked fixes the run too.
@@ -162,7 +156,7 @@ def sync_without_lock(analysis: Analysis) -> Iterator[Hit]:
         ):
             continue
         word = sub[0]
-        if word == "run" and _synced_locked_before(analysis, stage, command):
+        if word == "run" and _earlier_sync_answers_for(analysis, stage, command):
             continue  # the lock was checked by that sync; the run finds nothing to resolve
         if _locked_in_build(analysis, stage, command):
             continue  # `uv lock` ran in this build: the lock matches (UV118 reports re-locking)
@@ -906,12 +900,7 @@ def _lock_exact(analysis: Analysis, command: Command, files: list[str]) -> bool:
 
 def _has_venv(analysis: Analysis, stage: Stage, before: Command) -> bool:
     """A venv made earlier in the stage (or its parents), the same RUN included."""
-    lineage = {member.index for member in analysis.lineage(stage)}
-    for owner, command in analysis.commands:
-        if command is before:
-            return False
-        if owner.index not in lineage:
-            continue
+    for command in analysis.earlier_commands(stage, before):
         words = command.words
         if uv_subcommand(words) in (("venv",), ("sync",)):
             return True
