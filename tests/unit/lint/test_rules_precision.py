@@ -769,3 +769,134 @@ def test_uv_pip_install_of_the_source_ignores_the_lock(tmp_path: Path) -> None:
 def test_pip_cache_on_an_unknown_base_may_be_off() -> None:
     text = "FROM registry.access.redhat.com/ubi9/python-312\nRUN pip install uv==0.13.9\n"
     assert "PY228" not in codes(text, only="PY228")
+
+
+# --- classes found on the second held-out corpus ------------------------------------------------
+
+
+def test_extra_requirements_after_the_locked_sync(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = (
+        BASE
+        + "COPY . .\n"
+        + (
+            "RUN uv sync --locked --no-dev && "
+            "opentelemetry-bootstrap -a requirements | uv pip install --requirement -\n"
+        )
+    )
+    assert "UV115" not in codes(text, context=root, only="UV115")
+    later = (
+        BASE
+        + LOCKED_COPY
+        + ("RUN uv sync --locked --no-dev\nCOPY . .\nRUN uv pip install -r extra.txt\n")
+    )
+    assert "UV115" not in codes(later, context=root, only="UV115")
+
+
+def test_a_requirements_install_guarded_by_a_file_the_context_lacks(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = (
+        BASE
+        + "COPY . .\n"
+        + ("RUN if [ -f requirements.txt ]; then uv pip install --system -r requirements.txt; fi\n")
+    )
+    found = codes(text, context=root)
+    assert "UV104" not in found
+    assert "UV115" not in found
+    (root / "requirements.txt").write_text("flask==3.0.0\n")
+    assert "UV104" in codes(text, context=root, only="UV104")
+
+
+def test_a_dev_group_that_holds_only_runtime_dependencies(tmp_path: Path) -> None:
+    root = project(tmp_path, '[dependency-groups]\ndev = ["coverage>=7"]\n')
+    (root / "pyproject.toml").write_text(
+        (root / "pyproject.toml")
+        .read_text()
+        .replace('version = "1"\n', 'version = "1"\ndependencies = ["coverage==7.6.1"]\n')
+    )
+    assert "UV107" not in codes(SYNC, context=root, only="UV107")
+
+
+def test_dev_asked_for_outright(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP)
+    text = BASE + "COPY . .\nRUN uv sync --frozen --dev\n"
+    assert "UV107" not in codes(text, context=root, only="UV107")
+    assert "--no-dev --frozen --dev" not in fixed(text, context=root)
+
+
+def test_group_adds_to_the_default_groups(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP + 'deploy = ["gunicorn"]\n')
+    text = BASE + "COPY . .\nRUN uv sync --locked --group deploy\n"
+    assert "UV107" in codes(text, context=root, only="UV107")
+
+
+def test_only_the_last_sync_of_an_environment_counts(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP)
+    text = (
+        BASE
+        + LOCKED_COPY
+        + ("RUN uv sync --locked --no-install-project\nCOPY . .\nRUN uv sync --locked\n")
+    )
+    assert [f.span.start_line for f in lint_text(text, context_dir=root) if f.code == "UV107"] == [
+        6
+    ]
+    last_excludes = text.replace("RUN uv sync --locked\n", "RUN uv sync --locked --no-dev\n")
+    assert "UV107" not in codes(last_excludes, context=root, only="UV107")
+
+
+def test_uv_run_at_start_without_a_project(tmp_path: Path) -> None:
+    (tmp_path / "server.py").write_text("print('hi')\n")
+    text = BASE + 'COPY server.py .\nCMD ["uv", "run", "server.py"]\n'
+    assert "UV108" not in codes(text, context=tmp_path, only="UV108")
+    (tmp_path / "server.py").write_text('# /// script\n# dependencies = ["httpx"]\n# ///\n')
+    assert "UV108" in codes(text, context=tmp_path, only="UV108")
+
+
+def test_a_test_image_runs_no_service(tmp_path: Path) -> None:
+    from uvdock.lint.api import lint_paths  # noqa: PLC0415
+
+    path = tmp_path / "Dockerfile.test"
+    path.write_text("FROM python:3.13-slim\nRUN pytest\n")
+    [result] = lint_paths([path], context_dir=tmp_path)
+    assert "PY203" not in {f.code for f in result.findings}
+
+
+def test_one_link_mode_finding_per_cache_mount() -> None:
+    text = (
+        BASE
+        + LOCKED_COPY
+        + (
+            "RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev "
+            "&& uv pip install --system flask==3.0.0\n"
+        )
+    )
+    assert codes(text, only="UV105") == ["UV105"]
+
+
+def test_uv_from_docker_hub_is_uv() -> None:
+    text = "FROM astral/uv:python3.12-trixie-slim\nWORKDIR /app\n"
+    assert "astral/uv:0.13.9-python3.12-trixie-slim" in fixed(text, only=("UV101",))
+
+
+def test_no_locked_fix_on_a_stale_lock(tmp_path: Path) -> None:
+    root = tmp_path
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.0.7"\nrequires-python = ">=3.12"\n'
+        "dependencies = []\n"
+    )
+    (root / "uv.lock").write_text(
+        'version = 1\nrevision = 3\nrequires-python = ">=3.12"\n\n'
+        '[[package]]\nname = "app"\nversion = "0.0.5"\nsource = { virtual = "." }\n'
+    )
+    text = BASE + "COPY . .\nRUN uv sync --no-dev\n"
+    [finding] = [f for f in lint_text(text, context_dir=root) if f.code == "UV102"]
+    assert "out of date" in finding.message
+    assert finding.fix == ()
+
+
+def test_exec_advice_keeps_an_assignment_with_spaces() -> None:
+    from uvdock.lint.rules.runtime import _with_exec  # noqa: PLC0415
+    from uvdock.lint.shell import commands  # noqa: PLC0415
+
+    [command] = commands("W=$(nproc --all) gunicorn -w $W app:app")
+    assert _with_exec(command) == "W=$(nproc --all) exec gunicorn -w $W app:app"

@@ -431,7 +431,7 @@ def has_flag(argv: tuple[str, ...], *names: str) -> bool:
 KNOWN_IMAGES = re.compile(
     r"^(?:(?:docker\.io/|public\.ecr\.aws/docker/|mirror\.gcr\.io/)?(?:library/)?"
     r"(?:python|debian|ubuntu|alpine|buildpack-deps|fedora)"
-    r"|ghcr\.io/astral-sh/uv|(?:gcr\.io/)?distroless/[\w.-]+|cgr\.dev/chainguard/[\w.-]+"
+    r"|ghcr\.io/astral-sh/uv|(?:docker\.io/)?astral/uv|(?:gcr\.io/)?distroless/[\w.-]+|cgr\.dev/chainguard/[\w.-]+"
     r"|(?:docker\.io/)?nvidia/cuda|(?:nvcr\.io/)?nvidia/cuda)(?:[:@]|$)"
 )
 

@@ -328,6 +328,18 @@ def _installs(argv: tuple[str, ...]) -> bool:
     return False
 
 
+OR_NO_OP = re.compile(r"\|\|\s*(?:true|:|/bin/true|exit 0)")
+
+
+def _in_loop(script: str, command: ShellCommand) -> bool:
+    """Whether the command is inside a ``for``/``while`` loop: ``|| true`` there usually skips
+    optional items (plugins a glob may or may not find), a deliberate best effort."""
+    if command.offsets is None:
+        return False
+    before = script[: command.offsets[0]]
+    return len(re.findall(r"\bdo\b", before)) > len(re.findall(r"\bdone\b", before))
+
+
 def _guarded(script: str, found: list[ShellCommand]) -> Iterator[tuple[ShellCommand, str]]:
     """(command, no-op) for commands whose failure a following ``|| true`` swallows."""
     top = [(c, c.offsets) for c in found if c.depth == 0 and c.offsets is not None]
@@ -366,12 +378,17 @@ def install_failure_ignored(analysis: Analysis) -> Iterator[Hit]:
     for item in analysis.dockerfile.instructions:
         for script in _scripts(item):
             for command, no_op in _guarded(script, commands(script)):
-                if not _installs(command.argv):
+                if not _installs(command.argv) or _in_loop(script, command):
                     continue
                 shown = " ".join(command.argv[:3])
+                span = None
+                if script is item.args and command.offsets is not None:
+                    # The `|| true` right after this command, not the first in the RUN.
+                    after = OR_NO_OP.search(script, command.offsets[1])
+                    if after is not None:
+                        span = item.span_in_args(after.start(), after.end())
                 yield Hit(
-                    span=analysis.find_in(item, re.compile(r"\|\|\s*(?:true|:|/bin/true|exit 0)"))
-                    or analysis.keyword_span(item),
+                    span=span or analysis.find_in(item, OR_NO_OP) or analysis.keyword_span(item),
                     message=f"`|| {no_op}` hides a failed `{shown}`: the build succeeds and the "
                     "image lacks what it installs; remove it",
                 )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
 
 UV_IMAGE = "ghcr.io/astral-sh/uv"
+# uv's images under every name they are published as (ghcr.io, and Docker Hub's astral/uv).
+UV_IMAGES = frozenset({UV_IMAGE, "astral/uv", "docker.io/astral/uv"})
 # Tags that move with every release: an image is pinned by a version-like tag or a digest.
 VERSION_TAG = re.compile(r"^v?\d+(\.\d+)+")
 
@@ -199,7 +201,7 @@ uses (`[tool.uv] required-version`).
 def uv_image_unpinned(analysis: Analysis) -> Iterator[Hit]:
     for item, written, resolved in _image_refs(analysis):
         repo, tag, digest = split_image(resolved)
-        if repo != UV_IMAGE or digest or (tag and VERSION_TAG.match(tag)):
+        if repo not in UV_IMAGES or digest or (tag and VERSION_TAG.match(tag)):
             continue
         span = _ref_span(analysis, item, written)
         fix: tuple[Edit, ...] = ()
@@ -207,7 +209,7 @@ def uv_image_unpinned(analysis: Analysis) -> Iterator[Hit]:
         retired = _retired_variant(tag, version)
         if written == resolved and retired is None:  # an ARG-built reference is fixed at the ARG
             new_tag = version if tag in (None, "latest") else f"{version}-{tag}"
-            fix = (Edit(span=span, text=f"{UV_IMAGE}:{new_tag}"),) if span != item.span else ()
+            fix = (Edit(span=span, text=f"{repo}:{new_tag}"),) if span != item.span else ()
         if retired is not None:
             yield Hit(
                 span=span,
@@ -219,7 +221,7 @@ def uv_image_unpinned(analysis: Analysis) -> Iterator[Hit]:
             continue
         yield Hit(
             span=span,
-            message=f"{written} is not pinned to a uv version; use {UV_IMAGE}:{version} ({origin})",
+            message=f"{written} is not pinned to a uv version; use {repo}:{version} ({origin})",
             fix=fix,
         )
     for installer in uv_installers(analysis):
@@ -260,7 +262,7 @@ where you want bit-for-bit rebuilds. ARG defaults are resolved first, so
 def image_unpinned(analysis: Analysis) -> Iterator[Hit]:
     for item, written, resolved in _image_refs(analysis):
         repo, tag, digest = split_image(resolved)
-        if repo == UV_IMAGE or digest or "$" in resolved:
+        if repo in UV_IMAGES or digest or "$" in resolved:
             continue  # uv's image has its own rule; an unresolved ARG is unknown
         if tag is None or tag == "latest":
             yield Hit(

@@ -251,15 +251,47 @@ def wrapper_without_exec(analysis: Analysis) -> Iterator[Hit]:
             return
         offender = _server_without_exec(text)
         if offender is not None:
-            written = offender.text.split()
-            assignments = len(offender.env)  # `A=1 gunicorn` -> `A=1 exec gunicorn`
-            shown = " ".join([*written[:assignments], "exec", *written[assignments:]])
+            shown = _with_exec(offender)
             yield Hit(
                 span=analysis.keyword_span(start),
                 message=f"{candidate.name} starts `{program(offender.argv)}` without exec, so "
                 f"SIGTERM stops at the shell; write `{shown}`",
             )
         return
+
+
+def _with_exec(command: ShellCommand) -> str:
+    """The command as written with ``exec`` before its program, after any ``A=1`` prefixes
+    (whose values may hold spaces: ``W=$(nproc --all) gunicorn``)."""
+    text = command.text
+    position = 0
+    for name, _ in command.env:
+        match = re.compile(rf"{re.escape(name)}\+?=").search(text, position)
+        if match is None:
+            break
+        position = _assignment_end(text, match.end())
+    position += len(text[position:]) - len(text[position:].lstrip())
+    return f"{text[:position]}exec {text[position:]}"
+
+
+def _assignment_end(text: str, start: int) -> int:
+    """Where an assignment's value that starts at ``start`` ends (quotes and $(...) kept)."""
+    depth, quote, index = 0, "", start
+    while index < len(text):
+        char = text[index]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif text.startswith("$(", index):
+            depth += 1
+            index += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif char.isspace() and not depth:
+            break
+        index += 1
+    return index
 
 
 def _script_files(analysis: Analysis, stage: Stage, script: str, root: Path) -> Iterator[Path]:

@@ -270,8 +270,9 @@ def runs_as_root(analysis: Analysis) -> Iterator[Hit]:
 
 
 # A final stage with one of these names (or a Dockerfile named so) builds an image other
-# images start FROM or copy from; it runs nothing itself.
-BUILD_ONLY_WORDS = frozenset({"build", "builder", "base", "deps", "compile", "compiler"})
+# images start FROM or copy from, or runs the tests during the build: no service runs it.
+BUILD_ONLY_WORDS = frozenset({"build", "builder", "base", "deps", "compile", "compiler",
+                              "test", "tests", "testing", "ci"})  # fmt: skip
 DOCKER_ACTION = re.compile(r"(?m)^\s*using\s*:\s*['\"]?docker['\"]?\s*$")
 
 

@@ -185,6 +185,14 @@ def sync_without_lock(analysis: Analysis) -> Iterator[Hit]:
             )
             continue
         span = analysis.words_span(command, word)
+        stale = _stale_lock(analysis)
+        if stale is not None:
+            yield Hit(
+                span=analysis.command_span(command),
+                message=f"uv.lock is out of date ({stale}), and `uv {word}` without --locked "
+                "re-resolves it silently in the build; run `uv lock`, then add --locked",
+            )
+            continue
         fix = (insert_after(span, " --locked"),) if span is not None and reaches else ()
         yield Hit(
             span=analysis.command_span(command),
@@ -192,6 +200,21 @@ def sync_without_lock(analysis: Analysis) -> Iterator[Hit]:
             "add `--locked` (or `--frozen` to skip the check)",
             fix=fix,
         )
+
+
+def _stale_lock(analysis: Analysis) -> str | None:
+    """Why the context's uv.lock no longer matches its pyproject.toml, or None (fresh or
+    unknown): adding --locked to a build with a stale lock would make it fail."""
+    root = analysis.context.root
+    if root is None or not analysis.context.has_uv_lock:
+        return None
+    from uvdock.project.freshness import check_workspace_freshness  # noqa: PLC0415
+
+    try:
+        verdict = check_workspace_freshness(root)
+    except (OSError, ValueError):
+        return None
+    return verdict.reason if verdict.state == "stale" else None
 
 
 def _whole_context(item: Instruction) -> bool:
@@ -373,6 +396,8 @@ def uv_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
         script = command.instruction.args + "".join(h.content for h in command.instruction.heredocs)
         if CACHE_REMOVED.search(script):
             continue
+        if _guarded_by_missing_file(analysis, command, _requirement_files(command.words)):
+            continue
         yield Hit(
             span=analysis.keyword_span(command.instruction),
             message="uv's cache stays in this layer of the final image; add "
@@ -425,7 +450,10 @@ RUN --mount=type=cache,target=/root/.cache/uv \\
     fixable=True,
 )
 def cache_mount_link_mode(analysis: Analysis) -> Iterator[Hit]:
+    reported: set[int] = set()  # one mount, one setting: one finding per RUN
     for stage, command in analysis.commands:
+        if id(command.instruction) in reported:
+            continue
         if not _writes_uv_cache(command) or not _uv_cache_mounted(command):
             continue
         if _no_cache(command) or command.opaque:
@@ -438,6 +466,7 @@ def cache_mount_link_mode(analysis: Analysis) -> Iterator[Hit]:
             continue
         sub = uv_subcommand(command.words) or ("sync",)
         span = analysis.words_span(command, *sub)
+        reported.add(id(command.instruction))
         yield Hit(
             span=analysis.command_span(command),
             message="a uv cache mount without UV_LINK_MODE=copy: uv warns and copies on every "
@@ -470,14 +499,19 @@ def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
     final = analysis.final
     if final is None or for_development(analysis, final):
         return  # a test or development image wants its dev dependencies
+    effective = _effective_syncs(analysis)
     for stage, command in analysis.commands:
         if stage.index not in analysis.reaching_final:
             continue
         if uv_subcommand(command.words) != ("sync",) or command.opaque:
             continue
         words = command.words
-        if has_flag(words, *DEV_EXCLUSION_FLAGS, "--all-groups", "--group"):
-            continue  # the groups are chosen explicitly
+        if has_flag(words, *DEV_EXCLUSION_FLAGS, "--all-groups", "--dev") or _names_group(
+            words, "dev"
+        ):
+            continue  # the groups are chosen explicitly (--group X adds to the defaults)
+        if command not in effective:
+            continue  # a later `uv sync` of the same environment decides what stays
         if env_true(command.env, "UV_NO_DEV") or env_true(command.env, "UV_NO_DEFAULT_GROUPS"):
             continue
         if _excludes_dev_group(words) or not _installs_dev_group(analysis, words):
@@ -498,6 +532,35 @@ def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
             "add --no-dev",
             fix=(insert_after(span, " --no-dev"),) if span else (),
         )
+
+
+def _effective_syncs(analysis: Analysis) -> list[Command]:
+    """The `uv sync` commands whose result stays: uv sync is exact (it removes what the
+    next sync does not want), so in each stage's lineage only the last one counts, and the
+    ones before it too when it is --inexact."""
+    kept: list[Command] = []
+    for stage in analysis.stages:
+        syncs = [
+            c
+            for member in reversed(analysis.lineage(stage))
+            for c in analysis.stage_commands(member)
+            if uv_subcommand(c.words) == ("sync",)
+        ]
+        if not syncs:
+            continue
+        last = len(syncs) - 1
+        while last > 0 and has_flag(syncs[last].words, "--inexact"):
+            last -= 1
+        kept.extend(c for c in syncs[last:] if c not in kept)
+    return kept
+
+
+def _names_group(words: Sequence[str], group: str) -> bool:
+    return any(
+        (word == "--group" and index + 1 < len(words) and words[index + 1] == group)
+        or word == f"--group={group}"
+        for index, word in enumerate(words)
+    )
 
 
 def _starts_with_uv_run(analysis: Analysis, final: Stage) -> bool:
@@ -554,6 +617,25 @@ def _synced_pyprojects(analysis: Analysis, words: Sequence[str]) -> list[dict[st
     return found or None
 
 
+def _requirement_name(requirement: object) -> str:
+    text = requirement if isinstance(requirement, str) else ""
+    return _normalized(re.split(r"[\s<>=!~;\[@(]", text.strip(), maxsplit=1)[0])
+
+
+def _dev_group_is_runtime(data: dict[str, object], groups: object) -> bool:
+    """Whether everything in the dev group is a dependency of the project anyway (then
+    --no-dev leaves the same environment)."""
+    if not isinstance(groups, dict):
+        return False
+    dev = next((v for k, v in groups.items() if _normalized(k) == "dev"), None)
+    project = data.get("project")
+    runtime = project.get("dependencies") if isinstance(project, dict) else None
+    if not isinstance(dev, list) or not dev or not isinstance(runtime, list):
+        return False
+    names = {_requirement_name(r) for r in runtime}
+    return all(isinstance(r, str) and _requirement_name(r) in names for r in dev)
+
+
 def _installs_dev_group(analysis: Analysis, words: Sequence[str]) -> bool:
     """Whether the project has a ``dev`` group that ``uv sync`` installs by default.
 
@@ -573,7 +655,7 @@ def _installs_dev_group(analysis: Analysis, words: Sequence[str]) -> bool:
             uv_table = {}
         if uv_table.get("dev-dependencies"):
             names.add("dev")
-        if "dev" not in names:
+        if "dev" not in names or _dev_group_is_runtime(data, groups):
             continue
         defaults = uv_table.get("default-groups", ["dev"])
         if defaults == "all" or (
@@ -622,11 +704,33 @@ def uv_run_at_start(analysis: Analysis) -> Iterator[Hit]:
             env = analysis.env_before(final, last)
             if has_flag(argv, "--no-sync") or env_true(env, "UV_NO_SYNC"):
                 continue
+            if not _has_project(analysis, argv):
+                continue  # no pyproject.toml and no inline script metadata: nothing to sync
             yield Hit(
                 span=analysis.keyword_span(last),
                 message=f"{keyword} starts with `uv run`, which syncs the venv at every start; "
                 "run the program from the venv (PATH=/app/.venv/bin:$PATH) or add --no-sync",
             )
+
+
+def _has_project(analysis: Analysis, argv: tuple[str, ...]) -> bool:
+    """Whether `uv run` at start has something to sync: a pyproject.toml in the context, or
+    a script with inline metadata (``# /// script``). True when the context is unknown."""
+    root = analysis.context.root
+    if root is None or analysis.context.pyproject is not None:
+        return True
+    if any(root.glob("*/pyproject.toml")) or any(root.glob("*/*/pyproject.toml")):
+        return True
+    for word in argv:
+        if word.endswith(".py"):
+            path = root / word.lstrip("/")
+            for candidate in (path, root / path.name):
+                try:
+                    if "# /// script" in candidate.read_text(encoding="utf-8", errors="replace"):
+                        return True
+                except OSError:
+                    continue
+    return False
 
 
 @rule(
@@ -825,7 +929,7 @@ RUN --mount=type=bind,source=uv.lock,target=uv.lock \\
     source=f'{UV_GUIDE}; uv docs, "Locking and syncing"',
 )
 def lockfile_ignored(analysis: Analysis) -> Iterator[Hit]:
-    for _, command in analysis.commands:
+    for stage, command in analysis.commands:
         words = as_pip(command.words) or command.words
         sub = uv_subcommand(words)
         is_pip = program(words) == "pip" and "install" in words
@@ -844,13 +948,31 @@ def lockfile_ignored(analysis: Analysis) -> Iterator[Hit]:
         from_source = "." in words and (is_pip or sub == ("pip", "install"))
         if not analysis.context.has_uv_lock or not (files or from_source):
             continue
-        if _lock_exact(analysis, command, files):
+        if _lock_exact(analysis, command, files) or "-" in files:
+            continue  # hashed/exported, or a generated list on stdin (not the project's)
+        if any(
+            uv_subcommand(other.words) == ("sync",)
+            for other in analysis.earlier_commands(stage, command)
+        ):
+            continue  # the lock is installed; this adds packages the lock does not hold
+        if _guarded_by_missing_file(analysis, command, files):
             continue
         yield Hit(
             span=analysis.keyword_span(command.instruction),
             message="the project has a uv.lock, but this installs from "
             f"{', '.join(files) or 'the source'} instead; install with `uv sync --locked`",
         )
+
+
+def _guarded_by_missing_file(analysis: Analysis, command: Command, files: list[str]) -> bool:
+    """``if [ -f requirements.txt ]; then ... -r requirements.txt``, and the context has no
+    such file (nor does the build write it): the command never runs."""
+    root = analysis.context.root
+    if root is None:
+        return False
+    script = command.instruction.args + "".join(h.content for h in command.instruction.heredocs)
+    tested = set(re.findall(r"(?:\[|\btest)\s+-[fe]\s+[\"']?([\w./-]+)", script))
+    return any(name in tested and not (root / name.lstrip("/")).exists() for name in files)
 
 
 REQUIREMENT_OPTIONS = ("-r", "--requirement", "--requirements")
