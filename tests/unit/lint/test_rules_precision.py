@@ -900,3 +900,8 @@ def test_exec_advice_keeps_an_assignment_with_spaces() -> None:
 
     [command] = commands("W=$(nproc --all) gunicorn -w $W app:app")
     assert _with_exec(command) == "W=$(nproc --all) exec gunicorn -w $W app:app"
+
+
+def test_a_stage_named_base_that_starts_a_server_is_a_runtime_image() -> None:
+    text = 'FROM python:3.13-slim AS base\nCMD ["python", "-m", "app"]\n'
+    assert "PY203" in codes(text, only="PY203")

@@ -277,11 +277,16 @@ DOCKER_ACTION = re.compile(r"(?m)^\s*using\s*:\s*['\"]?docker['\"]?\s*$")
 
 
 def _not_a_runtime_image(analysis: Analysis, final: Stage) -> bool:
-    """A build-only image (``FROM ... AS builder`` last, ``builder.dockerfile``), or a GitHub
-    Docker container action, which GitHub runs as root and documents must not set USER."""
+    """A build-only image (``FROM ... AS builder`` last, ``builder.dockerfile``,
+    ``Dockerfile.base``, ``Dockerfile.test``) that sets no CMD or ENTRYPOINT of its own (the
+    images built FROM it are checked themselves), or a GitHub Docker container action,
+    which GitHub runs as root and documents must not set USER."""
+    from uvdock.lint.rules.runtime import effective_start  # noqa: PLC0415
+
     names = [Path(analysis.dockerfile.path).name, final.name or ""]
-    if any(set(re.split(r"[._-]+", name.lower())) & BUILD_ONLY_WORDS for name in names):
-        return True
+    named = any(set(re.split(r"[._-]+", name.lower())) & BUILD_ONLY_WORDS for name in names)
+    if named and effective_start(analysis, final) == (None, None):
+        return True  # named so, and it starts nothing of its own
     root = analysis.context.root
     if root is None:
         return False
