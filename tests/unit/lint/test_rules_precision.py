@@ -905,3 +905,11 @@ def test_exec_advice_keeps_an_assignment_with_spaces() -> None:
 def test_a_stage_named_base_that_starts_a_server_is_a_runtime_image() -> None:
     text = 'FROM python:3.13-slim AS base\nCMD ["python", "-m", "app"]\n'
     assert "PY203" in codes(text, only="PY203")
+
+
+def test_one_pip_cache_finding_per_run_with_every_fix() -> None:
+    text = BASE + "RUN pip install --upgrade pip && pip install uv==0.13.9\n"
+    [finding] = [f for f in lint_text(text) if f.code == "PY228"]
+    assert len(finding.fix) == 2
+    result = fixed(text, only=("PY228",))
+    assert result.count("--no-cache-dir") == 2

@@ -445,37 +445,44 @@ def pip_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
     if final is None:
         return
     image_stages = {s.index for s in analysis.lineage(final)}
+    # One layer, one cache: one finding per RUN, with an edit for each pip install in it.
+    per_run: dict[int, list[Command]] = {}
     for stage, command in analysis.commands:
-        words = as_pip(command.words)
-        if stage.index not in image_stages or words is None or "install" not in words:
-            continue
-        if not known_image(analysis.root_image(stage)):
-            continue  # another base image may set PIP_NO_CACHE_DIR (Red Hat's s2i images do)
-        if command.opaque or "--no-cache-dir" in words or command.env.get("PIP_NO_CACHE_DIR"):
-            continue
-        if "--help" in words or "-h" in words:
-            continue
-        item = command.instruction
-        cache_dir = command.env.get("PIP_CACHE_DIR", "").rstrip("/")
-        mounted = any(
-            m.type == "cache"
-            and m.target
-            and (
-                (cache_dir and cache_dir.startswith(m.target.rstrip("/")))
-                or m.target.rstrip("/").endswith((".cache", ".cache/pip"))
-            )
-            for m in item.mounts
-        )
-        text = item.args + "".join(h.content for h in item.heredocs)
-        if mounted or PIP_CACHE_REMOVED.search(text):
-            continue
-        span = analysis.words_span(command, "install")
+        if stage.index in image_stages and _keeps_pip_cache(analysis, stage, command):
+            per_run.setdefault(id(command.instruction), []).append(command)
+    for found in per_run.values():
+        spans = [analysis.words_span(command, "install") for command in found]
         yield Hit(
-            span=analysis.command_span(command),
+            span=analysis.command_span(found[0]),
             message="pip's cache stays in this layer of the final image; add --no-cache-dir "
             "(or a cache mount on /root/.cache/pip)",
-            fix=(insert_after(span, " --no-cache-dir"),) if span else (),
+            fix=tuple(insert_after(s, " --no-cache-dir") for s in spans if s is not None)
+            if all(spans)
+            else (),
         )
+
+
+def _keeps_pip_cache(analysis: Analysis, stage: Stage, command: Command) -> bool:
+    words = as_pip(command.words)
+    if words is None or "install" not in words or "--help" in words or "-h" in words:
+        return False
+    if not known_image(analysis.root_image(stage)):
+        return False  # another base image may set PIP_NO_CACHE_DIR (Red Hat's s2i images do)
+    if command.opaque or "--no-cache-dir" in words or command.env.get("PIP_NO_CACHE_DIR"):
+        return False
+    item = command.instruction
+    cache_dir = command.env.get("PIP_CACHE_DIR", "").rstrip("/")
+    mounted = any(
+        m.type == "cache"
+        and m.target
+        and (
+            (cache_dir and cache_dir.startswith(m.target.rstrip("/")))
+            or m.target.rstrip("/").endswith((".cache", ".cache/pip"))
+        )
+        for m in item.mounts
+    )
+    text = item.args + "".join(h.content for h in item.heredocs)
+    return not (mounted or PIP_CACHE_REMOVED.search(text))
 
 
 @rule(
