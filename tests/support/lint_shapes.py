@@ -114,6 +114,15 @@ COPY --from=builder /app/.venv /app/.venv
 ENV PATH=/app/.venv/bin:$PATH
 CMD python -m app
 """,
+    "one-cache-mount-two-commands": """\
+FROM {python}
+COPY --from={uv} /uv /uvx /bin/
+WORKDIR /app
+COPY . .
+RUN --mount=type=cache,target=/root/.cache/uv \\
+    uv sync --locked && uv pip install --python .venv idna==3.10
+CMD ["/app/.venv/bin/python", "-m", "app"]
+""",
     "pip-install-then-sync-same-line": """\
 FROM {python}
 COPY --from={uv} /uv /uvx /bin/

@@ -871,6 +871,7 @@ def test_one_link_mode_finding_per_cache_mount() -> None:
         )
     )
     assert codes(text, only="UV105") == ["UV105"]
+    assert fixed(text, only=("UV105",)).count("--link-mode=copy") == 2  # one pass fixes both
 
 
 def test_uv_from_docker_hub_is_uv() -> None:

@@ -450,29 +450,33 @@ RUN --mount=type=cache,target=/root/.cache/uv \\
     fixable=True,
 )
 def cache_mount_link_mode(analysis: Analysis) -> Iterator[Hit]:
-    reported: set[int] = set()  # one mount, one setting: one finding per RUN
+    # One mount, one setting: one finding per RUN, with an edit for each uv command in it.
+    per_run: dict[int, list[Command]] = {}
     for stage, command in analysis.commands:
-        if id(command.instruction) in reported:
-            continue
-        if not _writes_uv_cache(command) or not _uv_cache_mounted(command):
-            continue
-        if _no_cache(command) or command.opaque:
-            continue  # --no-cache: uv never uses the mount
-        if not known_image(analysis.root_image(stage)):
-            continue  # another base image may set UV_LINK_MODE
-        if command.env.get("UV_LINK_MODE", "").lower() == "copy":
-            continue
-        if has_flag(command.words, "--link-mode"):
-            continue
-        sub = uv_subcommand(command.words) or ("sync",)
-        span = analysis.words_span(command, *sub)
-        reported.add(id(command.instruction))
+        if _links_from_mount(analysis, stage, command):
+            per_run.setdefault(id(command.instruction), []).append(command)
+    for found in per_run.values():
+        spans = [analysis.words_span(c, *(uv_subcommand(c.words) or ("sync",))) for c in found]
         yield Hit(
-            span=analysis.command_span(command),
+            span=analysis.command_span(found[0]),
             message="a uv cache mount without UV_LINK_MODE=copy: uv warns and copies on every "
             "build; set UV_LINK_MODE=copy (or pass --link-mode=copy)",
-            fix=(insert_after(span, " --link-mode=copy"),) if span else (),
+            fix=tuple(insert_after(s, " --link-mode=copy") for s in spans if s is not None)
+            if all(spans)
+            else (),
         )
+
+
+def _links_from_mount(analysis: Analysis, stage: Stage, command: Command) -> bool:
+    if not _writes_uv_cache(command) or not _uv_cache_mounted(command):
+        return False
+    if _no_cache(command) or command.opaque:
+        return False  # --no-cache: uv never uses the mount
+    if not known_image(analysis.root_image(stage)):
+        return False  # another base image may set UV_LINK_MODE
+    if command.env.get("UV_LINK_MODE", "").lower() == "copy":
+        return False
+    return not has_flag(command.words, "--link-mode")
 
 
 DEV_EXCLUSION_FLAGS = ("--no-dev", "--only-group", "--no-default-groups", "--only-dev")
