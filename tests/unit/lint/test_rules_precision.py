@@ -914,3 +914,16 @@ def test_one_pip_cache_finding_per_run_with_every_fix() -> None:
     assert len(finding.fix) == 2
     result = fixed(text, only=("PY228",))
     assert result.count("--no-cache-dir") == 2
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        'CMD ["sh", "-c", "uv run app --port $PORT"]',
+        "CMD exec uv run app",
+        'ENTRYPOINT ["tini", "--", "uv", "run", "app"]',
+    ],
+)
+def test_uv_run_at_start_behind_a_shell_or_a_wrapper(start: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    assert "UV108" in codes(BASE + "COPY . .\n" + start + "\n", context=root, only="UV108")

@@ -696,25 +696,38 @@ CMD ["uvicorn", "app.main:app"]
     f'{UV_GUIDE} ("Using the environment")',
 )
 def uv_run_at_start(analysis: Analysis) -> Iterator[Hit]:
+    from uvdock.lint.rules.runtime import start_commands  # noqa: PLC0415
+
     final = analysis.final
     if final is None:
         return
-    for keyword in ("ENTRYPOINT", "CMD"):
-        last = next((i for i in reversed(final.instructions) if i.keyword == keyword), None)
-        if last is None:
+    where, started = start_commands(analysis, final)  # ENTRYPOINT + CMD, `sh -c` read
+    if where is None:
+        return
+    env = analysis.env_before(final, None)
+    for wrapped in started:
+        argv = _without_wrappers(wrapped)
+        if uv_subcommand(argv) != ("run",):
             continue
-        argv = _start_command(last)
-        if program(argv) == "uv" and len(argv) > 1 and "run" in argv[1:3]:
-            env = analysis.env_before(final, last)
-            if has_flag(argv, "--no-sync") or env_true(env, "UV_NO_SYNC"):
-                continue
-            if not _has_project(analysis, argv):
-                continue  # no pyproject.toml and no inline script metadata: nothing to sync
-            yield Hit(
-                span=analysis.keyword_span(last),
-                message=f"{keyword} starts with `uv run`, which syncs the venv at every start; "
-                "run the program from the venv (PATH=/app/.venv/bin:$PATH) or add --no-sync",
-            )
+        if has_flag(argv, "--no-sync") or env_true(env, "UV_NO_SYNC"):
+            continue
+        if not _has_project(analysis, argv):
+            continue  # no pyproject.toml and no inline script metadata: nothing to sync
+        yield Hit(
+            span=analysis.keyword_span(where),
+            message=f"{where.keyword} starts with `uv run`, which syncs the venv at every start; "
+            "run the program from the venv (PATH=/app/.venv/bin:$PATH) or add --no-sync",
+        )
+        return
+
+
+def _without_wrappers(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """``exec``, ``tini --``, ``dumb-init``, ``env A=1`` in front of the program taken off."""
+    words = list(argv)
+    while words and (program(tuple(words)) in ("exec", "tini", "dumb-init", "env", "--")
+                     or (words[0] != argv[0] and "=" in words[0])):  # fmt: skip
+        words = words[1:]
+    return tuple(words)
 
 
 def _has_project(analysis: Analysis, argv: tuple[str, ...]) -> bool:
