@@ -372,3 +372,38 @@ def test_settings_uv_toml_may_set_are_unknown_not_stale() -> None:
         lock_data=lock, pyproject=_pyproject(">=3.10"), uv_toml={"resolution": "lowest"}
     )
     assert with_uv_toml.state == "unknown"
+
+
+def test_an_index_source_keeps_the_requirements_version(tmp_path: Path) -> None:
+    """`six>=1.16 ; marker` with `[tool.uv.sources] six = { index = ... }`: uv records the
+    specifier next to the index, so a fresh lock must compare fresh (real uv agrees)."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        "dependencies = [\"six>=1.16.0 ; sys_platform == 'linux'\"]\n\n"
+        '[tool.uv.sources]\nsix = { index = "pypi-explicit" }\n\n'
+        '[[tool.uv.index]]\nname = "pypi-explicit"\nurl = "https://pypi.org/simple"\n'
+        "explicit = true\n"
+    )
+    wheel = "six-1.17.0-py2.py3-none-any.whl"
+    (tmp_path / "uv.lock").write_text(
+        'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n\n'
+        '[[package]]\nname = "demo"\nversion = "0.1.0"\nsource = { virtual = "." }\n'
+        'dependencies = [\n    { name = "six", marker = "sys_platform == \'linux\'" },\n]\n\n'
+        '[package.metadata]\nrequires-dist = [{ name = "six", marker = "sys_platform == '
+        '\'linux\'", specifier = ">=1.16.0", index = "https://pypi.org/simple" }]\n\n'
+        '[[package]]\nname = "six"\nversion = "1.17.0"\n'
+        'source = { registry = "https://pypi.org/simple" }\n'
+        f'wheels = [\n    {{ url = "https://files.pythonhosted.org/packages/b7/ce/{wheel}", '
+        'hash = "sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274" },\n]\n'
+    )
+    assert check_workspace_freshness(tmp_path).state == "fresh"
+    uv = shutil.which("uv")
+    assert uv is not None
+    done = subprocess.run(
+        [uv, "lock", "--check", "--offline", "--directory", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    )
+    assert done.returncode == 0, done.stderr

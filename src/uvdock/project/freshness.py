@@ -968,10 +968,18 @@ class _Checker:
             raise _UndecidableError(
                 f"a [tool.uv.sources] entry for {name} with a marker/extra/group"
             )
-        return _Req(name, extras, marker, self.lower_source(name, source, project, origin))
+        specifiers = tuple(sorted((s.operator, s.version) for s in parsed.specifier))
+        lowered = self.lower_source(name, source, project, origin, specifiers=specifiers)
+        return _Req(name, extras, marker, lowered)
 
     def lower_source(
-        self, name: str, source: Mapping[str, Any], project: _Project, origin: str
+        self,
+        name: str,
+        source: Mapping[str, Any],
+        project: _Project,
+        origin: str,
+        *,
+        specifiers: tuple[tuple[str, str], ...] = (),
     ) -> _Source:
         if source.get("workspace") is True:
             path = project.workspace_members[name]
@@ -988,7 +996,9 @@ class _Checker:
             subdirectory = source.get("subdirectory")
             return _Url(str(source["url"]), str(subdirectory) if subdirectory else None)
         if "index" in source:
-            return _Registry((), self.index_url(str(source["index"]), project))
+            # An index source changes where the package comes from, not which versions:
+            # uv keeps the requirement's specifier (`six>=1.16` from the named index).
+            return _Registry(specifiers, self.index_url(str(source["index"]), project))
         raise _UndecidableError(f"the [tool.uv.sources] entry for {name}")
 
     def path_source(self, raw: str, source: Mapping[str, Any], origin: str) -> _Source:
