@@ -927,3 +927,41 @@ def test_one_pip_cache_finding_per_run_with_every_fix() -> None:
 def test_uv_run_at_start_behind_a_shell_or_a_wrapper(start: str, tmp_path: Path) -> None:
     root = project(tmp_path)
     assert "UV108" in codes(BASE + "COPY . .\n" + start + "\n", context=root, only="UV108")
+
+
+# --- classes found on the third held-out corpus -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("backend", "flagged"),
+    [("setuptools.build_meta", False), ("hatchling.build", True), ("uv_build", True)],
+)
+def test_a_readme_left_out_breaks_only_strict_backends(
+    backend: str, flagged: bool, tmp_path: Path
+) -> None:
+    """hatchling and uv_build stop without the readme pyproject.toml names; setuptools only
+    warns ("SetuptoolsWarning: File ... cannot be found") and builds the wheel."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\nreadme = "README.md"\n'
+        f'[build-system]\nrequires = ["x"]\nbuild-backend = "{backend}"\n'
+    )
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    (tmp_path / "README.md").write_text("# app\n")
+    (tmp_path / ".dockerignore").write_text("*.md\n.venv\n.git\n.env\n")
+    dockerfile = BASE + "COPY . .\nRUN uv sync --locked --no-dev\n"
+    assert ("UV113" in codes(dockerfile, context=tmp_path, only="UV113")) is flagged
+
+
+def test_installing_from_pyproject_with_no_uv_lock(tmp_path: Path) -> None:
+    root = project(tmp_path, lock=False)
+    text = BASE + "COPY . .\nRUN uv pip install --system -r pyproject.toml\n"
+    assert "UV115" not in codes(text, context=root, only="UV115")
+    assert "UV115" in codes(text, only="UV115")  # no context: the usual case, a lock
+
+
+def test_a_development_image_keeps_its_dev_group(tmp_path: Path) -> None:
+    root = project(tmp_path, DEV_GROUP)
+    text = BASE + 'COPY . .\nRUN uv sync --locked\nCMD ["python", "manage.py", "runserver"]\n'
+    found = codes(text, context=root)
+    assert "UV107" not in found
+    assert "PY223" in found  # said once: a development server in the image

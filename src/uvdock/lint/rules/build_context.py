@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
+from uvdock.lint.context import BuildContext
 from uvdock.lint.rules.base import (
     Analysis,
     Command,
@@ -234,6 +235,19 @@ def _needs(analysis: Analysis, name: str, referenced: tuple[str, ...]) -> bool:
     return name in referenced and _builds_project(analysis)
 
 
+# Build backends that stop when the readme or license file pyproject.toml names is missing
+# (setuptools only warns: "SetuptoolsWarning: File ... cannot be found").
+STRICT_BACKENDS = ("hatchling.build", "flit_core.buildapi", "uv_build", "pdm.backend")
+
+
+def _fails_without_readme(context: BuildContext) -> bool:
+    if not context.packaged:
+        return False
+    system = (context.pyproject or {}).get("build-system", {})
+    backend = system.get("build-backend") if isinstance(system, dict) else None
+    return isinstance(backend, str) and backend in STRICT_BACKENDS
+
+
 @rule(
     "UV113",
     "dockerignore-excludes-project-files",
@@ -244,7 +258,8 @@ def _needs(analysis: Analysis, name: str, referenced: tuple[str, ...]) -> bool:
 The build needs these files: `uv sync --locked` fails without `uv.lock` ("Unable to find
 lockfile"), the project cannot be built without `pyproject.toml`, the build backend
 fails when the `readme` or license file that `pyproject.toml` names is missing
-(hatchling: "Readme file does not exist"), and a `COPY .python-version` fails without
+(hatchling: "Readme file does not exist"; flit, uv_build and pdm too; setuptools only
+warns), and a `COPY .python-version` fails without
 it. Excluding them (often by a broad pattern such as `*.md` or `.*`) breaks
 the build in a way that is hard to trace back. A file counts only when the Dockerfile
 needs it: a `COPY` names it (and fails without it), or `COPY .`, a directory, a glob or a
@@ -269,7 +284,7 @@ def dockerignore_excludes_project_files(analysis: Analysis) -> Iterator[Hit]:
     context = analysis.context
     if context.root is None or context.dockerignore is None or not uses_project(analysis):
         return
-    referenced = context.referenced_files if context.packaged else ()
+    referenced = context.referenced_files if _fails_without_readme(context) else ()
     for name in ("uv.lock", "pyproject.toml", ".python-version", *referenced):
         if not (context.root / name).exists():
             continue

@@ -558,6 +558,12 @@ def _dev_server(words: tuple[str, ...]) -> str | None:
     return None
 
 
+def starts_development_server(analysis: Analysis, stage: Stage) -> bool:
+    """Whether a container of ``stage`` starts a development server (a dev image)."""
+    _, started = start_commands(analysis, stage)
+    return any(_dev_server(unwrap(argv)[0]) is not None for argv in started)
+
+
 @rule(
     "PY223",
     "development-server",

@@ -500,9 +500,13 @@ surface. Pass `--no-dev` (or set `UV_NO_DEV=1`).
     fixable=True,
 )
 def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
+    from uvdock.lint.rules.runtime import starts_development_server  # noqa: PLC0415
+
     final = analysis.final
     if final is None or for_development(analysis, final):
         return  # a test or development image wants its dev dependencies
+    if starts_development_server(analysis, final):
+        return  # runserver, --reload: a development image (PY223 says so if it is not)
     effective = _effective_syncs(analysis)
     for stage, command in analysis.commands:
         if stage.index not in analysis.reaching_final:
@@ -955,7 +959,8 @@ def lockfile_ignored(analysis: Analysis) -> Iterator[Hit]:
         files = _requirement_files(words)
         if sub == ("pip", "sync"):
             files += [w for w in words[words.index("sync") + 1 :] if not w.startswith("-")]
-        if any(f.endswith("pyproject.toml") for f in files):
+        no_lock = analysis.context.root is not None and not analysis.context.has_uv_lock
+        if any(f.endswith("pyproject.toml") for f in files) and not no_lock:
             yield Hit(
                 span=analysis.keyword_span(command.instruction),
                 message="installing from pyproject.toml resolves the dependencies again and "
