@@ -343,6 +343,31 @@ class Analysis:
         return None
 
 
+def one_hit_per_run(
+    analysis: Analysis,
+    commands: Iterable[Command],
+    *,
+    message: str,
+    insert: str,
+    after: Callable[[Command], tuple[str, ...]],
+) -> Iterator[Hit]:
+    """One finding per RUN for a defect of its layer (one cache, one mount), with an edit
+    that inserts ``insert`` after ``after(command)`` in each of its commands; no fix unless
+    every edit can be placed."""
+    per_run: dict[int, list[Command]] = {}
+    for command in commands:
+        per_run.setdefault(id(command.instruction), []).append(command)
+    for found in per_run.values():
+        spans = [analysis.words_span(command, *after(command)) for command in found]
+        yield Hit(
+            span=analysis.command_span(found[0]),
+            message=message,
+            fix=tuple(insert_after(s, insert) for s in spans if s is not None)
+            if all(spans)
+            else (),
+        )
+
+
 def insert_after(span: Span, text: str) -> Edit:
     """An edit that inserts ``text`` right after ``span``."""
     point = Span(

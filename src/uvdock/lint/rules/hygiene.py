@@ -13,6 +13,7 @@ from uvdock.lint.rules.base import (
     as_pip,
     insert_after,
     known_image,
+    one_hit_per_run,
     program,
     rule,
 )
@@ -446,20 +447,18 @@ def pip_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
         return
     image_stages = {s.index for s in analysis.lineage(final)}
     # One layer, one cache: one finding per RUN, with an edit for each pip install in it.
-    per_run: dict[int, list[Command]] = {}
-    for stage, command in analysis.commands:
-        if stage.index in image_stages and _keeps_pip_cache(analysis, stage, command):
-            per_run.setdefault(id(command.instruction), []).append(command)
-    for found in per_run.values():
-        spans = [analysis.words_span(command, "install") for command in found]
-        yield Hit(
-            span=analysis.command_span(found[0]),
-            message="pip's cache stays in this layer of the final image; add --no-cache-dir "
-            "(or a cache mount on /root/.cache/pip)",
-            fix=tuple(insert_after(s, " --no-cache-dir") for s in spans if s is not None)
-            if all(spans)
-            else (),
-        )
+    yield from one_hit_per_run(
+        analysis,
+        (
+            command
+            for stage, command in analysis.commands
+            if stage.index in image_stages and _keeps_pip_cache(analysis, stage, command)
+        ),
+        message="pip's cache stays in this layer of the final image; add --no-cache-dir "
+        "(or a cache mount on /root/.cache/pip)",
+        insert=" --no-cache-dir",
+        after=lambda _: ("install",),
+    )
 
 
 def _keeps_pip_cache(analysis: Analysis, stage: Stage, command: Command) -> bool:

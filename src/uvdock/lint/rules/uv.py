@@ -18,6 +18,7 @@ from uvdock.lint.rules.base import (
     has_flag,
     insert_after,
     known_image,
+    one_hit_per_run,
     program,
     rule,
     uv_subcommand,
@@ -451,20 +452,18 @@ RUN --mount=type=cache,target=/root/.cache/uv \\
 )
 def cache_mount_link_mode(analysis: Analysis) -> Iterator[Hit]:
     # One mount, one setting: one finding per RUN, with an edit for each uv command in it.
-    per_run: dict[int, list[Command]] = {}
-    for stage, command in analysis.commands:
-        if _links_from_mount(analysis, stage, command):
-            per_run.setdefault(id(command.instruction), []).append(command)
-    for found in per_run.values():
-        spans = [analysis.words_span(c, *(uv_subcommand(c.words) or ("sync",))) for c in found]
-        yield Hit(
-            span=analysis.command_span(found[0]),
-            message="a uv cache mount without UV_LINK_MODE=copy: uv warns and copies on every "
-            "build; set UV_LINK_MODE=copy (or pass --link-mode=copy)",
-            fix=tuple(insert_after(s, " --link-mode=copy") for s in spans if s is not None)
-            if all(spans)
-            else (),
-        )
+    yield from one_hit_per_run(
+        analysis,
+        (
+            command
+            for stage, command in analysis.commands
+            if _links_from_mount(analysis, stage, command)
+        ),
+        message="a uv cache mount without UV_LINK_MODE=copy: uv warns and copies on every "
+        "build; set UV_LINK_MODE=copy (or pass --link-mode=copy)",
+        insert=" --link-mode=copy",
+        after=lambda command: uv_subcommand(command.words) or ("sync",),
+    )
 
 
 def _links_from_mount(analysis: Analysis, stage: Stage, command: Command) -> bool:
