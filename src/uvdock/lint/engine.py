@@ -255,39 +255,48 @@ def lint_text(
     return lint_dockerfile(dockerfile, context, config or LintConfig())
 
 
-def _offset(lines: Sequence[str], line: int, col: int) -> int:
-    """Character offset of (line, col) in the text made of ``lines`` joined with newlines."""
-    return sum(len(x) + 1 for x in lines[: line - 1]) + col - 1
-
-
 def apply_fixes(text: str, findings: Iterable[Finding]) -> tuple[str, int]:
     """``text`` with every non-overlapping fix of ``findings`` applied, and how many.
 
-    Edits are applied from the end of the file backwards, so earlier offsets stay
-    valid; an edit that overlaps one already taken is left for the next run.
-    Every other byte of the file is kept, line endings included.
+    Offsets are taken in ``text`` itself, so every byte outside an edit is kept as it
+    was: line endings (LF, CRLF, or a mix of both) included. An edit that overlaps one
+    taken before it (working from the end of the file) is left for the next run.
+    Linear in the file and the number of edits.
     """
-    newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.replace("\r\n", "\n").split("\n")
+    line_starts = [0, *(match.end() for match in re.finditer("\n", text))]
+
+    def offset(line: int, col: int) -> int:
+        if line - 1 >= len(line_starts):
+            return len(text)
+        return min(line_starts[line - 1] + col - 1, len(text))
+
     edits: list[tuple[int, int, str]] = []
+    insertions: dict[int, int] = {}  # offset -> index in edits, for insertions at one point
     for finding in findings:
         for edit in finding.fix:
-            start = _offset(lines, edit.span.start_line, edit.span.start_col)
-            end = _offset(lines, edit.span.end_line, edit.span.end_col)
-            same_point = next(
-                (i for i, (s, e, _) in enumerate(edits) if s == e == start == end), None
-            )
-            if same_point is None:
-                edits.append((start, end, edit.text))
-            else:  # insertions at one point (`uv sync` + --locked, --no-dev): in rule order
-                edits[same_point] = (start, end, edits[same_point][2] + edit.text)
-    body = "\n".join(lines)
-    applied = 0
-    taken: list[tuple[int, int]] = []
+            start = offset(edit.span.start_line, edit.span.start_col)
+            end = offset(edit.span.end_line, edit.span.end_col)
+            if start == end and start in insertions:
+                # Insertions at one point (`uv sync` + --locked, --no-dev): in rule order.
+                index = insertions[start]
+                edits[index] = (start, end, edits[index][2] + edit.text)
+                continue
+            if start == end:
+                insertions[start] = len(edits)
+            edits.append((start, end, edit.text))
+    chosen: list[tuple[int, int, str]] = []
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        if any(start < t_end and end > t_start for t_start, t_end in taken):
-            continue
-        body = body[:start] + replacement + body[end:]
-        taken.append((start, end))
-        applied += 1
-    return body.replace("\n", newline), applied
+        if chosen:
+            # Taken edits are disjoint and start at or after this one: only the nearest
+            # (the last taken) can overlap it.
+            last_start, last_end, _ = chosen[-1]
+            if start < last_end and end > last_start:
+                continue
+        chosen.append((start, end, replacement))
+    pieces: list[str] = []
+    position = 0
+    for start, end, replacement in reversed(chosen):
+        pieces += [text[position:start], replacement]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces), len(chosen)

@@ -260,3 +260,12 @@ def test_pre_commit_hook_definition() -> None:
         assert pattern.search(name), name
     for name in ("Dockerfile.py/x.txt", "README.md", "dockerfiles/notes.txt"):
         assert not pattern.search(name), name
+
+
+def test_fix_keeps_mixed_line_endings_byte_for_byte() -> None:
+    """Only the fixed span changes: a file mixing LF and CRLF keeps each line's ending."""
+    text = "FROM python:3.13-slim\r\nWORKDIR /app\nRUN apt-get install -y curl\r\nUSER 1\n"
+    findings = lint_text(text, config=LintConfig(select=("PY211",)))
+    fixed, applied = apply_fixes(text, findings)
+    assert applied == 1
+    assert fixed == text.replace("install -y", "install --no-install-recommends -y")

@@ -132,6 +132,15 @@ class Analysis:
         self.trusted_registries = trusted_registries
         # Codes of the rules that run: a rule leaves a defect to another that reports it.
         self.enabled = enabled
+        self._lineages: dict[int, tuple[Stage, ...]] = {}
+        # Facts about the whole file that a rule asks for each command: computed once.
+        self.memo: dict[str, bool] = {}
+
+    def once(self, key: str, compute: Callable[[], bool]) -> bool:
+        """``compute()``, remembered for this file under ``key``."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     def runs(self, code: str) -> bool:
         return self.enabled is None or code in self.enabled
@@ -159,15 +168,18 @@ class Analysis:
                 values[key] = expand(value, values)
         return values
 
-    def lineage(self, stage: Stage) -> list[Stage]:
-        """``stage`` and the stages it is built FROM, nearest first."""
-        chain = [stage]
-        seen = {stage.index}
-        while chain[-1].base_stage is not None and chain[-1].base_stage not in seen:
-            parent = self.stages[chain[-1].base_stage]
-            seen.add(parent.index)
-            chain.append(parent)
-        return chain
+    def lineage(self, stage: Stage) -> tuple[Stage, ...]:
+        """``stage`` and the stages it is built FROM, nearest first (computed once each)."""
+        known = self._lineages.get(stage.index)
+        if known is None:
+            chain = [stage]
+            seen = {stage.index}
+            while chain[-1].base_stage is not None and chain[-1].base_stage not in seen:
+                parent = self.stages[chain[-1].base_stage]
+                seen.add(parent.index)
+                chain.append(parent)
+            known = self._lineages[stage.index] = tuple(chain)
+        return known
 
     def root_image(self, stage: Stage) -> str:
         """The image a stage finally starts from (following FROM <stage>), ARGs resolved."""
@@ -175,21 +187,48 @@ class Analysis:
 
     def env_before(self, stage: Stage, instruction: Instruction | None = None) -> dict[str, str]:
         """ENV (and ARG defaults) in effect in ``stage`` before ``instruction``."""
+        if instruction is not None and instruction.keyword == "RUN":
+            known = self._env_at_runs.get(id(instruction))
+            if known is not None:
+                return dict(known)
         env: dict[str, str] = {}
         for ancestor in reversed(self.lineage(stage)):
             for item in ancestor.instructions:
                 if ancestor is stage and item is instruction:
                     return env
-                if item.keyword in ("ENV", "ARG"):
-                    for key, declared in self.variables(item):
-                        value: str | None = declared
-                        if item.keyword == "ARG" and not declared:
-                            # A build argument without a default is whatever --build-arg
-                            # says: unknown, so left out (not taken for "").
-                            value = self.global_args.get(key, env.get(key))
-                        if value is not None:
-                            env[key] = expand(value, env)
+                self._apply_variables(item, env)
         return env
+
+    def _apply_variables(self, item: Instruction, env: dict[str, str]) -> None:
+        if item.keyword not in ("ENV", "ARG"):
+            return
+        for key, declared in self.variables(item):
+            value: str | None = declared
+            if item.keyword == "ARG" and not declared:
+                # A build argument without a default is whatever --build-arg says:
+                # unknown, so left out (not taken for "").
+                value = self.global_args.get(key, env.get(key))
+            if value is not None:
+                env[key] = expand(value, env)
+
+    @functools.cached_property
+    def _env_at_runs(self) -> dict[int, dict[str, str]]:
+        """The environment before every RUN, computed in one pass over the stages (a stage
+        starts from the end of the one it is FROM): linear, where asking ``env_before`` for
+        each RUN would walk the lineage again each time."""
+        at_end: dict[int, dict[str, str]] = {}
+        found: dict[int, dict[str, str]] = {}
+        for stage in self.stages:
+            base = stage.base_stage
+            env = dict(at_end[base]) if base is not None and base in at_end else {}
+            if base is not None and base not in at_end:
+                continue  # FROM a later stage: left to env_before
+            for item in stage.instructions:
+                if item.keyword == "RUN":
+                    found[id(item)] = dict(env)
+                self._apply_variables(item, env)
+            at_end[stage.index] = env
+        return found
 
     @functools.cached_property
     def reaching_final(self) -> set[int]:
@@ -269,7 +308,14 @@ class Analysis:
                 yield other
 
     def stage_commands(self, stage: Stage) -> list[Command]:
-        return [command for owner, command in self.commands if owner is stage]
+        return self._commands_by_stage.get(stage.index, [])
+
+    @functools.cached_property
+    def _commands_by_stage(self) -> dict[int, list[Command]]:
+        grouped: dict[int, list[Command]] = {}
+        for owner, command in self.commands:
+            grouped.setdefault(owner.index, []).append(command)
+        return grouped
 
     def keyword_span(self, instruction: Instruction) -> Span:
         """The instruction's keyword, where most findings point."""

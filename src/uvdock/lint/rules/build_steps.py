@@ -118,6 +118,8 @@ RUN uv sync --locked
     "uv's Docker guide",
 )
 def lock_discarded(analysis: Analysis) -> Iterator[Hit]:
+    if not any(_discards_lock(c.argv) for _, c in analysis.commands):
+        return  # nothing deletes or re-creates the lock: the usual case, decided in one pass
     by_item = _commands_by_instruction(analysis)
     reported: set[int] = set()
     for stage in analysis.stages:

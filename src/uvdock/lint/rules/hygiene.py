@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -49,9 +50,16 @@ def _text_before(command: Command) -> str:
     return item.args + command.heredoc.content[: shell.offsets[0]]
 
 
+@functools.lru_cache(maxsize=8)
+def _configures_no_recommends(text: str) -> bool:
+    return "/etc/apt/apt.conf" in text and bool(APT_NO_RECOMMENDS.search(text))
+
+
 def _recommends_off(analysis: Analysis, stage: Stage, command: Command) -> bool:
     """Whether an earlier RUN of the stage's lineage (or this RUN before the command) writes
     ``APT::Install-Recommends "0"`` (or ``"false"``) into apt's configuration."""
+    if not _configures_no_recommends(analysis.dockerfile.text):
+        return False  # no RUN does: the usual case, decided once per file
     for member in analysis.lineage(stage):
         for item in member.instructions:
             if item is command.instruction:

@@ -50,13 +50,17 @@ def _context_locks(analysis: Analysis) -> list[str]:
     return found
 
 
+def _relocks(command: Command) -> bool:
+    return uv_subcommand(command.words) == ("lock",) and not has_flag(
+        command.words, "--check", "--locked", "--check-exists", "--dry-run"
+    )
+
+
 def _locked_in_build(analysis: Analysis, stage: Stage, command: Command) -> bool:
     """Whether ``uv lock`` (not ``--check``) ran earlier in the stage or its parents."""
-    return any(
-        uv_subcommand(other.words) == ("lock",)
-        and not has_flag(other.words, "--check", "--locked", "--check-exists", "--dry-run")
-        for other in analysis.earlier_commands(stage, command)
-    )
+    if not analysis.once("relocks", lambda: any(_relocks(c) for _, c in analysis.commands)):
+        return False  # no `uv lock` anywhere: decided once, not by a scan per command
+    return any(_relocks(other) for other in analysis.earlier_commands(stage, command))
 
 
 def _earlier_sync_answers_for(analysis: Analysis, stage: Stage, command: Command) -> bool:
@@ -294,7 +298,10 @@ def source_before_dependencies(analysis: Analysis) -> Iterator[Hit]:
             for c in analysis.stage_commands(parent)
         ):
             continue  # a parent stage installed them: this stage only adds the project
-        installs = analysis.stage_commands(stage)
+        installs: dict[int, list[Command]] = {}
+        for command in analysis.stage_commands(stage):
+            if _installs_dependencies(command):
+                installs.setdefault(id(command.instruction), []).append(command)
         copied: Instruction | None = None
         for item in stage.instructions:
             if copied is None and _whole_context(item):
@@ -304,8 +311,7 @@ def source_before_dependencies(analysis: Analysis) -> Iterator[Hit]:
                 break  # the dependencies come from another stage's venv
             if item.keyword != "RUN":
                 continue
-            own = [c for c in installs if c.instruction is item and _installs_dependencies(c)]
-            if not own:
+            if id(item) not in installs:
                 continue
             if copied is None:
                 break  # dependencies come first: fine
@@ -517,7 +523,7 @@ def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
             words, "dev"
         ):
             continue  # the groups are chosen explicitly (--group X adds to the defaults)
-        if command not in effective:
+        if id(command) not in effective:
             continue  # a later `uv sync` of the same environment decides what stays
         if env_true(command.env, "UV_NO_DEV") or env_true(command.env, "UV_NO_DEFAULT_GROUPS"):
             continue
@@ -541,25 +547,26 @@ def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
         )
 
 
-def _effective_syncs(analysis: Analysis) -> list[Command]:
+def _effective_syncs(analysis: Analysis) -> set[int]:
     """The `uv sync` commands whose result stays: uv sync is exact (it removes what the
     next sync does not want), so in each stage's lineage only the last one counts, and the
     ones before it too when it is --inexact."""
     kept: list[Command] = []
-    for stage in analysis.stages:
-        syncs = [
-            c
-            for member in reversed(analysis.lineage(stage))
-            for c in analysis.stage_commands(member)
-            if uv_subcommand(c.words) == ("sync",)
+    own = {
+        stage.index: [
+            c for c in analysis.stage_commands(stage) if uv_subcommand(c.words) == ("sync",)
         ]
+        for stage in analysis.stages
+    }
+    for stage in analysis.stages:
+        syncs = [c for member in reversed(analysis.lineage(stage)) for c in own[member.index]]
         if not syncs:
             continue
         last = len(syncs) - 1
         while last > 0 and has_flag(syncs[last].words, "--inexact"):
             last -= 1
-        kept.extend(c for c in syncs[last:] if c not in kept)
-    return kept
+        kept.extend(syncs[last:])
+    return {id(c) for c in kept}
 
 
 def _names_group(words: Sequence[str], group: str) -> bool:
