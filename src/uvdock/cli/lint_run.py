@@ -149,6 +149,22 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
 
 
+def _check_codes(**options: tuple[str, ...]) -> None:
+    """An unknown code in --select would turn every rule off, in --ignore nothing: both
+    are usage errors, with the closest rule name."""
+    from uvdock.lint.engine import unknown_code  # noqa: PLC0415
+
+    for option, values in options.items():
+        unknown = unknown_code(values)
+        if unknown is not None:
+            raise UsageError(
+                f"--{option} names no rule: {unknown[0]!r}",
+                hint=f"did you mean {unknown[1]}?"
+                if unknown[1]
+                else "`uvdock lint --list-rules` lists them",
+            )
+
+
 def run_lint(  # noqa: PLR0917 - one parameter per option
     files: tuple[Path, ...],
     context_dir: Path | None,
@@ -190,6 +206,7 @@ def run_lint(  # noqa: PLR0917 - one parameter per option
             "no Dockerfile here (Dockerfile, Dockerfile.*, *.Dockerfile)",
             hint="pass the files to lint, or run in the project directory",
         )
+    _check_codes(select=_codes(select), ignore=_codes(ignore))
     config = LintConfig(select=_codes(select), ignore=_codes(ignore))
     results = lint_paths(paths, context_dir=context_dir, config=config, fix=fix)
     if fix:

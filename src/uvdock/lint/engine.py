@@ -91,6 +91,21 @@ class LintConfig:
         )
 
 
+def unknown_code(values: Iterable[str]) -> tuple[str, str | None] | None:
+    """The first of ``values`` that names no rule (not a code, slug, alias or a prefix of
+    one), with the closest rule name as a suggestion; None when all are known. An unknown
+    code in ``select`` would silently turn every rule off."""
+    names = sorted({n.upper() for r in RULES for n in (r.info.code, r.info.slug, *r.info.aliases)})
+    for value in values:
+        wanted = value.strip().upper()
+        if wanted and not any(name.startswith(wanted) for name in names):
+            import difflib  # noqa: PLC0415 - only for the suggestion
+
+            close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
+            return value, (close[0] if close else None)
+    return None
+
+
 def config_from_table(table: Mapping[str, object], *, where: str) -> LintConfig:
     """``[tool.uvdock.lint]`` -> LintConfig; unknown keys and bad values are ConfigErrors."""
     known = {"select", "ignore", "severity", "trusted-registries"}
@@ -106,6 +121,14 @@ def config_from_table(table: Mapping[str, object], *, where: str) -> LintConfig:
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: [tool.uvdock.lint] {key} must be a list of rule codes")
+        unknown = unknown_code(value) if key in ("select", "ignore") else None
+        if unknown is not None:
+            raise ConfigError(
+                f"{where}: [tool.uvdock.lint] {key} names no rule: {unknown[0]!r}",
+                hint=f"did you mean {unknown[1]}?"
+                if unknown[1]
+                else "`uvdock lint --list-rules` lists them",
+            )
         return tuple(str(v) for v in value)
 
     severity = table.get("severity", {})

@@ -269,3 +269,23 @@ def test_fix_keeps_mixed_line_endings_byte_for_byte() -> None:
     fixed, applied = apply_fixes(text, findings)
     assert applied == 1
     assert fixed == text.replace("install -y", "install --no-install-recommends -y")
+
+
+@pytest.mark.parametrize("option", ["--select", "--ignore"])
+def test_an_unknown_rule_code_is_a_usage_error(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--select UV1O2` used to turn every rule off and report a clean file."""
+    path = write(tmp_path)
+    code, _, err = run(["lint", str(path), option, "UV1O2"], capsys)
+    assert code == 2
+    assert "names no rule: 'UV1O2'" in err
+    assert run(["lint", str(path), option, "UV1,PY2,DL3042,sync-without-lock"], capsys)[0] != 2
+
+
+def test_an_unknown_rule_code_in_pyproject_is_a_config_error() -> None:
+    from uvdock.errors import ConfigError  # noqa: PLC0415
+    from uvdock.lint.engine import config_from_table  # noqa: PLC0415
+
+    with pytest.raises(ConfigError, match="select names no rule: 'UV9999'"):
+        config_from_table({"select": ["UV9999"]}, where="pyproject.toml")
