@@ -61,21 +61,33 @@ def load_config(context_dir: Path) -> LintConfig:
 
 
 def _read(path: Path, display: str) -> str:
+    """The Dockerfile's text: a regular file of at most 10 MB (a FIFO would block the read
+    forever, a link to /dev/zero would fill the memory), read with a bounded read."""
+    import stat  # noqa: PLC0415 - only when a file is read
+
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise UsageError(f"{display}: larger than 10 MB; is it really a Dockerfile?")
-        data = path.read_bytes()
+        mode = path.stat().st_mode
     except FileNotFoundError as err:
         raise UsageError(
             f"{display}: no such file",
             hint="pass existing Dockerfiles, or none to lint the project's Dockerfiles",
         ) from err
-    except IsADirectoryError as err:
-        raise UsageError(
-            f"{display}: is a directory", hint="pass Dockerfiles, or use --context"
-        ) from err
     except OSError as err:
         raise UsageError(f"{display}: cannot be read ({err.strerror})") from err
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"{display}: is a directory", hint="pass Dockerfiles, or use --context")
+    if not stat.S_ISREG(mode):
+        raise UsageError(
+            f"{display}: not a regular file (a pipe, socket or device)",
+            hint="pass the Dockerfile itself",
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # bounded, whatever st_size claimed
+    except OSError as err:
+        raise UsageError(f"{display}: cannot be read ({err.strerror})") from err
+    if len(data) > MAX_BYTES:
+        raise UsageError(f"{display}: larger than 10 MB; is it really a Dockerfile?")
     return data.decode("utf-8", errors="replace")
 
 

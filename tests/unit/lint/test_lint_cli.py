@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -289,3 +292,44 @@ def test_an_unknown_rule_code_in_pyproject_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="select names no rule: 'UV9999'"):
         config_from_table({"select": ["UV9999"]}, where="pyproject.toml")
+
+
+def test_a_fifo_or_a_device_is_refused_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FIFO would block the read forever and /dev/zero would fill the memory."""
+    fifo = tmp_path / "Dockerfile"
+    os.mkfifo(fifo)
+    code, _, err = run(["lint", str(fifo)], capsys)
+    assert code == 2
+    assert "not a regular file" in err
+    zero = tmp_path / "zero.Dockerfile"
+    zero.symlink_to("/dev/zero")
+    code, _, err = run(["lint", str(zero)], capsys)
+    assert code == 2
+    assert "not a regular file" in err
+
+
+def test_project_files_that_are_fifos_are_skipped(tmp_path: Path) -> None:
+    """The rules read context files (a member's pyproject.toml, scripts, requirements):
+    a FIFO among them is skipped, never read (the lint would hang)."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    (tmp_path / "member").mkdir()
+    os.mkfifo(tmp_path / "member" / "pyproject.toml")
+    os.mkfifo(tmp_path / "requirements.txt")
+    os.mkfifo(tmp_path / "run.sh")
+    text = (
+        "FROM python:3.13-slim\nCOPY . /app\nRUN uv sync --locked --package member\n"
+        'RUN uv pip install --system -r requirements.txt\nCMD ["./run.sh"]\n'
+    )
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-m", "uvdock", "lint", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr

@@ -533,6 +533,17 @@ def whole_context(source: str) -> bool:
     return cleaned == "*" or posixpath.normpath("/" + cleaned) == "/"
 
 
+def read_small(path: Path, limit: int = 1024 * 1024) -> str | None:
+    """The text of a regular file of at most ``limit`` bytes, else None: the rules read
+    project files, and a FIFO there would block, a link to /dev/zero never end."""
+    try:
+        if not path.is_file() or path.stat().st_size > limit:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def copy_sources(item: Instruction) -> list[str]:
     """The sources of a COPY or ADD (every word but the destination)."""
     words = list(item.exec_form) if item.exec_form is not None else item.args.split()

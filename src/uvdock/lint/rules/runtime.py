@@ -23,6 +23,7 @@ from uvdock.lint.rules.base import (
 from uvdock.lint.shell import ShellCommand, commands
 from uvdock.lint.syntax import Instruction, Stage
 
+SCRIPT_LIMIT = 1024 * 1024  # bytes: a start script, not a data file
 SHELL_SYNTAX = re.compile(r"[$&|;<>`*?'\"\\(){}~]")
 SERVERS = ("python", "python3", "gunicorn", "uvicorn", "hypercorn", "granian", "celery",
            "daphne", "uv", "flask", "fastapi", "django-admin")  # fmt: skip
@@ -245,6 +246,8 @@ def wrapper_without_exec(analysis: Analysis) -> Iterator[Hit]:
     if script is None:
         return
     for candidate in _script_files(analysis, final, script, root):
+        if not candidate.is_file() or candidate.stat().st_size > SCRIPT_LIMIT:
+            continue  # a directory, a FIFO, a device, or too large to be a start script
         try:
             text = candidate.read_text(encoding="utf-8", errors="replace")
         except OSError:

@@ -20,6 +20,7 @@ from uvdock.lint.rules.base import (
     known_image,
     one_hit_per_run,
     program,
+    read_small,
     rule,
     uv_subcommand,
     whole_context,
@@ -621,9 +622,10 @@ def _synced_pyprojects(analysis: Analysis, words: Sequence[str]) -> list[dict[st
     found: list[dict[str, object]] = []
     for pattern in ("*/pyproject.toml", "*/*/pyproject.toml", "*/*/*/pyproject.toml"):
         for path in root.glob(pattern):
+            text = read_small(path)
             try:
-                member = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                member = tomllib.loads(text) if text is not None else {}
+            except tomllib.TOMLDecodeError:
                 continue
             name = member.get("project", {}).get("name")
             if isinstance(name, str) and _normalized(name) in wanted:
@@ -752,11 +754,8 @@ def _has_project(analysis: Analysis, argv: tuple[str, ...]) -> bool:
         if word.endswith(".py"):
             path = root / word.lstrip("/")
             for candidate in (path, root / path.name):
-                try:
-                    if "# /// script" in candidate.read_text(encoding="utf-8", errors="replace"):
-                        return True
-                except OSError:
-                    continue
+                if "# /// script" in (read_small(candidate) or ""):
+                    return True
     return False
 
 
@@ -1038,11 +1037,7 @@ def _lock_exact(analysis: Analysis, command: Command, files: list[str]) -> bool:
     if root is None:
         return False
     for name in files:
-        path = root / name.lstrip("/")
-        try:
-            head = path.read_text(encoding="utf-8", errors="replace")[:400]
-        except OSError:
-            return False
+        head = (read_small(root / name.lstrip("/")) or "")[:400]
         if "uv export" not in head:
             return False
     return True
