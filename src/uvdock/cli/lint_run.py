@@ -28,6 +28,7 @@ from uvdock.errors import UsageError
 
 if TYPE_CHECKING:
     from uvdock.fileio import FileChange
+    from uvdock.lint.api import FileResult
     from uvdock.lint.findings import Severity
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -149,6 +150,54 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
 
 
+def _write_fixes(results: list[FileResult], *, show_diff: bool) -> None:
+    """--fix: the diffs, or every fixed file written (all or nothing)."""
+    # fileio brings tempfile and shutil (~6 ms): only when files may be written.
+    from uvdock.fileio import FileChange, write_all  # noqa: PLC0415
+
+    changes = [
+        FileChange(
+            path=r.path,
+            name=r.display,
+            action="overwrite",
+            content=r.fixed_text,
+            previous=r.text,
+        )
+        for r in results
+        if r.fixed_text is not None
+    ]
+    if show_diff:
+        for change in changes:
+            sys.stdout.write(_diff(change))
+    else:
+        for change in changes:
+            _check_writable(change.path, change.name)
+        write_all(changes)
+        for result in results:
+            if result.fixes_applied:
+                console(stderr=True).print(
+                    f"fixed {result.fixes_applied} problem(s) in {result.display}"
+                )
+
+
+def _check_writable(path: Path, display: str) -> None:
+    """--fix writes only what it can write back byte for byte: checked for every file
+    before any is written, so a refusal changes nothing."""
+    if path.is_symlink():
+        raise UsageError(
+            f"{display}: is a symbolic link to {path.readlink()}; --fix would replace the "
+            "link with a file",
+            hint=f"run uvdock lint --fix on {path.resolve()}",
+        )
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(
+            f"{display}: not UTF-8 (byte {err.start}); --fix would replace what it cannot read",
+            hint="convert the file to UTF-8, or make the fixes by hand (--fix --diff shows them)",
+        ) from err
+
+
 def _check_codes(**options: tuple[str, ...]) -> None:
     """An unknown code in --select would turn every rule off, in --ignore nothing: both
     are usage errors, with the closest rule name."""
@@ -210,30 +259,7 @@ def run_lint(  # noqa: PLR0917 - one parameter per option
     config = LintConfig(select=_codes(select), ignore=_codes(ignore))
     results = lint_paths(paths, context_dir=context_dir, config=config, fix=fix)
     if fix:
-        # fileio brings tempfile and shutil (~6 ms): only when files may be written.
-        from uvdock.fileio import FileChange, write_all  # noqa: PLC0415
-
-        changes = [
-            FileChange(
-                path=r.path,
-                name=r.display,
-                action="overwrite",
-                content=r.fixed_text,
-                previous=r.text,
-            )
-            for r in results
-            if r.fixed_text is not None
-        ]
-        if show_diff:
-            for change in changes:
-                sys.stdout.write(_diff(change))
-        else:
-            write_all(changes)
-            for result in results:
-                if result.fixes_applied:
-                    console(stderr=True).print(
-                        f"fixed {result.fixes_applied} problem(s) in {result.display}"
-                    )
+        _write_fixes(results, show_diff=show_diff)
         if show_diff:
             return
     from uvdock.lint.report import json_records, render  # noqa: PLC0415

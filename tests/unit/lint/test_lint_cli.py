@@ -333,3 +333,26 @@ def test_project_files_that_are_fifos_are_skipped(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode in (0, 1), done.stderr
+
+
+def test_fix_refuses_what_it_cannot_write_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Dockerfile that is a symlink would become a file, latin-1 bytes would become
+    U+FFFD: --fix refuses before writing anything, and every file stays as it was."""
+    target = tmp_path / "docker" / "Dockerfile"
+    target.parent.mkdir()
+    target.write_text(GUIDE_LIKE)
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(target)
+    latin = tmp_path / "latin.Dockerfile"
+    latin.write_bytes(b"# caf\xe9\n" + GUIDE_LIKE.encode())
+    before = {p: p.read_bytes() for p in (target, latin)}
+    for path in (link, latin):
+        code, _, err = run(["lint", str(path), "--fix"], capsys)
+        assert code == 2
+        assert "symbolic link" in err or "not UTF-8" in err
+    assert link.is_symlink()
+    assert {p: p.read_bytes() for p in (target, latin)} == before
+    code, out, _ = run(["lint", str(latin), "--fix", "--diff"], capsys)
+    assert "--no-install-recommends" in out  # the diff still shows what --fix would do
