@@ -191,6 +191,8 @@ def _check_writable(path: Path, display: str) -> None:
         )
     try:
         path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise UsageError(f"{display}: cannot be read ({err.strerror})") from err
     except UnicodeDecodeError as err:
         raise UsageError(
             f"{display}: not UTF-8 (byte {err.start}); --fix would replace what it cannot read",
@@ -206,12 +208,7 @@ def _check_codes(**options: tuple[str, ...]) -> None:
     for option, values in options.items():
         unknown = unknown_code(values)
         if unknown is not None:
-            raise UsageError(
-                f"--{option} names no rule: {unknown[0]!r}",
-                hint=f"did you mean {unknown[1]}?"
-                if unknown[1]
-                else "`uvdock lint --list-rules` lists them",
-            )
+            raise UsageError(f"--{option} names no rule: {unknown[0]!r}", hint=unknown[1])
 
 
 def run_lint(  # noqa: PLR0917 - one parameter per option

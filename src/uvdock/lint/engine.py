@@ -91,10 +91,10 @@ class LintConfig:
         )
 
 
-def unknown_code(values: Iterable[str]) -> tuple[str, str | None] | None:
+def unknown_code(values: Iterable[str]) -> tuple[str, str] | None:
     """The first of ``values`` that names no rule (not a code, slug, alias or a prefix of
-    one), with the closest rule name as a suggestion; None when all are known. An unknown
-    code in ``select`` would silently turn every rule off."""
+    one), with a hint (the closest rule name); None when all are known. An unknown code in
+    ``select`` would silently turn every rule off."""
     names = sorted({n.upper() for r in RULES for n in (r.info.code, r.info.slug, *r.info.aliases)})
     for value in values:
         wanted = value.strip().upper()
@@ -102,7 +102,8 @@ def unknown_code(values: Iterable[str]) -> tuple[str, str | None] | None:
             import difflib  # noqa: PLC0415 - only for the suggestion
 
             close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
-            return value, (close[0] if close else None)
+            hint = f"did you mean {close[0]}?" if close else "`uvdock lint --list-rules` lists them"
+            return value, hint
     return None
 
 
@@ -125,9 +126,7 @@ def config_from_table(table: Mapping[str, object], *, where: str) -> LintConfig:
         if unknown is not None:
             raise ConfigError(
                 f"{where}: [tool.uvdock.lint] {key} names no rule: {unknown[0]!r}",
-                hint=f"did you mean {unknown[1]}?"
-                if unknown[1]
-                else "`uvdock lint --list-rules` lists them",
+                hint=unknown[1],
             )
         return tuple(str(v) for v in value)
 

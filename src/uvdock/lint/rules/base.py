@@ -13,12 +13,15 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import TypeVar, cast
 
 from uvdock.lint.context import BuildContext
 from uvdock.lint.findings import Edit, RuleInfo, Severity
 from uvdock.lint.parser import expand, key_values
 from uvdock.lint.shell import ShellCommand, commands
 from uvdock.lint.syntax import Dockerfile, Heredoc, Instruction, Span, Stage
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -134,13 +137,13 @@ class Analysis:
         self.enabled = enabled
         self._lineages: dict[int, tuple[Stage, ...]] = {}
         # Facts about the whole file that a rule asks for each command: computed once.
-        self.memo: dict[str, bool] = {}
+        self.memo: dict[str, object] = {}
 
-    def once(self, key: str, compute: Callable[[], bool]) -> bool:
-        """``compute()``, remembered for this file under ``key``."""
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered for this file under ``key`` (``key`` names one type)."""
         if key not in self.memo:
             self.memo[key] = compute()
-        return self.memo[key]
+        return cast("T", self.memo[key])
 
     def runs(self, code: str) -> bool:
         return self.enabled is None or code in self.enabled
@@ -518,10 +521,16 @@ DEVELOPMENT_WORDS = frozenset({"dev", "devel", "develop", "development", "local"
                                "test", "tests", "testing", "ci"})  # fmt: skip
 
 
+def named_as(analysis: Analysis, stage: Stage, words: frozenset[str]) -> bool:
+    """Whether one of ``words`` is a part of the Dockerfile's file name or of ``stage``'s
+    name (``Dockerfile.dev``, ``test.Dockerfile``, ``AS builder``)."""
+    names = [PurePosixPath(analysis.dockerfile.path).name, stage.name or ""]
+    return any(set(re.split(r"[._-]+", name.lower())) & words for name in names)
+
+
 def for_development(analysis: Analysis, stage: Stage) -> bool:
     """Whether the Dockerfile's name or ``stage``'s name says it is a development or test image."""
-    names = [PurePosixPath(analysis.dockerfile.path).name, stage.name or ""]
-    return any(set(re.split(r"[._-]+", name.lower())) & DEVELOPMENT_WORDS for name in names)
+    return named_as(analysis, stage, DEVELOPMENT_WORDS)
 
 
 def whole_context(source: str) -> bool:

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from uvdock.lint.parser import key_values
-from uvdock.lint.rules.base import Analysis, Hit, copy_sources, program, rule
+from uvdock.lint.rules.base import (
+    Analysis,
+    Hit,
+    copy_sources,
+    named_as,
+    program,
+    read_small,
+    rule,
+)
 from uvdock.lint.syntax import Instruction, Stage
 
 # BuildKit's SecretsUsedInArgOrEnv (dockerfile2llb/validations.go), plus PASS/PAT/DSN.
@@ -283,9 +291,8 @@ def _not_a_runtime_image(analysis: Analysis, final: Stage) -> bool:
     which GitHub runs as root and documents must not set USER."""
     from uvdock.lint.rules.runtime import effective_start  # noqa: PLC0415
 
-    names = [Path(analysis.dockerfile.path).name, final.name or ""]
-    named = any(set(re.split(r"[._-]+", name.lower())) & BUILD_ONLY_WORDS for name in names)
-    if named and effective_start(analysis, final) == (None, None):
+    starts_nothing = effective_start(analysis, final) == (None, None)
+    if starts_nothing and named_as(analysis, final, BUILD_ONLY_WORDS):
         return True  # named so, and it starts nothing of its own
     root = analysis.context.root
     if root is None:
@@ -307,12 +314,7 @@ MAX_READ = 256 * 1024
 
 
 def _read_small(path: Path) -> str:
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_READ:
-            return ""
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+    return read_small(path, MAX_READ) or ""
 
 
 def _drops_privileges(analysis: Analysis, final: Stage) -> bool:

@@ -39,7 +39,12 @@ def _is_locked(command: Command) -> bool:
 
 
 def _context_locks(analysis: Analysis) -> list[str]:
-    """``uv.lock`` files of the build context (relative paths, a few levels deep)."""
+    """``uv.lock`` files of the build context (relative paths, a few levels deep), found
+    once per file (UV102 asks for each `uv sync`)."""
+    return analysis.once("context-locks", lambda: _find_context_locks(analysis))
+
+
+def _find_context_locks(analysis: Analysis) -> list[str]:
     root = analysis.context.root
     if root is None:
         return []
@@ -210,7 +215,12 @@ def sync_without_lock(analysis: Analysis) -> Iterator[Hit]:
 
 def _stale_lock(analysis: Analysis) -> str | None:
     """Why the context's uv.lock no longer matches its pyproject.toml, or None (fresh or
-    unknown): adding --locked to a build with a stale lock would make it fail."""
+    unknown): adding --locked to a build with a stale lock would make it fail. Checked once
+    per file: it reads the lock and every member's pyproject.toml."""
+    return analysis.once("stale-lock", lambda: _check_stale_lock(analysis))
+
+
+def _check_stale_lock(analysis: Analysis) -> str | None:
     root = analysis.context.root
     if root is None or not analysis.context.has_uv_lock:
         return None
@@ -794,9 +804,8 @@ def site_packages_copied(analysis: Analysis) -> Iterator[Hit]:
 
 
 def _whole_site_packages(source: str) -> bool:
-    return source.rstrip("/").endswith("site-packages") or source.rstrip("/*").endswith(
-        "site-packages"
-    )
+    """``.../site-packages``, ``.../site-packages/`` or ``.../site-packages/*``."""
+    return source.rstrip("/*").endswith("site-packages")
 
 
 def _same_python_with_scripts(analysis: Analysis, stage: Stage, source: str) -> bool:
