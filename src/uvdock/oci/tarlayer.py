@@ -550,35 +550,71 @@ def image_files(
 
     With ``contents``, the files named in ``read`` are read in the same pass
     (the top-most copy wins; one that a whiteout removed is dropped).
+    Linear in the number of members: a deletion visits only what it deletes.
     """
-    merged: dict[str, LayerMember] = {}
+    tree = _MergedTree()
     for layer in layers:
         members = list(iter_layer(layer, read=read, contents=contents))
         for member in members:  # deletions apply to the lower layers only
             parent, _, name = member.path.rpartition("/")
             if name == _OPAQUE:
-                _remove_below(merged, parent, keep_self=True)
+                tree.remove_below(parent)
             elif name.startswith(_WHITEOUT):
                 gone = f"{parent}/{name[len(_WHITEOUT) :]}" if parent else name[len(_WHITEOUT) :]
-                _remove_below(merged, gone, keep_self=False)
+                tree.remove(gone)
         for member in members:
             if member.is_whiteout:
                 continue
             if member.kind != "dir":
-                _remove_below(merged, member.path, keep_self=True)
-            merged[member.path] = member
+                tree.remove_below(member.path)  # a file replaces a directory and its contents
+            tree.put(member)
+    merged = tree.members
     if contents is not None:
         for path in [p for p in contents if p not in merged]:
             del contents[path]
     return merged
 
 
-def _remove_below(merged: dict[str, LayerMember], path: str, *, keep_self: bool) -> None:
-    prefix = f"{path}/" if path else ""
-    for key in [k for k in merged if k.startswith(prefix)]:
-        del merged[key]
-    if not keep_self:
-        merged.pop(path, None)
+class _MergedTree:
+    """The merged members, plus each path's children, so a deletion needs no scan of all paths.
+
+    Deleting ``a/b`` used to test every merged path for the prefix ``a/b/``,
+    and every file of an upper layer deletes what was below its path: a base
+    of 40,000 files took 100 s (issue 12). ``children`` maps each path to the
+    paths directly below it, including the implicit parents a layer need not
+    list (``a/b/c`` without ``a/b``), so a deletion walks only its subtree.
+    """
+
+    def __init__(self) -> None:
+        self.members: dict[str, LayerMember] = {}
+        self._children: dict[str, set[str]] = {}
+
+    def put(self, member: LayerMember) -> None:
+        self.members[member.path] = member
+        path = member.path
+        while path:  # link the path to its parents, up to the first one already linked
+            parent = path.rpartition("/")[0]
+            siblings = self._children.setdefault(parent, set())
+            if path in siblings:
+                break
+            siblings.add(path)
+            path = parent
+
+    def remove(self, path: str) -> None:
+        """Delete ``path`` and everything below it."""
+        self.remove_below(path)
+        self.members.pop(path, None)
+        siblings = self._children.get(path.rpartition("/")[0])
+        if siblings is not None:
+            siblings.discard(path)
+
+    def remove_below(self, path: str) -> None:
+        """Delete everything below ``path``, keeping ``path`` itself."""
+        pending = list(self._children.pop(path, ()))
+        while pending:
+            below = pending.pop()
+            self.members.pop(below, None)
+            pending.extend(self._children.pop(below, ()))
 
 
 def extract_files(layer: Path, dest: Path, names: Collection[str]) -> dict[str, Path]:
