@@ -14,7 +14,7 @@ from typing import Any
 
 from uvdock.config import Settings, load_settings
 from uvdock.errors import ConfigError, FileExistsConflictError, ProjectError
-from uvdock.fileio import FileChange, plan_changes, write_all
+from uvdock.fileio import FileChange, plan_changes, target_inside, write_all
 from uvdock.plan import BuildPlan, make_plan
 from uvdock.project import ProjectInfo, detect_project
 from uvdock.project.detect import check_directory, read_pyproject
@@ -78,6 +78,7 @@ def init_project(
     if plan.errors:
         first = plan.errors[0]
         raise ProjectError(first.message, hint=first.hint)
+    target_inside(plan.project.root, dockerfile_name)  # before anything is rendered or read
     files = render_files(
         plan,
         regenerate=regenerate,

@@ -9,13 +9,26 @@ README's configuration reference.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
+import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from uvdock._types import Sourced
 from uvdock.errors import ConfigError, UsageError
+from uvdock.grammar import (
+    DEBIAN_PACKAGE,
+    IMAGE_PREFIX,
+    IMAGE_REFERENCE,
+    IMAGE_TAG,
+    PEP508_NAME,
+    PYTHON_VERSION,
+    URL_PATH,
+    grammar_error,
+)
 
 Approach = Literal["custom", "official"]
 APPROACHES: tuple[Approach, ...] = ("custom", "official")
@@ -218,11 +231,51 @@ def _validate(spec: OptionSpec, value: Any, fail: Callable[[str], Exception]) ->
         raise fail(f"{spec.key} must be a path string or false")
     if spec.choices and value is not None and value not in spec.choices:
         raise fail(f"{spec.key} must be one of {', '.join(spec.choices)}, not {value!r}")
+    error = _grammar_error(spec, value)
+    if error is not None:
+        raise fail(f"{spec.key}: {error}")
     if spec.name == "port" and not 1 <= value <= 65535:  # noqa: PLR2004
         raise fail("port must be between 1 and 65535")
     if spec.name == "uid" and not 1 <= value < 2**31:
         raise fail("uid must be a positive number (0 would be root)")
     return value
+
+
+def _grammar_error(spec: OptionSpec, value: Any) -> str | None:
+    """Why a setting's value is outside its grammar (these values reach generated files)."""
+    pattern, what = _GRAMMARS.get(spec.name, (_ANY_TEXT, "value"))
+    for item in value if isinstance(value, list | tuple) else (value,):
+        if not isinstance(item, str):
+            continue
+        if spec.name == "healthcheck" and not item.startswith("/"):
+            item = f"/{item}"  # noqa: PLW2901 - the planner adds the slash too
+        error = grammar_error(item, pattern, what)
+        if error is not None:
+            return error
+    if spec.kind == "command" and isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as err:
+            return f"cannot split {json.dumps(value)} into words ({err}); check its quotes"
+        if not words:
+            return "the command is empty"
+    return None
+
+
+_ANY_TEXT = re.compile(r".*", re.DOTALL)  # any text without control characters
+_GRAMMARS: dict[str, tuple[re.Pattern[str], str]] = {
+    "python": (PYTHON_VERSION, "Python version (like 3.13)"),
+    "base_image": (IMAGE_REFERENCE, "image reference"),
+    "uv_image": (IMAGE_REFERENCE, "image reference"),
+    "uv_version": (IMAGE_TAG, "uv version"),
+    "image_prefix": (IMAGE_PREFIX, "registry prefix (like registry.example.com/mirror)"),
+    "healthcheck": (URL_PATH, "URL path (like /health)"),
+    "build_packages": (DEBIAN_PACKAGE, "Debian package name"),
+    "system_packages": (DEBIAN_PACKAGE, "Debian package name"),
+    "package": (PEP508_NAME, "package name"),
+    "extras": (PEP508_NAME, "extra name"),
+    "groups": (PEP508_NAME, "dependency group name"),
+}
 
 
 def _usage_error(where: str) -> Callable[[str], Exception]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from typing import Any, Literal
 
 from uvdock.config import Approach, Settings
@@ -138,10 +139,11 @@ class BuildPlan:
         context = "."
         if self.project.in_subdirectory:
             context = self.project.context_from_root
-            flags.insert(0, f"-f {dockerfile}")
+            flags.insert(0, f"-f {shlex.quote(dockerfile)}")
         elif dockerfile != "Dockerfile":
-            flags.insert(0, f"-f {dockerfile}")
-        return " ".join(["docker buildx build", *flags, "-t", self.project.name, context])
+            flags.insert(0, f"-f {shlex.quote(dockerfile)}")
+        tag = shlex.quote(self.project.name.lower())  # repository names are lowercase
+        return " ".join(["docker buildx build", *flags, "-t", tag, shlex.quote(context)])
 
     def to_data(self) -> dict[str, Any]:
         """The plan as JSON-ready data (``uvdock plan --format json``)."""

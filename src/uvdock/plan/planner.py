@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import urllib.parse
 from collections.abc import Callable
 from typing import get_args
@@ -250,7 +251,7 @@ def _secrets(project: ProjectInfo, settings: Settings) -> tuple[tuple[Secret, ..
                 target=CA_TARGET,
                 env="SSL_CERT_FILE",
                 required=True,
-                build_flag=f"--secret id=ca_bundle,src={ca.value}",
+                build_flag="--secret " + shlex.quote(f"id=ca_bundle,src={ca.value}"),
             )
         )
     for index in project.indexes:

@@ -9,13 +9,20 @@ source is what runs; the server reloads on change. ``docker compose watch``
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from uvdock.grammar import dockerfile_word, image_reference, yaml_string
 from uvdock.plan.model import BuildPlan
 from uvdock.render._text import env_block, exec_form, header, run, with_env
-from uvdock.render.dockerfile import apt_install, dependency_only, secret_env, secret_mounts
+from uvdock.render.dockerfile import (
+    apt_install,
+    dependency_only,
+    requirements_name,
+    secret_env,
+    secret_mounts,
+    sync_words,
+)
 
 DEV_UID = 1000  # the usual uid of the first user on a developer's machine
 DEV_HOME = "/home/dev"
@@ -32,9 +39,9 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
         "# Development image: used by compose.yaml; the source is bind-mounted at /app.",
         "# uvdock: global ignore=UV107 (a development image keeps the dev dependencies)",
         "",
-        f"FROM {plan.uv_image.value} AS uv",
+        f"FROM {image_reference(plan.uv_image.value, 'uv image')} AS uv",
         "",
-        f"FROM {plan.python_image.value}",
+        f"FROM {image_reference(plan.python_image.value, 'Python image')}",
         "COPY --from=uv /uv /uvx /bin/",
     ]
     packages = [p.value for p in plan.build_packages] + [p.value for p in plan.runtime_packages]
@@ -49,8 +56,8 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
                 ("PATH", f"{DEV_VENV}/bin:$PATH"),
                 ("PYTHONUNBUFFERED", "1"),
                 ("PYTHONDONTWRITEBYTECODE", "1"),
-                *(plan.entrypoint.value.env if plan.entrypoint else ()),
-            ]
+            ],
+            plan.entrypoint.value.env if plan.entrypoint else (),
         ),
         run(
             [
@@ -64,7 +71,7 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
         f"USER {DEV_UID}",
     ]
     if project.dependency_source.value == "requirements":
-        name = project.requirements_file.name if project.requirements_file else "requirements.txt"
+        name = requirements_name(plan)
         blocks.append(
             run(
                 [
@@ -77,7 +84,8 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
         blocks.append("COPY --chown=dev:dev . /app")
     else:
         # The app's member and extras; every dependency group (the dev tools).
-        selection = "".join(f" {flag}" for flag in plan.member_selection)
+        selection = sync_words(plan.member_selection)
+        selection = f" {selection}" if selection else ""
         first = f"uv sync {dependency_only(plan)}{selection}"
         blocks += [
             "# All dependency groups (dev included); the project itself comes next, editable.",
@@ -94,7 +102,9 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
             run([with_env(prefixes, f"uv sync --locked{selection}")], mounts=[cache, *secrets]),
         ]
     if project.app_path.as_posix() != ".":
-        blocks.append(f"WORKDIR /app/{project.app_path.as_posix()}")
+        blocks.append(
+            f"WORKDIR /app/{dockerfile_word(project.app_path.as_posix(), 'app directory')}"
+        )
     if plan.listens:
         blocks.append(f"EXPOSE {plan.port}")
     if plan.entrypoint is not None:
@@ -109,9 +119,7 @@ def _from_root(plan: BuildPlan, path: str) -> str:
     return Path(os.path.relpath(absolute, project.root.resolve())).as_posix()
 
 
-def _q(value: str) -> str:
-    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
-    return json.dumps(value)
+_q = yaml_string
 
 
 def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
@@ -145,16 +153,15 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
         lines.append(
             "      # The code, live (the server reloads); the venv is in /opt/venv, out of the way."
         )
-        lines.extend(
-            _q(f"./{host}:/app/{inside}").join(("      - ", ""))
-            for host, inside in zip(mounted, in_context, strict=True)
-        )
+        for host, inside in zip(mounted, in_context, strict=True):
+            lines.extend(_bind_mount(f"./{host}", f"/app/{inside}"))
     lines += [
         "      # uv's cache survives rebuilds and `uv add` inside the container.",
         "      - uv-cache:/home/dev/.cache/uv",
     ]
     if plan.entrypoint is not None:
-        lines.append(f"    command: {exec_form(plan.entrypoint.value.dev_argv)}")
+        argv = ", ".join(_q(arg) for arg in plan.entrypoint.value.dev_argv)
+        lines.append(f"    command: [{argv}]")
     lines += [
         "    # `docker compose up --watch`: copy the other files in as they change (the",
         "    # mounted code is live already; compose ignores watch paths under a bind",
@@ -184,6 +191,21 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
             else:
                 lines.append(f"    environment: {secret.env}")
     return "\n".join(lines) + "\n"
+
+
+def _bind_mount(source: str, target: str) -> list[str]:
+    """A volume entry: the short ``source:target`` form, or the long one when a path has a colon.
+
+    Compose splits the short form at colons, so a directory named ``a: b`` would
+    become a wrong mount even though the YAML is valid.
+    """
+    if ":" not in source + target:
+        return [f"      - {_q(f'{source}:{target}')}"]
+    return [
+        "      - type: bind",
+        f"        source: {_q(source)}",
+        f"        target: {_q(target)}",
+    ]
 
 
 def _lock_file(plan: BuildPlan) -> str:

@@ -15,11 +15,11 @@ with Python, still ``--locked``, non-root, and no ``uv run`` at start-up.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 
 from packaging.utils import canonicalize_name
 
+from uvdock.grammar import dockerfile_word, image_reference, plain_path, shell_line, shell_word
 from uvdock.plan.model import BuildPlan, Secret
 from uvdock.render._text import env_block, exec_form, header, label_block, run, with_env
 
@@ -76,7 +76,8 @@ def _secret_env(plan: BuildPlan, secret: Secret) -> list[str]:
 
 def apt_install(packages: Sequence[str], *, cached: bool) -> str:
     """apt-get install; cached (builder) keeps lists in cache mounts, else they are removed."""
-    install = "apt-get install -y --no-install-recommends " + " ".join(packages)
+    words = " ".join(shell_word(p, "Debian package") for p in packages)
+    install = "apt-get install -y --no-install-recommends " + words
     if cached:
         return f"{APT_IGNORE}\n" + run(
             [
@@ -109,7 +110,7 @@ def _sync_steps(
     if project.dependency_source.value == "requirements":
         pip_flags = " ".join(f for f in flags if f != "--no-editable")
         extra = f" {pip_flags}" if pip_flags else ""
-        name = project.requirements_file.name if project.requirements_file else "requirements.txt"
+        name = requirements_name(plan)
         hashes = " --require-hashes" if project.requirements_hashed else ""
         return [
             "# Dependencies from the requirements file, exactly (uv pip sync removes extras).",
@@ -124,7 +125,7 @@ def _sync_steps(
                 mounts=[cache, f"type=bind,source={name},target={name}", *secrets],
             ),
         ]
-    selection = " ".join(plan.sync_selection)
+    selection = sync_words(plan.sync_selection)
     first = f"uv sync {dependency_only(plan)} {selection}{extra}"
     dependency_step = run(
         [with_env(prefixes, first)],
@@ -233,7 +234,7 @@ def _project_stage(plan: BuildPlan) -> list[str]:
                     with_env(
                         secret_env(plan),
                         f"uv pip install --python {VENV}/bin/python "
-                        + " ".join(shlex.quote(r) for r in requires),
+                        + " ".join(shell_word(r, "build requirement") for r in requires),
                     )
                 ],
                 mounts=[
@@ -243,12 +244,13 @@ def _project_stage(plan: BuildPlan) -> list[str]:
                 ],
             ),
         ]
-    selection = " ".join(plan.sync_selection)
+    selection = sync_words(plan.sync_selection)
     sync = with_env(
         ["UV_COMPILE_BYTECODE=0"],
         f"uv sync --locked {selection} --no-editable --no-build-isolation",
     )
-    collect = f"{VENV}/bin/python -I - {' '.join(_project_dists(plan))} <<'PY'"
+    dists = " ".join(shell_word(name, "distribution name") for name in _project_dists(plan))
+    collect = f"{VENV}/bin/python -I - {dists} <<'PY'"
     steps += [
         "COPY . /app",
         run([sync, collect], mounts=[cache]) + "\n" + _COLLECT_PROJECT + "PY",
@@ -276,9 +278,8 @@ def _runtime_tail(plan: BuildPlan) -> list[str]:
     """ENV, USER, EXPOSE, HEALTHCHECK, LABEL and CMD of the final stage."""
     entry = plan.entrypoint
     env = [("PATH", f"{VENV}/bin:$PATH"), ("PYTHONUNBUFFERED", "1")]
-    if entry is not None:
-        env.extend(entry.value.env)
-    out = [env_block(env), f"USER {plan.uid}:{plan.uid}"]
+    theirs = entry.value.env if entry is not None else ()
+    out = [env_block(env, theirs), f"USER {plan.uid}:{plan.uid}"]
     if plan.listens:
         out.append(f"EXPOSE {plan.port}")
     probe = health_probe(plan)
@@ -300,10 +301,9 @@ def health_probe(plan: BuildPlan) -> str | None:
     if check is None:
         return None
     if check.path is not None:
-        return (
-            "import urllib.request; "
-            f"urllib.request.urlopen('http://127.0.0.1:{check.port}{check.path}', timeout=4)"
-        )
+        # repr() makes the URL a Python string literal whatever the path holds.
+        url = repr(f"http://127.0.0.1:{check.port}{check.path}")
+        return f"import urllib.request; urllib.request.urlopen({url}, timeout=4)"
     return f"import socket; socket.create_connection(('127.0.0.1', {check.port}), 4)"
 
 
@@ -324,7 +324,22 @@ def image_labels(plan: BuildPlan) -> list[tuple[str, str]]:
 
 
 def _build_comment(plan: BuildPlan, dockerfile_name: str) -> str:
-    return f"# Build: {plan.build_command(dockerfile_name)}"
+    return f"# Build: {shell_line(plan.build_command(dockerfile_name), 'the build command')}"
+
+
+def _from(plan_image: str, what: str, stage: str = "") -> str:
+    return f"FROM {image_reference(plan_image, what)}{stage}"
+
+
+def requirements_name(plan: BuildPlan) -> str:
+    """The requirements file's path in the context, bare (it is bind-mounted and passed to uv)."""
+    file = plan.project.requirements_file
+    return plain_path(file.name if file else "requirements.txt", "requirements file")
+
+
+def sync_words(flags: Sequence[str]) -> str:
+    """uv's selection flags (--package NAME, --extra NAME, ...) as shell words."""
+    return " ".join(shell_word(flag, "uv sync argument") for flag in flags)
 
 
 def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> str:
@@ -338,11 +353,11 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
         header("#", regenerate),
         _build_comment(plan, dockerfile_name),
         "",
-        f"FROM {plan.uv_image.value} AS uv",
+        _from(plan.uv_image.value, "uv image", " AS uv"),
         "",
         "# Build stage: the same Python image as the final stage, so the virtual",
         "# environment's interpreter path matches; uv exists only here.",
-        f"FROM {plan.base_image.value} AS builder",
+        _from(plan.base_image.value, "base image", " AS builder"),
         SOURCE_DATE_EPOCH_ARG,
         "COPY --from=uv /uv /uvx /bin/",
     ]
@@ -367,7 +382,7 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
             if installs_project
             else "# Final stage: the virtual environment and nothing else from the build."
         ),
-        f"FROM {plan.base_image.value}",
+        _from(plan.base_image.value, "base image"),
     ]
     if plan.runtime_packages:
         blocks.append(apt_install([p.value for p in plan.runtime_packages], cached=False))
@@ -379,7 +394,10 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
         blocks.append(
             "# Files the command reads at run time (the package itself has no source here)."
         )
-        blocks += [f"COPY {source} /app/{target}" for source, target in files]
+        blocks += [
+            f"COPY {plain_path(source, 'run-time file')} /app/{plain_path(target, 'run-time file')}"
+            for source, target in files
+        ]
     if not plan.project.packaged:
         blocks.append("# Not a package (no build system): the code runs from /app.")
         blocks.append(f"COPY {_app_source(plan)} /app")
@@ -399,7 +417,7 @@ def run_time_files(plan: BuildPlan) -> list[tuple[str, str]]:
 def _app_source(plan: BuildPlan) -> str:
     """What holds the app's code in the context: ``.``, or a member's directory."""
     path = plan.project.app_path.as_posix()
-    return "." if path == "." else f"{path}/"
+    return "." if path == "." else f"{plain_path(path, 'app directory')}/"
 
 
 def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> str:
@@ -409,7 +427,7 @@ def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -
         "",
         "# One stage on uv's image with Python: simple, still locked, non-root, and uv",
         "# is never run at start-up (no sync, no writes to the venv at run time).",
-        f"FROM {plan.base_image.value}",
+        _from(plan.base_image.value, "base image"),
         SOURCE_DATE_EPOCH_ARG,
     ]
     packages = [p.value for p in plan.build_packages] + [p.value for p in plan.runtime_packages]
@@ -431,7 +449,7 @@ def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -
     elif not plan.project.packaged and plan.project.app_path.as_posix() != ".":
         blocks += [
             "# The app member is not a package: it runs from its directory.",
-            f"WORKDIR /app/{plan.project.app_path.as_posix()}",
+            f"WORKDIR /app/{dockerfile_word(plan.project.app_path.as_posix(), 'app directory')}",
         ]
     blocks += _runtime_tail(plan)
     return "\n".join(blocks) + "\n"

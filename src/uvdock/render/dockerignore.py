@@ -13,6 +13,7 @@ import fnmatch
 
 from packaging.utils import canonicalize_name
 
+from uvdock.grammar import plain_path, shell_line
 from uvdock.plan.model import BuildPlan
 from uvdock.render._text import header
 
@@ -69,9 +70,12 @@ def _member_allowlist(plan: BuildPlan) -> list[str]:
     if project.vcs_versioning:
         keep.append(".git")
     return [
-        f"# The context is the workspace root: send only what building {project.package} reads.",
+        (
+            "# The context is the workspace root: send only what building "
+            f"{shell_line(project.package or '', 'package')} reads."
+        ),
         "*",
-        *(f"!{path}" for path in dict.fromkeys(keep)),
+        *(f"!{plain_path(path, 'kept path')}" for path in dict.fromkeys(keep)),
     ]
 
 
@@ -88,12 +92,15 @@ def render_dockerignore(plan: BuildPlan, *, regenerate: str) -> str:
             ".git",
             ".gitignore",
         ]
-    kept = [*ALWAYS_KEPT, *plan.project.referenced_files]
+    # A kept path becomes a pattern of its own: one with a newline or a wildcard
+    # could re-include .env or everything else, so such paths are refused.
+    kept = [plain_path(f, "file pyproject.toml refers to") for f in plan.project.referenced_files]
+    kept[:0] = ALWAYS_KEPT
     if plan.project.requirements_file is not None:
         kept.append(plan.project.requirements_file.name)
     patterns = excluded_patterns(plan)
     caught = [f for f in kept if _excluded(f, patterns)]
     if caught:
         lines.append("# Read by the build: keep them even though a pattern above matches.")
-        lines.extend(f"!{f}" for f in caught)
+        lines.extend(f"!{plain_path(f, 'kept path')}" for f in caught)
     return "\n".join(lines) + "\n"
