@@ -31,6 +31,11 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
             path=path,
             hint="check the file's permissions",
         ) from err
+    return parse_toml(text, path), text
+
+
+def parse_toml(text: str, path: Path) -> dict[str, Any]:
+    """Parse ``text`` read from ``path``; a syntax error becomes a ConfigError with its line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -40,7 +45,7 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(
             f"invalid TOML: {reason}", path=path, line=line, hint="fix the syntax and run again"
         ) from err
-    return data, text
+    return data
 
 
 def line_of_key(text: str, table: str, key: str | None = None) -> int | None:

@@ -115,16 +115,18 @@ def test_a_lock_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "uv.lock").write_text('version = 1\npackage = "x"\n')
     with pytest.raises(ConfigError) as raised:
         read_lock(tmp_path / "uv.lock")
-    assert "not a uv.lock" in str(raised.value)
+    assert "uv.lock:2: `package` must be an array of tables, not a string" in str(raised.value)
     assert raised.value.exit_code == 2
 
 
-def test_a_hand_broken_package_entry_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
+def test_a_hand_broken_package_entry_is_an_error_at_its_line(tmp_path: Path) -> None:
+    # Read "as far as it goes", a broken entry planned an image without its wheels.
     (tmp_path / "uv.lock").write_text(
         'version = 1\n[[package]]\nname = "x"\nwheels = 1\ndependencies = 2\n'
         "optional-dependencies = 3\ndev-dependencies = 4\n"
     )
-    (package,) = read_lock(tmp_path / "uv.lock")[0]
-    assert (package.wheels, package.dependencies, package.optional, package.groups) == (
-        (), (), (), (),
-    )  # fmt: skip
+    with pytest.raises(ConfigError) as raised:
+        read_lock(tmp_path / "uv.lock")
+    assert "uv.lock:4: `package[0].wheels` must be an array of tables, not an integer" in (
+        raised.value.one_line()
+    )

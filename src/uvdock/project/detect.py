@@ -12,9 +12,10 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from uvdock._toml import line_of_key, read_toml
+from uvdock._toml import line_of_key
 from uvdock.config import DEFAULT_PYTHON, Settings
 from uvdock.errors import ConfigError, ProjectError
+from uvdock.project.documents import read_pyproject as read_pyproject_file
 from uvdock.project.entrypoint import HTTP_SERVERS, Detection, detect_entrypoint, find_entrypoint
 from uvdock.project.lockfile import installed_packages, lock_info
 from uvdock.project.model import (
@@ -29,6 +30,8 @@ from uvdock.project.model import (
     Sourced,
     WorkspaceMember,
 )
+from uvdock.project.readfile import MANIFEST_LIMIT, SMALL_LIMIT, exists, read_text
+from uvdock.project.schema import control_character
 from uvdock.project.servers import distributions_from_requirements
 from uvdock.project.startcmd import dockerfile_python
 from uvdock.project.workspace import Member, find_root, members
@@ -56,16 +59,25 @@ def check_directory(root: Path) -> None:
 
 def read_pyproject(root: Path) -> tuple[dict[str, Any] | None, str | None]:
     path = root / "pyproject.toml"
-    if not path.exists():
+    if not exists(path):
         return None, None
-    data, text = read_toml(path)
+    data, text = read_pyproject_file(path)
     return data, text
 
 
 def _requirements_file(root: Path) -> tuple[Path | None, list[str]]:
     notes: list[str] = []
+    for path in root.glob("requirements*.txt"):
+        # The name is copied into the Dockerfile: a newline there would start an instruction.
+        wrong = control_character(path.name)
+        if wrong:
+            raise ConfigError(
+                f"the file name {path.name!r} {wrong}",
+                path=root,
+                hint="rename the requirements file",
+            )
     main = root / "requirements.txt"
-    if main.is_file():
+    if exists(main):
         others = sorted(p.name for p in root.glob("requirements*.txt") if p != main)
         if others:
             notes.append(f"ignored for the image: {', '.join(others)} (requirements.txt is used)")
@@ -138,7 +150,8 @@ def _dependency_source(
 def _requirement_lines(path: Path) -> list[str]:
     lines: list[str] = []
     pending = ""
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    # Up to the lock's size limit: a requirements.txt with hashes is a lock.
+    for raw in read_text(path, limit=MANIFEST_LIMIT).splitlines():
         line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
         if line.endswith("\\"):
             pending += line[:-1] + " "
@@ -170,9 +183,9 @@ def _requirements_facts(path: Path) -> tuple[frozenset[str], bool]:
 
 def _python_pin(root: Path) -> Sourced[str] | None:
     path = root / ".python-version"
-    if not path.is_file():
+    if not exists(path):
         return None
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(read_text(path, limit=SMALL_LIMIT).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -439,8 +452,8 @@ def _layout(
     if context == root.resolve():
         context_pyproject, context_text = pyproject, text
     else:
-        context_pyproject, context_text = read_toml(context / "pyproject.toml")
-    all_members = tuple(members(context, context_pyproject or {}))
+        context_pyproject, context_text = read_pyproject_file(context / "pyproject.toml")
+    all_members = tuple(members(context, context_pyproject or {}, context_text))
     root_project = (context_pyproject or {}).get("project")
     virtual = not isinstance(root_project, dict)
     if wanted.value is not None:
@@ -585,9 +598,9 @@ def _local_build_systems(lock: LockInfo | None, context: Path) -> dict[str, Buil
             continue
         manifest = context / package.source_url / "pyproject.toml"
         try:
-            data, _ = read_toml(manifest)
-        except (ProjectError, OSError):
-            continue
+            data, _ = read_pyproject_file(manifest)
+        except ConfigError:
+            continue  # not there, or broken: uv reports it when it builds the package
         system = data.get("build-system", {})
         requires = system.get("requires", ()) if isinstance(system, dict) else ()
         backend = system.get("build-backend") if isinstance(system, dict) else None

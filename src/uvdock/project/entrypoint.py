@@ -29,12 +29,12 @@ import posixpath
 import re
 import shlex
 import sys
-import tomllib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from uvdock.errors import ProjectError
+from uvdock.errors import ConfigError, ProjectError
 from uvdock.project.django_project import DjangoApp, find_django, find_manage_py
+from uvdock.project.documents import read_pyproject
 from uvdock.project.fastapi_cli import fastapi_target, uvicorn_equivalent
 from uvdock.project.model import Entrypoint, EntrypointKind, Sourced
 from uvdock.project.pysource import (
@@ -45,6 +45,7 @@ from uvdock.project.pysource import (
     python_files,
     qualified,
     unparsable,
+    unreadable,
 )
 from uvdock.project.serverconf import (
     GunicornConfig,
@@ -228,8 +229,8 @@ def import_roots(root: Path) -> tuple[str, ...]:
     is imported by its path below it (``api/src/main.py`` is ``main``).
     """
     try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data, _ = read_pyproject(root / "pyproject.toml")
+    except ConfigError:  # missing or broken: detection reports a broken one where it reads it
         data = {}
     tool = data.get("tool", {})
     found: list[str] = ["src"]
@@ -1167,12 +1168,16 @@ def _with_health_route(found: Detection, root: Path) -> Detection:
 
 def _nothing(root: Path) -> str:
     """Nothing found; and if some files could not be read, which and how to read them."""
+    message = _NOTHING
+    unread = unreadable(root)
+    if unread:
+        message += f"; note: these files were skipped: {', '.join(unread)}"
     skipped = unparsable(root)
     if not skipped:
-        return _NOTHING
+        return message
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     return (
-        f"{_NOTHING}; note: this Python ({running}) cannot parse {', '.join(skipped)}, "
+        f"{message}; note: this Python ({running}) cannot parse {', '.join(skipped)}, "
         "so what they define was not seen: run uvdock on a newer Python "
         "(`uvx --python 3.13 uvdock`)"
     )

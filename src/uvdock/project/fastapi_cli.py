@@ -11,9 +11,11 @@ the same ``module:app``.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+
+from uvdock.errors import ConfigError
+from uvdock.project.documents import read_pyproject
 
 __all__ = ["fastapi_target", "uvicorn_equivalent"]
 
@@ -53,8 +55,8 @@ def _module_of(path: str) -> str:
 
 def _pyproject_entrypoint(root: Path) -> str | None:
     try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data, _ = read_pyproject(root / "pyproject.toml")
+    except ConfigError:  # missing or broken: detection reports a broken one where it reads it
         return None
     value = data.get("tool", {}).get("fastapi", {}).get("entrypoint")
     return value if isinstance(value, str) and ":" in value else None

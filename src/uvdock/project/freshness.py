@@ -64,6 +64,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -75,7 +76,7 @@ from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from uvdock._toml import read_toml
+from uvdock.project.documents import read_lock, read_pyproject, read_uv_toml
 from uvdock.project.workspace import members as workspace_members
 
 __all__ = [
@@ -1701,10 +1702,14 @@ def check_freshness(
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
+    """A pyproject.toml, uv.lock or uv.toml, checked against its schema; None if absent."""
+    if not os.path.lexists(path):
         return None
-    data, _ = read_toml(path)
-    return data
+    if path.name == "uv.lock":
+        return read_lock(path)[0]
+    if path.name == "uv.toml":
+        return read_uv_toml(path)
+    return read_pyproject(path)[0]
 
 
 def check_workspace_freshness(

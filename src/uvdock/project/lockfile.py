@@ -18,8 +18,7 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name
 
-from uvdock._toml import read_toml
-from uvdock.errors import ConfigError
+from uvdock.project.documents import read_lock as read_lock_file
 from uvdock.project.freshness import check_workspace_freshness
 from uvdock.project.model import (
     LockedDependency,
@@ -33,14 +32,8 @@ ARCH_OF_PLATFORM = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
 
 
 def read_lock(path: Path) -> tuple[tuple[LockedPackage, ...], str | None, dict[str, Any]]:
-    data, _ = read_toml(path)
+    data, _ = read_lock_file(path)
     raw_packages = data.get("package", [])
-    if not isinstance(raw_packages, list) or not all(isinstance(p, dict) for p in raw_packages):
-        raise ConfigError(
-            "this is not a uv.lock: `package` must be an array of tables ([[package]])",
-            path=path,
-            hint="regenerate it with `uv lock`",
-        )
     packages = tuple(_package(raw) for raw in raw_packages)
     requires_python = data.get("requires-python")
     return packages, requires_python if isinstance(requires_python, str) else None, data

@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from uvdock.project.readfile import SMALL_LIMIT, UnreadableFileError, read_bytes
+
 __all__ = ["import_aliases", "module_file", "parse", "python_files", "qualified"]
 
 SKIP_DIRS = {
@@ -15,7 +17,6 @@ SKIP_DIRS = {
     ".pytest_cache", "examples",
 }  # fmt: skip
 _MAX_FILES = 3000
-_MAX_FILE_BYTES = 1_000_000
 
 
 def python_files(root: Path) -> Iterator[Path]:
@@ -32,11 +33,10 @@ def python_files(root: Path) -> Iterator[Path]:
 
 
 def parse(path: Path) -> ast.Module | None:
+    """The module's tree; None if it cannot be parsed or read (``unparsable`` says which)."""
     try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            return None
-        return ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError, OSError):
+        return ast.parse(read_bytes(path, limit=SMALL_LIMIT), filename=str(path))
+    except (SyntaxError, ValueError, UnreadableFileError):
         return None
 
 
@@ -49,15 +49,26 @@ def unparsable(root: Path, *, limit: int = 3) -> list[str]:
     found: list[str] = []
     for path in python_files(root):
         try:
-            if path.stat().st_size > _MAX_FILE_BYTES:
-                continue
-            ast.parse(path.read_bytes(), filename=str(path))
+            ast.parse(read_bytes(path, limit=SMALL_LIMIT), filename=str(path))
         except SyntaxError as error:
             found.append(f"{path.relative_to(root).as_posix()}:{error.lineno or 1}")
             if len(found) >= limit:
                 break
-        except (ValueError, OSError):
+        except (ValueError, UnreadableFileError):
             continue
+    return found
+
+
+def unreadable(root: Path, *, limit: int = 3) -> list[str]:
+    """``path (why)`` of the ``.py`` files detection skipped: a FIFO, a device, too big, ..."""
+    found: list[str] = []
+    for path in python_files(root):
+        try:
+            read_bytes(path, limit=SMALL_LIMIT)
+        except UnreadableFileError as error:
+            found.append(f"{path.relative_to(root).as_posix()} ({error.reason})")
+            if len(found) >= limit:
+                break
     return found
 
 

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from uvdock.project.model import BuildSystem, LockedPackage
+from uvdock.project.readfile import MANIFEST_LIMIT, UnreadableFileError, read_bytes
 
 MAX_BYTES = 64 * 1024 * 1024
 _TIMEOUT = 30.0
@@ -42,14 +43,15 @@ def _pyproject_member(data: bytes, filename: str) -> bytes | None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for name in archive.namelist():
                 if len(PurePosixPath(name).parts) == 2 and name.endswith("/pyproject.toml"):  # noqa: PLR2004
-                    return archive.read(name)
+                    with archive.open(name) as stream:  # bounded: a zip bomb inflates
+                        return stream.read(MANIFEST_LIMIT + 1)
         return None
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
         for member in archive:
             parts = PurePosixPath(member.name).parts
             if member.isfile() and len(parts) == 2 and parts[1] == "pyproject.toml":  # noqa: PLR2004
                 handle = archive.extractfile(member)
-                return handle.read() if handle is not None else None
+                return handle.read(MANIFEST_LIMIT + 1) if handle is not None else None
     return None
 
 
@@ -77,9 +79,9 @@ def _read(package: LockedPackage, lock_dir: Path) -> dict[str, Any] | None:
     if url.startswith(("https://", "http://")):
         data = _download(url)
     elif url and "://" not in url:
-        try:
-            data = (lock_dir / url).read_bytes()
-        except OSError:
+        try:  # a path the lock names: it could be a FIFO or /dev/zero
+            data = read_bytes(lock_dir / url, limit=MAX_BYTES)
+        except UnreadableFileError:
             return None
     else:
         return None

@@ -11,6 +11,8 @@ import configparser
 import dataclasses
 from pathlib import Path
 
+from uvdock.project.readfile import SMALL_LIMIT, UnreadableFileError, read_bytes, read_text
+
 __all__ = [
     "GunicornConfig",
     "UwsgiIni",
@@ -77,11 +79,9 @@ def read_uwsgi_ini(root: Path, path: Path) -> UwsgiIni | None:
     # uWSGI allows repeated keys (several `env =`); the last one wins here.
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     try:
-        if path.stat().st_size > _MAX_BYTES:
-            return None
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, limit=_MAX_BYTES)
         parser.read_string(text, source=str(path))
-    except (OSError, UnicodeDecodeError, configparser.Error):
+    except (UnreadableFileError, configparser.Error):
         return None
     if not parser.has_section("uwsgi"):
         return None
@@ -138,8 +138,8 @@ def find_gunicorn_config(root: Path, named: str | None = None) -> GunicornConfig
 def read_gunicorn_config(root: Path, path: Path) -> GunicornConfig:
     relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError, OSError):
+        tree = ast.parse(read_bytes(path, limit=SMALL_LIMIT), filename=str(path))
+    except (SyntaxError, ValueError, UnreadableFileError):
         return GunicornConfig(path=relative, bind=None, sets_bind=True, line=None)
     for node in tree.body:
         if not isinstance(node, ast.Assign):

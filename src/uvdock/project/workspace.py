@@ -18,8 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from uvdock._toml import read_toml
-from uvdock.errors import ProjectError
+from uvdock._toml import line_of_key
+from uvdock.errors import ConfigError
+from uvdock.project.documents import read_pyproject, relative_path
+from uvdock.project.readfile import exists
+from uvdock.project.schema import shown
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -52,8 +55,8 @@ def find_root(directory: Path) -> Path | None:
         if not manifest.is_file():
             continue
         try:
-            data, _ = read_toml(manifest)
-        except ProjectError:
+            data, _ = read_pyproject(manifest)
+        except ConfigError:
             if candidate == start:
                 raise
             continue  # a broken pyproject.toml elsewhere up the tree is not ours to report
@@ -70,20 +73,60 @@ def find_root(directory: Path) -> Path | None:
     return None
 
 
-def members(root: Path, pyproject: Mapping[str, Any]) -> list[Member]:
-    """The members ``[tool.uv.workspace]`` lists (globs expanded, excludes applied), sorted."""
+def _expand(root: Path, key: str, pattern: str, text: str | None) -> list[Path]:
+    """The directories a ``members``/``exclude`` glob names; all inside ``root``, as uv requires.
+
+    uv refuses a member outside the workspace root; uvdock would otherwise mount
+    it as ``./..`` and copy it from outside the build context.
+    """
+    where = root / "pyproject.toml"
+    shown_key = f"`tool.uv.workspace.{key}`"
+    line = line_of_key(text or "", "tool.uv.workspace", key)
+    hint = "list members as paths (or globs) inside the workspace root, as uv requires"
+    wrong = relative_path(pattern)
+    if wrong is not None:
+        raise ConfigError(
+            f"{shown_key} = {shown(pattern)}: {wrong}", path=where, line=line, hint=hint
+        )
+    try:
+        matches = sorted(root.glob(pattern))
+    except (ValueError, NotImplementedError) as err:  # pathlib's "Unacceptable pattern"
+        raise ConfigError(
+            f"{shown_key} = {shown(pattern)}: is not a glob pattern ({err})",
+            path=where,
+            line=line,
+            hint=hint,
+        ) from err
+    inside = root.resolve()
+    for match in matches:
+        if not match.resolve().is_relative_to(inside):  # through a symbolic link
+            raise ConfigError(
+                f"{shown_key} = {shown(pattern)}: matches {match.relative_to(root)}, "
+                "which links outside the workspace root",
+                path=where,
+                line=line,
+                hint=hint,
+            )
+    return matches
+
+
+def members(root: Path, pyproject: Mapping[str, Any], text: str | None = None) -> list[Member]:
+    """The members ``[tool.uv.workspace]`` lists (globs expanded, excludes applied), sorted.
+
+    ``text`` is the root's ``pyproject.toml``, for the line of a bad pattern.
+    """
     table = _table(pyproject) or {}
     excluded: set[Path] = set()
     for pattern in table.get("exclude", ()):
-        excluded.update(p.resolve() for p in root.glob(str(pattern)))
+        excluded.update(p.resolve() for p in _expand(root, "exclude", pattern, text))
     found: dict[Path, Member] = {}
     for pattern in table.get("members", ()):
-        for directory in sorted(root.glob(str(pattern))):
+        for directory in _expand(root, "members", pattern, text):
             manifest = directory / "pyproject.toml"
             resolved = directory.resolve()
-            if resolved in excluded or resolved == root.resolve() or not manifest.is_file():
+            if resolved in excluded or resolved == root.resolve() or not exists(manifest):
                 continue
-            data, text = read_toml(manifest)
+            data, text = read_pyproject(manifest)
             name = data.get("project", {}).get("name", directory.name)
             found[resolved] = Member(
                 name=str(name),
