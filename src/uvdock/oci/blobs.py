@@ -35,6 +35,7 @@ from typing import IO, Any, Self
 from uvdock.errors import UvdockError
 from uvdock.oci.model import (
     OCI_LAYER_GZIP,
+    BlobSizeError,
     DigestError,
     LayerInfo,
     canonical_json,
@@ -190,15 +191,37 @@ class BlobStore:
             writer.write(data)
         return digest
 
-    def put_file(self, stream: IO[bytes], *, expected_digest: str | None = None) -> tuple[str, int]:
+    def put_file(
+        self,
+        stream: IO[bytes],
+        *,
+        expected_digest: str | None = None,
+        expected_size: int | None = None,
+        source: str = "the source",
+    ) -> tuple[str, int]:
         """Copy ``stream`` into the store in chunks; returns ``(digest, size)``.
 
         With ``expected_digest``, content that hashes differently raises
-        ``DigestError`` and leaves nothing behind.
+        ``DigestError`` and leaves nothing behind. With ``expected_size`` (a
+        descriptor's size) at most that many bytes plus one are read: more
+        or fewer raises ``BlobSizeError`` naming ``source``, so an endless
+        source (``/dev/zero``) costs one byte too many, not the disk.
         """
+        limit = None if expected_size is None else expected_size + 1
         with self.writer(expected_digest=expected_digest) as writer:
-            while chunk := stream.read(_CHUNK):
+            while limit is None or writer.size < limit:
+                wanted = _CHUNK if limit is None else min(_CHUNK, limit - writer.size)
+                chunk = stream.read(wanted)
+                if not chunk:
+                    break
                 writer.write(chunk)
+            if expected_size is not None and writer.size != expected_size:
+                raise BlobSizeError(
+                    expected_digest or "(no digest given)",
+                    declared=expected_size,
+                    read=writer.size,
+                    where=source,
+                )
         return writer.digest, writer.size
 
     def get_selector(self, key: str) -> LayerInfo | None:

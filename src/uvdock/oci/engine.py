@@ -50,6 +50,7 @@ from uvdock.oci.blobs import BlobStore
 from uvdock.oci.layering import entries_for, rest_entries, split
 from uvdock.oci.model import (
     INDEX_MEDIA_TYPES,
+    MANIFEST_MEDIA_TYPES,
     OCI_CONFIG,
     OCI_INDEX,
     OCI_MANIFEST,
@@ -78,6 +79,7 @@ from uvdock.oci.pyenv import (
     export_requirements,
     python_platform,
 )
+from uvdock.oci.schema import check_config, check_index, check_manifest, parse_document
 from uvdock.oci.tarlayer import entries_from_directory, layer_selector, write_layer
 from uvdock.plan.model import BuildPlan
 from uvdock.project.model import ProjectInfo
@@ -188,37 +190,56 @@ def resolve_base(
         return [dataclasses.replace(image, reference=reference) for image in found]
     registry = _BaseRegistry(reference, store, client_for, tasks)
     body, media_type, top_digest = registry.top(pull=pull)
-    document = json.loads(body)
-    by_platform: dict[Platform, str] = {}
-    if media_type in INDEX_MEDIA_TYPES or document.get("manifests"):
-        for entry in document.get("manifests", []):
+    where = f"{reference} ({top_digest})"
+    document = parse_document(body, where=where)
+    by_platform: dict[Platform, Descriptor] = {}
+    is_index = media_type in INDEX_MEDIA_TYPES or "manifests" in document
+    if is_index:
+        for entry in check_index(document, where=where)["manifests"]:
             plat = entry.get("platform") or {}
             annotations = entry.get("annotations") or {}
             if plat.get("os") == "unknown" or "vnd.docker.reference.type" in annotations:
                 continue  # attestations
-            by_platform.setdefault(Platform.from_json(plat), entry["digest"])
+            if entry["mediaType"] not in MANIFEST_MEDIA_TYPES:
+                continue  # a nested index or an artifact: not an image to build on
+            by_platform.setdefault(Platform.from_json(plat), Descriptor.from_json(entry))
+        if not by_platform:
+            raise UvdockError(
+                f"{reference} is an index that names no image manifest",
+                hint="use a base image built for linux (e.g. python:3.13-slim)",
+            )
     images = []
     for wanted in platforms:
-        if by_platform:
-            digest = by_platform.get(wanted)
-            if digest is None:
+        if is_index:
+            chosen = by_platform.get(wanted)
+            if chosen is None:
                 have = ", ".join(str(p) for p in by_platform)
                 raise UvdockError(
                     f"{reference} has no {wanted} image (it has {have})",
                     hint="choose another --platform or a base image that has it",
                 )
-            manifest = json.loads(registry.by_digest(digest))
+            digest = chosen.digest
+            where = f"{reference} {wanted} manifest {digest}"
+            manifest = check_manifest(
+                parse_document(registry.by_digest(digest), where=where), where=where
+            )
         else:
-            manifest, digest = document, top_digest
-        registry.fetch(manifest["config"]["digest"])
-        config = json.loads(store.read_bytes(manifest["config"]["digest"]))
-        actual = Platform(os=config.get("os", "linux"), architecture=config.get("architecture", ""))
+            digest = top_digest
+            manifest = check_manifest(document, where=where)
+        config_descriptor = Descriptor.from_json(manifest["config"])
+        registry.fetch(config_descriptor.digest, size=config_descriptor.size)
+        config_where = f"{reference} {wanted} config {config_descriptor.digest}"
+        config = check_config(
+            parse_document(store.read_bytes(config_descriptor.digest), where=config_where),
+            where=config_where,
+        )
+        actual = Platform(os=config["os"], architecture=config["architecture"])
         if not by_platform and actual != wanted:
             raise UvdockError(
                 f"{reference} is a single {actual} image, not {wanted}",
                 hint="use a multi-platform base image, or build only for " + str(actual),
             )
-        layers = tuple(Descriptor.from_json(layer) for layer in manifest.get("layers", []))
+        layers = tuple(Descriptor.from_json(layer) for layer in manifest["layers"])
         for layer in layers:
             if not store.has(layer.digest):
                 size = f"{layer.size / 1e6:.1f} MB"
@@ -297,8 +318,12 @@ class _BaseRegistry:
             self.store.put_bytes(body, expected_digest=digest)
         return self.store.read_bytes(digest)
 
-    def fetch(self, digest: str, *, size: int | None = None) -> None:
-        """Download a blob into the store unless it is there (verified against its digest)."""
+    def fetch(self, digest: str, *, size: int) -> None:
+        """Download a blob into the store unless it is there (verified against its digest).
+
+        ``size`` is the descriptor's: no more than that (plus one byte) is
+        downloaded, whatever the registry sends (issue 12).
+        """
         if not self.store.has(digest):
             client, repo, _ = self._client()
             self.store.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -306,9 +331,9 @@ class _BaseRegistry:
                 tempfile.TemporaryFile(dir=self.store.tmp_dir) as download,
                 self._tasks(f"pull {digest[7:19]}", size) as task,
             ):
-                client.get_blob(repo, digest, CountingWriter(download, task))
+                client.get_blob(repo, digest, CountingWriter(download, task), size=size)
                 download.seek(0)
-                self.store.put_file(download, expected_digest=digest)
+                self.store.put_file(download, expected_digest=digest, expected_size=size)
 
 
 def _base_from_layout(

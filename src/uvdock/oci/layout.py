@@ -26,21 +26,24 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import json
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from uvdock.oci.blobs import BlobNotFoundError, BlobStore
 from uvdock.oci.model import (
     ANNOTATION_REF_NAME,
+    BLOB_SOURCE_HINT,
     INDEX_MEDIA_TYPES,
     MANIFEST_MEDIA_TYPES,
+    MAX_DOCUMENT_SIZE,
     OCI_INDEX,
+    BlobSizeError,
     Descriptor,
     DigestError,
     ImageError,
@@ -50,10 +53,19 @@ from uvdock.oci.model import (
     digest_hex,
     sha256_digest,
 )
+from uvdock.oci.schema import (
+    MAX_INDEX_DEPTH,
+    DocumentError,
+    DocumentKind,
+    check_document,
+    check_index,
+    parse_document,
+)
 
 __all__ = [
     "ANNOTATION_CONTAINERD_NAME",
     "LAYOUT_VERSION",
+    "LayoutDocumentError",
     "LayoutError",
     "LayoutImage",
     "OCILayout",
@@ -70,6 +82,10 @@ _ATTESTATION = "vnd.docker.reference.type"
 
 class LayoutError(ImageError):
     """An OCI layout or archive cannot be read or written."""
+
+
+class LayoutDocumentError(LayoutError, DocumentError):
+    """A document in a layout is too large, not JSON, or not of the image spec's shape."""
 
 
 # --- writing a layout directory -------------------------------------------------
@@ -108,7 +124,10 @@ def write_layout(
     with _locked(dest):  # two builds tagging into one layout must not lose an entry
         kept: list[JSONObject] = []
         if index_file.exists():
-            for old in _load_json(index_file).get("manifests") or []:
+            existing = _load_json(index_file)
+            for old in check_index(existing, where=str(index_file), error=LayoutDocumentError)[
+                "manifests"
+            ]:
                 old_ref = (old.get("annotations") or {}).get(ANNOTATION_REF_NAME)
                 same_ref = ref_name is not None and old_ref == ref_name
                 untagged = ref_name is None and old_ref is None and old["digest"] == image.digest
@@ -140,21 +159,22 @@ def _closure(store: BlobStore, root: Descriptor) -> list[str]:
     """Every digest ``root`` needs (itself first), all present in ``store``, in a stable order."""
     seen: dict[str, None] = {}
 
-    def visit(descriptor: Descriptor) -> None:
+    def visit(descriptor: Descriptor, depth: int) -> None:
         if descriptor.digest in seen:
             return
         _require(store, descriptor.digest)
         seen[descriptor.digest] = None
         if descriptor.media_type in INDEX_MEDIA_TYPES:
-            index = _store_json(store, descriptor)
-            for child in index.get("manifests") or []:
-                visit(Descriptor.from_json(child))
+            _check_depth(depth, where=f"{store.root}: {root.digest}")
+            index = _store_json(store, descriptor, "index")
+            for child in index["manifests"]:
+                visit(Descriptor.from_json(child), depth + 1)
         elif descriptor.media_type in MANIFEST_MEDIA_TYPES:
-            manifest = _store_json(store, descriptor)
-            for child in [manifest["config"], *(manifest.get("layers") or [])]:
-                visit(Descriptor.from_json(child))
+            manifest = _store_json(store, descriptor, "manifest")
+            for child in [manifest["config"], *manifest["layers"]]:
+                visit(Descriptor.from_json(child), depth + 1)
 
-    visit(root)
+    visit(root, 0)
     return list(seen)
 
 
@@ -166,12 +186,20 @@ def _require(store: BlobStore, digest: str) -> None:
         )
 
 
-def _store_json(store: BlobStore, descriptor: Descriptor) -> JSONObject:
-    data = store.read_bytes(descriptor.digest)
-    value = json.loads(data)
-    if not isinstance(value, dict):
-        raise LayoutError(f"{descriptor.digest} is not a JSON object")
-    return value
+def _store_json(store: BlobStore, descriptor: Descriptor, kind: DocumentKind) -> JSONObject:
+    where = f"{store.root}: {descriptor.digest}"
+    if descriptor.size > MAX_DOCUMENT_SIZE:
+        raise LayoutDocumentError(f"{where}: a {kind} of {descriptor.size} bytes is over 4 MiB")
+    value = parse_document(store.read_bytes(descriptor.digest), where=where)
+    return check_document(value, kind, where=where)
+
+
+def _check_depth(depth: int, *, where: str) -> None:
+    if depth >= MAX_INDEX_DEPTH:
+        raise LayoutDocumentError(
+            f"{where}: indexes nest more than {MAX_INDEX_DEPTH} deep",
+            hint="real images nest an index once at most; this one is broken or hostile",
+        )
 
 
 def _place_blob(source: Path, target: Path, *, link: bool) -> None:
@@ -237,9 +265,9 @@ def write_docker_archive(
     layer they hold without reading it). Returns the manifest's descriptor.
     """
     manifest_desc = _select_manifest(store, image, platform)
-    manifest = _store_json(store, manifest_desc)
+    manifest = _store_json(store, manifest_desc, "manifest")
     config = Descriptor.from_json(manifest["config"])
-    layers = [Descriptor.from_json(layer) for layer in manifest.get("layers") or []]
+    layers = [Descriptor.from_json(layer) for layer in manifest["layers"]]
     for descriptor in (manifest_desc, config, *layers):
         _require(store, descriptor.digest)
     repo_tags = [_with_tag(tag) for tag in tags]
@@ -281,21 +309,24 @@ def _blob_name(digest: str) -> str:
     return f"blobs/sha256/{digest_hex(digest)}"
 
 
-def _select_manifest(store: BlobStore, image: Descriptor, platform: Platform | None) -> Descriptor:
+def _select_manifest(
+    store: BlobStore, image: Descriptor, platform: Platform | None, *, depth: int = 0
+) -> Descriptor:
     if image.media_type in MANIFEST_MEDIA_TYPES:
         return image
     if image.media_type not in INDEX_MEDIA_TYPES:
         raise LayoutError(f"{image.digest} is a {image.media_type}, not an image")
+    _check_depth(depth, where=f"{store.root}: {image.digest}")
     _require(store, image.digest)
     candidates = [
         Descriptor.from_json(child)
-        for child in _store_json(store, image).get("manifests") or []
+        for child in _store_json(store, image, "index")["manifests"]
         if not _is_attestation(child)
     ]
     if platform is not None:
         candidates = [c for c in candidates if c.platform == platform]
     if len(candidates) == 1:
-        return _select_manifest(store, candidates[0], platform)
+        return _select_manifest(store, candidates[0], platform, depth=depth + 1)
     available = ", ".join(str(c.platform) for c in candidates) or "none"
     if platform is None:
         raise LayoutError(
@@ -421,13 +452,30 @@ class OCILayout:
         )
 
     def import_into(self, store: BlobStore, image: LayoutImage) -> None:
-        """Copy ``image``'s manifest, config and layers into ``store``, verifying each digest."""
+        """Copy ``image``'s manifest, config and layers into ``store``, verifying each digest.
+
+        Only regular files are read, and each at most its descriptor's size
+        plus one byte: a blob that is larger (or a link to ``/dev/zero``) is
+        refused before it can fill the cache's disk.
+        """
         for descriptor in (image.descriptor, image.config_descriptor, *image.layers):
             if store.has(descriptor.digest):
                 continue
+            blob = self.blob_path(descriptor.digest)
             try:
-                with self.blob_path(descriptor.digest).open("rb") as stream:
-                    store.put_file(stream, expected_digest=descriptor.digest)
+                with open_regular_file(blob, what=f"blob {descriptor.digest}") as stream:
+                    size = os.fstat(stream.fileno()).st_size
+                    if size != descriptor.size:  # the cheap check first: a 5 GB file is not 5 bytes
+                        raise BlobSizeError(
+                            descriptor.digest, declared=descriptor.size, read=size, where=str(blob)
+                        )
+                    # ...and the bounded read, for a file that grows while it is read.
+                    store.put_file(
+                        stream,
+                        expected_digest=descriptor.digest,
+                        expected_size=descriptor.size,
+                        source=str(blob),
+                    )
             except FileNotFoundError:
                 raise LayoutError(
                     f"{self.path}: blob {descriptor.digest} is missing (a shallow layout?)",
@@ -435,44 +483,94 @@ class OCILayout:
                 ) from None
 
 
+MAX_LAYOUT_IMAGES = 10_000
+"""How many images (manifests, counting each tag) ``read_layout`` lists; real layouts hold a few.
+
+Every document is read once, but an index can name one nested index
+thousands of times: without a cap the list of images grows as the product.
+"""
+
+
 def read_layout(path: Path) -> OCILayout:
     """Open the OCI layout at ``path``; nested indexes are flattened into ``images``.
 
     Entries marked as attestations (``unknown/unknown`` platform or
-    ``vnd.docker.reference.type``) and non-image artifacts are skipped.
+    ``vnd.docker.reference.type``) and non-image artifacts are skipped. The
+    layout is untrusted input: only regular files are read (a FIFO would
+    block, a device never end), each at most its descriptor's size (and 4 MiB
+    for a document), every document is checked against the image spec's
+    types (``uvdock.oci.schema``), and indexes nest at most 8 deep.
     """
     try:
         version = _load_json(path / "oci-layout").get("imageLayoutVersion")
-        index = _load_json(path / "index.json")
+        if version != LAYOUT_VERSION:
+            raise LayoutError(f"{path}: unsupported OCI layout version {version!r}"[:200])
+        index_file = path / "index.json"
+        index = check_index(
+            _load_json(index_file), where=str(index_file), error=LayoutDocumentError
+        )
     except FileNotFoundError as err:
         raise LayoutError(
             f"{path} is not an OCI image layout: {Path(err.filename).name} is missing"
         ) from None
-    if version != LAYOUT_VERSION:
-        raise LayoutError(f"{path}: unsupported OCI layout version {version!r}")
+    reader = _LayoutReader(path)
     images: list[LayoutImage] = []
-    for entry in index.get("manifests") or []:
+    for entry in index["manifests"]:
         ref_name = (entry.get("annotations") or {}).get(ANNOTATION_REF_NAME)
-        images.extend(_read_images(path, Descriptor.from_json(entry), ref_name=ref_name))
+        for found in reader.images(Descriptor.from_json(entry), depth=0):
+            images.append(dataclasses.replace(found, ref_name=ref_name))
+            if len(images) > MAX_LAYOUT_IMAGES:
+                raise LayoutDocumentError(
+                    f"{path}: the layout names more than {MAX_LAYOUT_IMAGES} images",
+                    hint="a layout of a base image holds a few; this one is broken or hostile",
+                )
     return OCILayout(path=path, index=index, images=tuple(images))
 
 
-def _read_images(
-    root: Path, descriptor: Descriptor, *, ref_name: str | None
-) -> Iterator[LayoutImage]:
-    if descriptor.media_type in INDEX_MEDIA_TYPES:
-        for child in _layout_json(root, descriptor).get("manifests") or []:
-            if not _is_attestation(child):
-                yield from _read_images(root, Descriptor.from_json(child), ref_name=ref_name)
-    elif descriptor.media_type in MANIFEST_MEDIA_TYPES:
-        manifest = _layout_json(root, descriptor)
-        config = _layout_json(root, Descriptor.from_json(manifest["config"]))
-        platform = descriptor.platform or Platform.from_json(config)
-        yield LayoutImage(
-            ref_name=ref_name,
-            descriptor=descriptor.replace(platform=platform),
-            manifest=manifest,
-            config=config,
+class _LayoutReader:
+    """Reads a layout's documents, each once (a repeated digest is the same bytes)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._documents: dict[str, JSONObject] = {}
+        self._images: dict[str, list[LayoutImage]] = {}
+
+    def images(self, descriptor: Descriptor, *, depth: int) -> list[LayoutImage]:
+        """The images below ``descriptor`` (untagged; ``read_layout`` adds the tag)."""
+        known = self._images.get(descriptor.digest)
+        if known is not None:
+            return known
+        found: list[LayoutImage] = []
+        if descriptor.media_type in INDEX_MEDIA_TYPES:
+            _check_depth(depth, where=f"{self.root}: index {descriptor.digest}")
+            for child in self.document(descriptor, "index")["manifests"]:
+                if not _is_attestation(child):
+                    found += self.images(Descriptor.from_json(child), depth=depth + 1)
+                if len(found) > MAX_LAYOUT_IMAGES:
+                    break  # read_layout says so
+        elif descriptor.media_type in MANIFEST_MEDIA_TYPES:
+            manifest = self.document(descriptor, "manifest")
+            config = self.document(Descriptor.from_json(manifest["config"]), "config")
+            platform = descriptor.platform or Platform.from_json(config)
+            found.append(
+                LayoutImage(
+                    ref_name=None,
+                    descriptor=descriptor.replace(platform=platform),
+                    manifest=manifest,
+                    config=config,
+                )
+            )
+        self._images[descriptor.digest] = found
+        return found
+
+    def document(self, descriptor: Descriptor, kind: DocumentKind) -> JSONObject:
+        """The blob ``descriptor`` names as a checked ``kind`` document (its digest verified)."""
+        known = self._documents.get(descriptor.digest)
+        if known is None:
+            known = _layout_json(self.root, descriptor)
+            self._documents[descriptor.digest] = known
+        return check_document(
+            known, kind, where=f"{self.root}: {descriptor.digest}", error=LayoutDocumentError
         )
 
 
@@ -483,26 +581,60 @@ def _is_attestation(entry: JSONObject) -> bool:
     )
 
 
+def open_regular_file(path: Path, *, what: str) -> IO[bytes]:
+    """``path`` opened for reading, if it is a regular file (a symlink's target must be one).
+
+    A layout is untrusted input: a FIFO would block the build forever and a
+    device such as ``/dev/zero`` never ends. ``O_NONBLOCK`` lets opening a
+    FIFO return at once rather than wait for a writer; it changes nothing
+    for a regular file. ``FileNotFoundError`` passes through for the caller.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise LayoutError(f"{path}: cannot read {what}: {err.strerror}") from err
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode):
+        return os.fdopen(fd, "rb")
+    os.close(fd)
+    kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a device",
+             stat.S_ISBLK: "a device", stat.S_ISSOCK: "a socket"}  # fmt: skip
+    kind = next((name for test, name in kinds.items() if test(mode)), "not a file")
+    raise LayoutError(
+        f"{path}: {what} is {kind}, not a regular file (or a link to one)", hint=BLOB_SOURCE_HINT
+    )
+
+
+def _read_bounded(path: Path, *, what: str, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the regular file ``path``: the caller checks the length."""
+    with open_regular_file(path, what=what) as stream:
+        return stream.read(limit + 1)
+
+
 def _layout_json(root: Path, descriptor: Descriptor) -> JSONObject:
     blob = root / "blobs" / "sha256" / digest_hex(descriptor.digest)
+    if descriptor.size > MAX_DOCUMENT_SIZE:
+        raise LayoutDocumentError(
+            f"{root}: the document {descriptor.digest} declares {descriptor.size} bytes, over "
+            f"the {MAX_DOCUMENT_SIZE // (1024 * 1024)} MiB an image document may be",
+            hint=BLOB_SOURCE_HINT,
+        )
     try:
-        data = blob.read_bytes()
+        data = _read_bounded(blob, what=f"blob {descriptor.digest}", limit=descriptor.size)
     except FileNotFoundError:
         raise LayoutError(f"{root}: blob {descriptor.digest} is missing") from None
+    if len(data) != descriptor.size:
+        raise BlobSizeError(
+            descriptor.digest, declared=descriptor.size, read=len(data), where=str(root)
+        )
     if sha256_digest(data) != descriptor.digest:
         raise DigestError(f"{blob}: content does not match its digest {descriptor.digest}")
-    return _parse_object(data, where=str(blob))
+    return parse_document(data, where=str(blob), error=LayoutDocumentError)
 
 
 def _load_json(path: Path) -> JSONObject:
-    return _parse_object(path.read_bytes(), where=str(path))
-
-
-def _parse_object(data: bytes, *, where: str) -> JSONObject:
-    try:
-        value: Any = json.loads(data)
-    except ValueError as err:
-        raise LayoutError(f"{where}: invalid JSON: {err}") from err
-    if not isinstance(value, dict):
-        raise LayoutError(f"{where}: expected a JSON object")
-    return value
+    data = _read_bounded(path, what=path.name, limit=MAX_DOCUMENT_SIZE)
+    return parse_document(data, where=str(path), error=LayoutDocumentError)

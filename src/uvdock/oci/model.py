@@ -38,6 +38,7 @@ __all__ = [
     "ANNOTATION_BASE_NAME",
     "ANNOTATION_CREATED",
     "ANNOTATION_REF_NAME",
+    "BLOB_SOURCE_HINT",
     "DOCKER_CONFIG",
     "DOCKER_FOREIGN_LAYER_GZIP",
     "DOCKER_LAYER_GZIP",
@@ -45,6 +46,7 @@ __all__ = [
     "DOCKER_MANIFEST_LIST",
     "INDEX_MEDIA_TYPES",
     "MANIFEST_MEDIA_TYPES",
+    "MAX_DOCUMENT_SIZE",
     "OCI_CONFIG",
     "OCI_INDEX",
     "OCI_LAYER_GZIP",
@@ -52,6 +54,7 @@ __all__ = [
     "OCI_LAYER_TAR",
     "OCI_LAYER_ZSTD",
     "OCI_MANIFEST",
+    "BlobSizeError",
     "Descriptor",
     "DigestError",
     "Family",
@@ -119,6 +122,36 @@ class ImageError(UvdockError):
 
 class DigestError(ImageError):
     """A digest is malformed, or content does not hash to the digest it claims."""
+
+
+MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
+"""The largest manifest, index or config uvdock reads (containerd's and distribution's limit).
+
+Checked before a document is read or parsed, so a hostile source cannot
+make uvdock hold (or download) an unbounded JSON document.
+"""
+
+BLOB_SOURCE_HINT = (
+    "the image source is broken or hostile and nothing of it was kept; copy the image "
+    "again from a source you trust, or use another base image"
+)
+
+
+class BlobSizeError(DigestError):
+    """Content is not the size its descriptor declares: reading stopped at size + 1 bytes.
+
+    A descriptor's ``size`` is how much uvdock reads, never more: a layout
+    blob that is a link to ``/dev/zero`` or a registry that streams forever
+    must not fill the disk before the digest check could fail (issue 12).
+    """
+
+    def __init__(self, digest: str, *, declared: int, read: int, where: str) -> None:
+        found = (
+            f"more than the {declared} bytes its descriptor declares (reading stopped there)"
+            if read > declared
+            else f"only {read} of the {declared} bytes its descriptor declares"
+        )
+        super().__init__(f"blob {digest} from {where} holds {found}", hint=BLOB_SOURCE_HINT)
 
 
 # --- digests and JSON -------------------------------------------------------

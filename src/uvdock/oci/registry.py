@@ -52,6 +52,7 @@ import httpx
 import uvdock
 from uvdock.errors import UvdockError
 from uvdock.oci.auth import DOCKER_HUB, Credentials, canonical_host, find_credentials
+from uvdock.oci.model import BlobSizeError
 
 __all__ = [
     "DEFAULT_CHUNK_THRESHOLD",
@@ -497,15 +498,21 @@ class RegistryClient:
         _check_digest(digest, what=f"blob in {self.host}/{repository}")
         return self._head_blob(repository, digest, scopes=(_pull(repository),))
 
-    def get_blob(self, repository: str, digest: str, dest: BinaryIO) -> int:
+    def get_blob(
+        self, repository: str, digest: str, dest: BinaryIO, *, size: int | None = None
+    ) -> int:
         """Stream a blob into ``dest``, verifying its digest; the number of bytes written.
 
         Follows redirects (to storage on another host, without credentials).
         A connection lost midway resumes with a ``Range`` request, or starts
-        again when ``dest`` can seek. On ``DigestMismatchError`` the caller
-        deletes what was written.
+        again when ``dest`` can seek. ``size`` is the descriptor's: a
+        ``Content-Length`` over it is refused before the body is read, and at
+        most ``size + 1`` bytes are written, so a registry that streams
+        forever cannot fill the disk (``BlobSizeError``). On that error or a
+        ``DigestMismatchError`` the caller deletes what was written.
         """
-        algorithm, expected = _check_digest(digest, what=f"blob in {self.host}/{repository}")
+        where = f"{self.host}/{repository}"
+        algorithm, expected = _check_digest(digest, what=f"blob in {where}")
         start = dest.tell() if dest.seekable() else 0
         hasher = hashlib.new(algorithm)
         written = 0
@@ -533,8 +540,17 @@ class RegistryClient:
                     dest.seek(start)
                     dest.truncate()
                     hasher, written = hashlib.new(algorithm), 0
+                announced = response.headers.get("content-length", "")
+                if size is not None and announced.isdigit() and written + int(announced) > size:
+                    raise BlobSizeError(
+                        digest, declared=size, read=written + int(announced), where=where
+                    )
                 try:
                     for chunk in response.iter_bytes():
+                        if size is not None and written + len(chunk) > size:
+                            # Stop here: the rest of the body is never read, or written.
+                            read = written + len(chunk)
+                            raise BlobSizeError(digest, declared=size, read=read, where=where)
                         hasher.update(chunk)
                         dest.write(chunk)
                         written += len(chunk)
@@ -546,6 +562,8 @@ class RegistryClient:
                     self._sleep(self._wait(failures, None))
                     continue
             break
+        if size is not None and written != size:
+            raise BlobSizeError(digest, declared=size, read=written, where=where)
         if hasher.hexdigest() != expected:
             raise DigestMismatchError(
                 f"blob from {self.host}/{repository} hashes to {algorithm}:{hasher.hexdigest()}, "

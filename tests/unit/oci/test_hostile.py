@@ -10,17 +10,40 @@ loopback registry behind the fault proxy.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
+import os
+import resource
+import signal
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any, cast
 
+import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.oci.images import SmallImage, small_image
 from uvdock.oci import tarlayer
+from uvdock.oci.blobs import BlobStore
+from uvdock.oci.engine import resolve_base
+from uvdock.oci.layout import LayoutError, read_layout, write_layout
+from uvdock.oci.model import (
+    OCI_CONFIG,
+    OCI_LAYER_GZIP,
+    OCI_MANIFEST,
+    BlobSizeError,
+    Platform,
+    canonical_json,
+    sha256_digest,
+)
+from uvdock.oci.registry import RegistryClient
+from uvdock.oci.schema import DocumentError
 from uvdock.oci.tarlayer import LayerMember, image_files, iter_layer
 
 # --- the base-layer scan is linear -------------------------------------------------------------
@@ -134,3 +157,248 @@ def test_base_scan_merges_as_the_runtime_does(stack: list[list[str]]) -> None:
             for number, names in enumerate(stack)
         ]
         assert image_files(layers) == _reference_merge(layers)
+
+
+# --- unbounded disk: a blob is read up to its declared size plus one byte ----------------------
+
+
+@pytest.fixture
+def bounded_disk() -> Iterator[None]:
+    """No file this process writes may pass 64 MiB, and nothing may block for more than 20 s.
+
+    Without the fixes under test, a link to ``/dev/zero`` filled the disk
+    and a FIFO blocked forever; with this guard such a run fails at once
+    (``EFBIG``, ``TimeoutError``) instead of taking the machine with it.
+    """
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_xfsz = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, not a killed process
+
+    def expire(_signum: int, _frame: FrameType | None) -> None:
+        msg = "blocked for 20 s"
+        raise TimeoutError(msg)
+
+    old_alarm = signal.signal(signal.SIGALRM, expire)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, old_limit[1]))
+    signal.alarm(20)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGALRM, old_alarm)
+        signal.signal(signal.SIGXFSZ, old_xfsz)
+
+
+def _layout(tmp_path: Path) -> tuple[Path, SmallImage]:
+    """A real OCI layout (tag v1) of the two-layer test image, with its own blob files."""
+    store = BlobStore(tmp_path / "source")
+    image = small_image(store)
+    dest = tmp_path / "layout"
+    write_layout(dest, store=store, image=image.manifest, ref_name="v1", link=False)
+    return dest, image
+
+
+def _blob(layout: Path, digest: str) -> Path:
+    return layout / "blobs" / "sha256" / digest.removeprefix("sha256:")
+
+
+def _nothing_kept(store: BlobStore, digest: str) -> None:
+    assert not store.has(digest)
+    assert not any(store.tmp_dir.iterdir()) if store.tmp_dir.exists() else True
+
+
+@pytest.mark.usefixtures("bounded_disk")
+def test_layout_layer_linked_to_dev_zero_is_refused(tmp_path: Path) -> None:
+    layout, image = _layout(tmp_path)
+    layer = image.layers[1]
+    blob = _blob(layout, layer.digest)
+    blob.unlink()
+    blob.symlink_to("/dev/zero")
+    opened = read_layout(layout)  # the documents are fine: the layer is read on import
+    store = BlobStore(tmp_path / "cache")
+    with pytest.raises(LayoutError) as caught:
+        opened.import_into(store, opened.image(ref_name="v1"))
+    line = caught.value.one_line()
+    assert f"{blob}: blob {layer.digest} is a device, not a regular file" in line
+    assert "copy the image again from a source you trust" in line
+    assert caught.value.exit_code == 1
+    _nothing_kept(store, layer.digest)
+
+
+@pytest.mark.usefixtures("bounded_disk")
+def test_layout_layer_larger_than_its_descriptor_is_refused(tmp_path: Path) -> None:
+    layout, image = _layout(tmp_path)
+    layer = image.layers[0]
+    blob = _blob(layout, layer.digest)
+    blob.write_bytes(blob.read_bytes() + b"\0" * (32 << 20))  # a regular file, 32 MiB too long
+    opened = read_layout(layout)
+    store = BlobStore(tmp_path / "cache")
+    with pytest.raises(BlobSizeError) as caught:
+        opened.import_into(store, opened.image())
+    assert (
+        f"blob {layer.digest} from {blob} holds more than the {layer.size} bytes its "
+        "descriptor declares" in caught.value.one_line()
+    )
+    _nothing_kept(store, layer.digest)
+
+
+class _Counting(io.RawIOBase):
+    """An endless stream of zeros that counts what was read from it."""
+
+    def __init__(self) -> None:
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        buffer[:size] = bytes(size)
+        self.read_bytes += size
+        return size
+
+
+@pytest.mark.usefixtures("bounded_disk")
+def test_blob_store_reads_at_most_the_declared_size_plus_one(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "cache")
+    digest = "sha256:" + hashlib.sha256(b"hello").hexdigest()
+    endless = _Counting()
+    with pytest.raises(BlobSizeError, match="more than the 5 bytes"):
+        store.put_file(
+            cast("IO[bytes]", endless), expected_digest=digest, expected_size=5, source="a test"
+        )
+    assert endless.read_bytes == 6
+    with pytest.raises(BlobSizeError, match="only 3 of the 5 bytes"):
+        store.put_file(io.BytesIO(b"hel"), expected_digest=digest, expected_size=5)
+    assert store.put_file(io.BytesIO(b"hello"), expected_digest=digest, expected_size=5) == (
+        digest,
+        5,
+    )
+    with Path("/dev/zero").open("rb") as zero, pytest.raises(BlobSizeError):
+        store.put_file(zero, expected_digest=digest, expected_size=5)
+
+
+@pytest.mark.usefixtures("bounded_disk")
+def test_layout_documents_must_be_small_regular_files(tmp_path: Path) -> None:
+    layout, image = _layout(tmp_path)
+    index = layout / "index.json"
+    saved = index.read_bytes()
+    index.unlink()
+    os.mkfifo(index)  # would block a plain open() until someone writes
+    with pytest.raises(LayoutError, match=r"index\.json is a FIFO, not a regular file"):
+        read_layout(layout)
+    index.unlink()
+    index.write_bytes(saved[:-1] + b" " * (5 << 20) + b"}")  # valid JSON, over 4 MiB
+    with pytest.raises(DocumentError, match="over the 4 MiB"):
+        read_layout(layout)
+    index.write_bytes(saved)
+    manifest = _blob(layout, image.manifest.digest)
+    manifest.unlink()
+    manifest.symlink_to("/dev/zero")
+    with pytest.raises(LayoutError, match=f"blob {image.manifest.digest} is a device"):
+        read_layout(layout)
+
+
+# --- the registry: an endless blob stops at its declared size ---------------------------------
+
+
+def _endless_zeros(sent: list[int]) -> Iterator[bytes]:
+    chunk = bytes(64 << 10)
+    while sum(sent) < (256 << 20):  # a guard for the test itself: a quarter GiB, then stop
+        sent.append(len(chunk))
+        yield chunk
+
+
+def _registry(routes: dict[str, Callable[[httpx.Request], httpx.Response]]) -> RegistryClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200, json={})
+        for prefix, handler in routes.items():
+            if request.url.path.startswith(prefix):
+                return handler(request)
+        return httpx.Response(404, json={"errors": [{"code": "NOT_FOUND"}]})
+
+    return RegistryClient(
+        "registry.example", credentials=None, transport=httpx.MockTransport(answer), retries=0
+    )
+
+
+@pytest.mark.usefixtures("bounded_disk")
+def test_registry_blob_that_streams_forever_stops_after_its_declared_size() -> None:
+    sent: list[int] = []
+    digest = "sha256:" + hashlib.sha256(b"hello").hexdigest()
+    client = _registry(
+        {"/v2/app/blobs/": lambda _: httpx.Response(200, content=_endless_zeros(sent))}
+    )
+    out = io.BytesIO()
+    with client, pytest.raises(BlobSizeError) as caught:
+        client.get_blob("app", digest, out, size=5)
+    assert f"blob {digest} from registry.example/app holds more than the 5 bytes" in (
+        caught.value.one_line()
+    )
+    assert len(out.getvalue()) <= 6
+    assert sum(sent) <= 2 * (64 << 10)  # a chunk or two of the stream, not the stream
+
+
+def test_registry_blob_whose_content_length_is_over_its_size_is_refused_unread() -> None:
+    digest = "sha256:" + hashlib.sha256(b"hello").hexdigest()
+    big = b"\0" * 100_000
+    client = _registry({"/v2/app/blobs/": lambda _: httpx.Response(200, content=big)})
+    out = io.BytesIO()
+    with client, pytest.raises(BlobSizeError, match="more than the 5 bytes"):
+        client.get_blob("app", digest, out, size=5)
+    assert out.getvalue() == b""
+
+
+def _image_documents(layer: bytes) -> tuple[bytes, bytes, dict[str, Any]]:
+    """(manifest, config) bytes of a one-layer linux/amd64 image, and the manifest as JSON."""
+    config = canonical_json({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]},
+    })  # fmt: skip
+    manifest: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": sha256_digest(config), "size": len(config)},
+        "layers": [
+            {"mediaType": OCI_LAYER_GZIP, "digest": sha256_digest(layer), "size": len(layer)}
+        ],
+    }
+    return canonical_json(manifest), config, manifest
+
+
+def _serve_image(
+    manifest: bytes, blobs: dict[str, Callable[[], httpx.Response]]
+) -> Callable[[str], RegistryClient]:
+    def manifests(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=manifest, headers={"Content-Type": OCI_MANIFEST})
+
+    def blob(request: httpx.Request) -> httpx.Response:
+        digest = request.url.path.rsplit("/", 1)[-1]
+        return blobs[digest]() if digest in blobs else httpx.Response(404)
+
+    client = _registry({"/v2/app/manifests/": manifests, "/v2/app/blobs/": blob})
+    return lambda _host: client
+
+
+@pytest.mark.usefixtures("bounded_disk")
+def test_base_image_whose_layer_streams_forever_keeps_nothing(tmp_path: Path) -> None:
+    # The registry declares 5 bytes in the manifest and then streams zeros forever.
+    layer = b"hello"
+    manifest, config, _ = _image_documents(layer)
+    sent: list[int] = []
+    client_for = _serve_image(manifest, {
+        sha256_digest(config): lambda: httpx.Response(200, content=config),
+        sha256_digest(layer): lambda: httpx.Response(200, content=_endless_zeros(sent)),
+    })  # fmt: skip
+    store = BlobStore(tmp_path / "cache")
+    with pytest.raises(BlobSizeError, match="holds more than the 5 bytes"):
+        resolve_base(
+            "registry.example/app:1",
+            [Platform.parse("linux/amd64")],
+            store,
+            client_for=client_for,
+            on_event=lambda _: None,
+        )
+    assert sum(sent) <= 2 * (64 << 10)
+    _nothing_kept(store, sha256_digest(layer))
