@@ -130,6 +130,14 @@ def image_reference(value: str, what: str) -> str:
     return value
 
 
+def inside_path(value: str, what: str) -> str:
+    """A relative path inside the project (``.`` included), or refused."""
+    error = None if value == "." else relative_path_error(value, what)
+    if error is not None:
+        raise UnwritableValueError(error)
+    return value
+
+
 def plain_path(value: str, what: str) -> str:
     """A context path written bare (COPY, ``--mount=source=``, .dockerignore), or refused.
 

@@ -12,10 +12,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from uvdock.grammar import dockerfile_word, image_reference, yaml_string
+from uvdock.grammar import (
+    UnwritableValueError,
+    dockerfile_word,
+    image_reference,
+    relative_path_error,
+    yaml_string,
+)
 from uvdock.plan.model import BuildPlan
 from uvdock.render._text import env_block, exec_form, header, run, with_env
 from uvdock.render.dockerfile import (
+    app_directory,
     apt_install,
     dependency_only,
     requirements_name,
@@ -101,10 +108,8 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
             "COPY --chown=dev:dev . /app",
             run([with_env(prefixes, f"uv sync --locked{selection}")], mounts=[cache, *secrets]),
         ]
-    if project.app_path.as_posix() != ".":
-        blocks.append(
-            f"WORKDIR /app/{dockerfile_word(project.app_path.as_posix(), 'app directory')}"
-        )
+    if app_directory(plan) != ".":
+        blocks.append(f"WORKDIR /app/{dockerfile_word(app_directory(plan), 'app directory')}")
     if plan.listens:
         blocks.append(f"EXPOSE {plan.port}")
     if plan.entrypoint is not None:
@@ -145,7 +150,11 @@ def render_compose(plan: BuildPlan, *, regenerate: str) -> str:
         lines += ["      ssh:", "        - default"]
     if plan.listens:
         lines += ["    ports:", f"      - {_q(f'127.0.0.1:{plan.port}:{plan.port}')}"]
-    app = project.app_path.as_posix()
+    app = app_directory(plan)
+    for directory in project.source_dirs:
+        error = relative_path_error(directory, "source directory")
+        if error is not None:
+            raise UnwritableValueError(error)
     in_context = [d if app == "." else f"{app}/{d}" for d in project.source_dirs]
     mounted = [_from_root(plan, d) for d in in_context]
     lines.append("    volumes:")

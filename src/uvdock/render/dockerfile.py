@@ -19,7 +19,14 @@ from collections.abc import Sequence
 
 from packaging.utils import canonicalize_name
 
-from uvdock.grammar import dockerfile_word, image_reference, plain_path, shell_line, shell_word
+from uvdock.grammar import (
+    dockerfile_word,
+    image_reference,
+    inside_path,
+    plain_path,
+    shell_line,
+    shell_word,
+)
 from uvdock.plan.model import BuildPlan, Secret
 from uvdock.render._text import env_block, exec_form, header, label_block, run, with_env
 
@@ -331,6 +338,11 @@ def _from(plan_image: str, what: str, stage: str = "") -> str:
     return f"FROM {image_reference(plan_image, what)}{stage}"
 
 
+def app_directory(plan: BuildPlan) -> str:
+    """The app's directory in the context (``.`` or a member's), never outside it."""
+    return inside_path(plan.project.app_path.as_posix(), "app directory")
+
+
 def requirements_name(plan: BuildPlan) -> str:
     """The requirements file's path in the context, bare (it is bind-mounted and passed to uv)."""
     file = plan.project.requirements_file
@@ -410,13 +422,13 @@ def run_time_files(plan: BuildPlan) -> list[tuple[str, str]]:
     entry = plan.entrypoint
     if entry is None or not plan.project.packaged:
         return []  # code that is not installed is copied whole, these files with it
-    app = plan.project.app_path.as_posix()
+    app = app_directory(plan)
     return [(f if app == "." else f"{app}/{f}", f) for f in entry.value.files]
 
 
 def _app_source(plan: BuildPlan) -> str:
     """What holds the app's code in the context: ``.``, or a member's directory."""
-    path = plan.project.app_path.as_posix()
+    path = app_directory(plan)
     return "." if path == "." else f"{plain_path(path, 'app directory')}/"
 
 
@@ -446,10 +458,10 @@ def render_official(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -
     ]
     if not plan.project.installs_local:
         blocks += ["# Not a package (no build system): the code runs from /app.", "COPY . /app"]
-    elif not plan.project.packaged and plan.project.app_path.as_posix() != ".":
+    elif not plan.project.packaged and app_directory(plan) != ".":
         blocks += [
             "# The app member is not a package: it runs from its directory.",
-            f"WORKDIR /app/{dockerfile_word(plan.project.app_path.as_posix(), 'app directory')}",
+            f"WORKDIR /app/{dockerfile_word(app_directory(plan), 'app directory')}",
         ]
     blocks += _runtime_tail(plan)
     return "\n".join(blocks) + "\n"
