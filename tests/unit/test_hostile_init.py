@@ -154,3 +154,22 @@ def test_markup_in_a_path_is_printed_as_it_is(
     assert f"{odd}/Dockerfile" in out
     code, out, err = run(["plan", str(odd)], capsys)
     assert code == 0, err
+
+
+def test_plan_json_never_prints_credentials_in_urls(
+    flask: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyproject = flask / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[[tool.uv.index]]\nname = "corp"\n'
+        + 'url = "https://alice:s3cr3t-token@pypi.corp.example/simple"\n'
+    )
+    for fmt in ("json", "text"):
+        _, out, err = run(["plan", str(flask), "--format", fmt], capsys)
+        assert "s3cr3t-token" not in out + err
+        assert "alice" not in out + err
+    assert (
+        '"url": "https://***@pypi.corp.example/simple"'
+        in run(["plan", str(flask), "--format", "json"], capsys)[1]
+    )

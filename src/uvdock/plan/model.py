@@ -169,10 +169,16 @@ class BuildPlan:
                 "package": project.package,
                 "app_path": project.app_path.as_posix(),
                 "indexes": [
-                    {"name": i.name, "url": i.url, "explicit": i.explicit} for i in project.indexes
+                    {"name": i.name, "url": without_credentials(i.url), "explicit": i.explicit}
+                    for i in project.indexes
                 ],
                 "git_sources": [
-                    {"package": g.package, "url": g.url, "scheme": g.scheme, "source": g.source}
+                    {
+                        "package": g.package,
+                        "url": without_credentials(g.url),
+                        "scheme": g.scheme,
+                        "source": g.source,
+                    }
                     for g in project.git_sources
                 ],
                 "python_pin": _fact(project.python_pin),
@@ -240,6 +246,18 @@ class BuildPlan:
                 for p in self.problems
             ],
         }
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with any user name and password in it replaced by ``***`` (output is logged)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    host = authority.rsplit("@", 1)[1]
+    return f"{scheme}://***@{host}{slash}{path}"
 
 
 def _fact(value: Sourced[Any] | None) -> dict[str, Any] | None:
