@@ -60,6 +60,7 @@ from uvdock.oci.model import (
     ANNOTATION_REF_NAME,
     INDEX_MEDIA_TYPES,
     MANIFEST_MEDIA_TYPES,
+    MAX_DOCUMENT_SIZE,
     OCI_CONFIG,
     OCI_INDEX,
     OCI_LAYER_GZIP,
@@ -71,8 +72,9 @@ from uvdock.oci.model import (
     digest_hex,
     sha256_digest,
 )
+from uvdock.oci.schema import DocumentError, check_config, check_index, check_manifest
 
-__all__ = ["DaemonImageError", "SavedArchiveError", "saved_image"]
+__all__ = ["DaemonImageError", "SavedArchiveError", "SavedDocumentError", "saved_image"]
 
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -94,6 +96,10 @@ class DaemonImageError(UvdockError):
 
 class SavedArchiveError(UvdockError):
     """The archive ``docker save`` wrote cannot be read, or is unsafe to unpack."""
+
+
+class SavedDocumentError(SavedArchiveError, DocumentError):
+    """A document in the saved archive is not of the shape the image spec gives it."""
 
 
 @contextlib.contextmanager
@@ -271,7 +277,10 @@ def _flatten_index(layout: Path, *, where: str) -> None:
     """
     if _read_json(layout / "oci-layout", where=where).get("imageLayoutVersion") != LAYOUT_VERSION:
         raise SavedArchiveError(f"{where}: docker save wrote an OCI layout of an unknown version")
-    entries = _read_json(layout / "index.json", where=where).get("manifests") or []
+    index = _read_json(layout / "index.json", where=where)
+    entries = check_index(index, where=f"{where}: index.json", error=SavedDocumentError)[
+        "manifests"
+    ]
     if not entries:
         raise SavedArchiveError(f"{where}: the saved index.json names no image")
     if len({entry.get("digest") for entry in entries}) > 1:
@@ -297,19 +306,24 @@ def _present_manifests(
     media_type = entry.get("mediaType")
     if media_type in INDEX_MEDIA_TYPES and depth < 4:  # noqa: PLR2004 - real images nest once
         index = _blob_json(layout, entry, where=where)
-        for child in index.get("manifests") or []:
+        check_index(index, where=f"{where}: {entry['digest']}", error=SavedDocumentError)
+        for child in index["manifests"]:
             merged = {**annotations, **(child.get("annotations") or {})}
             yield from _present_manifests(layout, child, merged, where=where, depth=depth + 1)
     elif media_type in MANIFEST_MEDIA_TYPES:
         if not _has_blob(layout, entry):
             return  # a platform the engine did not pull
         manifest = _blob_json(layout, entry, where=where)
-        config = manifest.get("config") or {}
-        if not all(_has_blob(layout, d) for d in [config, *(manifest.get("layers") or [])]):
+        check_manifest(manifest, where=f"{where}: {entry['digest']}", error=SavedDocumentError)
+        config = manifest["config"]
+        if not all(_has_blob(layout, d) for d in [config, *manifest["layers"]]):
             return
         platform = entry.get("platform")
         if not platform:
-            platform = Platform.from_json(_blob_json(layout, config, where=where)).to_json()
+            config_json = _blob_json(layout, config, where=where)
+            config_where = f"{where}: {config['digest']}"
+            check_config(config_json, where=config_where, error=SavedDocumentError)
+            platform = Platform.from_json(config_json).to_json()
         yield {**entry, "platform": platform, "annotations": annotations}
 
 
@@ -324,7 +338,7 @@ def _blob_json(layout: Path, descriptor: JSONObject, *, where: str) -> JSONObjec
     digest = str(descriptor.get("digest"))
     path = layout / "blobs" / "sha256" / digest_hex(digest)
     try:
-        data = path.read_bytes()
+        data = _read_document(path)
     except FileNotFoundError:
         raise SavedArchiveError(f"{where}: the saved archive lacks {digest}") from None
     if sha256_digest(data) != digest:
@@ -332,17 +346,27 @@ def _blob_json(layout: Path, descriptor: JSONObject, *, where: str) -> JSONObjec
     return _parse(data, what=f"{where}: blob {digest}")
 
 
+def _read_document(path: Path) -> bytes:
+    """At most ``MAX_DOCUMENT_SIZE + 1`` bytes: a layer named as a manifest is not read whole."""
+    with path.open("rb") as stream:  # _extract created it: a regular file
+        return stream.read(MAX_DOCUMENT_SIZE + 1)
+
+
 def _read_json(path: Path, *, where: str) -> JSONObject:
     try:
-        data = path.read_bytes()
+        data = _read_document(path)
     except FileNotFoundError:
         raise SavedArchiveError(f"{where}: the saved archive lacks {path.name}") from None
     return _parse(data, what=f"{where}: {path.name}")
 
 
 def _parse(data: bytes, *, what: str) -> JSONObject:
+    if len(data) > MAX_DOCUMENT_SIZE:
+        raise SavedDocumentError(f"{what} is over the 4 MiB an image document may be")
     try:
         value: Any = json.loads(data)
+    except RecursionError:
+        raise SavedDocumentError(f"{what} nests too deep to be an image document") from None
     except ValueError as err:
         raise SavedArchiveError(f"{what} is not valid JSON: {err}") from err
     if not isinstance(value, dict):

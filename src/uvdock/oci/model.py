@@ -271,18 +271,20 @@ class Descriptor:
             raise ImageError(f"descriptor {self.digest} has a negative size")
 
     @classmethod
-    def from_json(cls, value: Mapping[str, Any]) -> Descriptor:
-        try:
-            platform = value.get("platform")
-            return cls(
-                media_type=str(value["mediaType"]),
-                digest=str(value["digest"]),
-                size=int(value["size"]),
-                annotations=dict(value.get("annotations") or {}),
-                platform=Platform.from_json(platform) if platform else None,
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise ImageError(f"invalid descriptor {value!r}: {err}") from err
+    def from_json(cls, value: Any, *, where: str = "descriptor") -> Descriptor:
+        """A descriptor from JSON, its shape checked (``DocumentError`` naming ``where``)."""
+        # schema imports this module for ImageError; importing it here closes no cycle at import.
+        from uvdock.oci.schema import check_descriptor  # noqa: PLC0415
+
+        checked = check_descriptor(value, where=where)
+        platform = checked.get("platform")
+        return cls(
+            media_type=checked["mediaType"],
+            digest=checked["digest"],
+            size=checked["size"],
+            annotations=dict(checked.get("annotations") or {}),
+            platform=Platform.from_json(platform) if platform else None,
+        )
 
     def to_json(self) -> JSONObject:
         out: JSONObject = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}

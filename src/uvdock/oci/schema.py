@@ -43,6 +43,7 @@ __all__ = [
     "DocumentError",
     "DocumentKind",
     "check_config",
+    "check_descriptor",
     "check_document",
     "check_index",
     "check_manifest",
@@ -346,3 +347,13 @@ def check_config(
 ) -> JSONObject:
     """An image config, checked (see ``check_document``)."""
     return check_document(value, "config", where=where, error=error)
+
+
+def check_descriptor(value: Any, *, where: str) -> JSONObject:
+    """A descriptor (image-spec ``descriptor.md``), checked; ``DocumentError`` names ``where``."""
+    try:
+        _DESCRIPTOR(value, "")
+    except _MismatchError as err:
+        raise DocumentError(f"{where}: {err.key} {err.problem}", hint=_HINT) from None
+    checked: JSONObject = value
+    return checked

@@ -29,21 +29,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.oci.images import SmallImage, small_image
-from uvdock.oci import tarlayer
+from uvdock.errors import UvdockError
+from uvdock.oci import daemon, tarlayer
 from uvdock.oci.blobs import BlobStore
 from uvdock.oci.engine import resolve_base
 from uvdock.oci.layout import LayoutError, read_layout, write_layout
 from uvdock.oci.model import (
     OCI_CONFIG,
+    OCI_INDEX,
     OCI_LAYER_GZIP,
     OCI_MANIFEST,
     BlobSizeError,
+    Descriptor,
+    ImageError,
     Platform,
     canonical_json,
     sha256_digest,
 )
 from uvdock.oci.registry import RegistryClient
-from uvdock.oci.schema import DocumentError
+from uvdock.oci.schema import DocumentError, check_document, parse_document
 from uvdock.oci.tarlayer import LayerMember, image_files, iter_layer
 
 # --- the base-layer scan is linear -------------------------------------------------------------
@@ -402,3 +406,313 @@ def test_base_image_whose_layer_streams_forever_keeps_nothing(tmp_path: Path) ->
         )
     assert sum(sent) <= 2 * (64 << 10)
     _nothing_kept(store, sha256_digest(layer))
+
+
+# --- documents of the wrong shape: one DocumentError naming the document and key --------------
+
+
+def _put(layout: Path, data: bytes) -> str:
+    (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    _blob(layout, sha256_digest(data)).write_bytes(data)
+    return sha256_digest(data)
+
+
+def _descriptor(data: bytes, media_type: str) -> dict[str, Any]:
+    return {"mediaType": media_type, "digest": sha256_digest(data), "size": len(data)}
+
+
+def _valid_documents() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], bytes]:
+    """(index, manifest, config, layer) of a one-layer image; the index's entry is the manifest."""
+    layer = gzip.compress(b"\0" * 1024, mtime=0)
+    config: dict[str, Any] = {
+        "architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
+        "config": {"Env": ["PATH=/usr/bin"], "Cmd": ["python3"], "Entrypoint": None},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64]},
+        "history": [{"created_by": "base"}],
+    }  # fmt: skip
+    config_data = canonical_json(config)
+    manifest: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": _descriptor(config_data, OCI_CONFIG),
+        "layers": [_descriptor(layer, OCI_LAYER_GZIP)],
+    }
+    index: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{**_descriptor(canonical_json(manifest), OCI_MANIFEST),
+                       "platform": {"architecture": "amd64", "os": "linux"}}],
+    }  # fmt: skip
+    return index, manifest, config, layer
+
+
+def _write_raw_layout(
+    layout: Path, *, index: Any, manifest: Any, config: Any, layer: bytes, fix_links: bool = True
+) -> None:
+    """A layout of these documents as they are; with ``fix_links`` the digests follow the edits."""
+    config_data = canonical_json(config)
+    _put(layout, config_data)
+    _put(layout, layer)
+    if fix_links and isinstance(manifest, dict) and isinstance(manifest.get("config"), dict):
+        manifest = {**manifest, "config": {**manifest["config"], **_descriptor(config_data, "")}}
+        manifest["config"]["mediaType"] = OCI_CONFIG
+    manifest_data = canonical_json(manifest)
+    _put(layout, manifest_data)
+    entries = index.get("manifests") if isinstance(index, dict) else None
+    if fix_links and isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        index = {**index, "manifests": [{**entries[0], **_descriptor(manifest_data, OCI_MANIFEST)}]}
+    (layout / "oci-layout").write_bytes(canonical_json({"imageLayoutVersion": "1.0.0"}))
+    (layout / "index.json").write_bytes(canonical_json(index))
+
+
+_WRONG_TYPES = [
+    ("manifest", ["layers"], 5, "manifest layers must be an array of descriptors, not a number"),
+    ("manifest", ["mediaType"], [], "manifest mediaType must be a string, not an array"),
+    ("manifest", ["layers", 0, "size"], "5",
+     "manifest layers[0].size must be an integer, not a string"),
+    ("manifest", ["layers", 0, "digest"], "sha256:xyz",
+     ("manifest layers[0].digest must be a sha256 digest (sha256:<64 lowercase hex digits>), "
+      "not 'sha256:xyz'")),
+    ("manifest", ["layers", 0, "size"], -1, "manifest layers[0].size must be between 0 and 2^63-1"),
+    ("manifest", ["config"], None, "manifest config must be an object, not null"),
+    ("manifest", ["schemaVersion"], 1, "manifest schemaVersion must be 2, not 1"),
+    ("index", ["manifests"], "x", "index manifests must be an array of descriptors, not a string"),
+    ("index", ["manifests", 0, "platform"], "linux/amd64",
+     "index manifests[0].platform must be an object, not a string"),
+    ("config", ["rootfs", "diff_ids"], 7,
+     "config rootfs.diff_ids must be an array of sha256 digests, not a number"),
+    ("config", ["config", "Env"], "PATH=/x", "config config.Env must be an array of strings"),
+    ("config", ["history"], {}, "config history must be an array of objects, not an object"),
+    ("config", ["architecture"], None, "config architecture must be a string, not null"),
+]  # fmt: skip
+
+
+def _set(document: Any, path: list[str | int], value: Any) -> None:
+    target = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+
+
+@pytest.mark.parametrize(("kind", "path", "value", "said"), _WRONG_TYPES)
+def test_layout_documents_of_the_wrong_shape_are_one_clean_error(
+    tmp_path: Path, kind: str, path: list[str | int], value: Any, said: str
+) -> None:
+    index, manifest, config, layer = _valid_documents()
+    _set({"index": index, "manifest": manifest, "config": config}[kind], path, value)
+    _write_raw_layout(tmp_path, index=index, manifest=manifest, config=config, layer=layer)
+    with pytest.raises(DocumentError) as caught:
+        read_layout(tmp_path)
+    line = caught.value.one_line()
+    assert said in line
+    where = str(tmp_path / "index.json") if kind == "index" else str(tmp_path)
+    assert line.startswith(where)
+    assert isinstance(caught.value, LayoutError)
+    assert "from a source you trust" in line
+
+
+def _registry_of(
+    index: Any, manifest: Any, config: Any, layer: bytes
+) -> Callable[[str], RegistryClient]:
+    """A scripted registry serving these documents: the tag is the index."""
+    config_data, manifest_data = canonical_json(config), canonical_json(manifest)
+    blobs = {sha256_digest(config_data): config_data, sha256_digest(layer): layer}
+    manifests = {sha256_digest(manifest_data): (manifest_data, OCI_MANIFEST),
+                 "1": (canonical_json(index), OCI_INDEX)}  # fmt: skip
+
+    def serve_manifest(request: httpx.Request) -> httpx.Response:
+        found = manifests.get(request.url.path.rsplit("/", 1)[-1])
+        if found is None:
+            return httpx.Response(404, json={"errors": [{"code": "MANIFEST_UNKNOWN"}]})
+        return httpx.Response(200, content=found[0], headers={"Content-Type": found[1]})
+
+    def serve_blob(request: httpx.Request) -> httpx.Response:
+        found = blobs.get(request.url.path.rsplit("/", 1)[-1])
+        return httpx.Response(200, content=found) if found is not None else httpx.Response(404)
+
+    client = _registry({"/v2/app/manifests/": serve_manifest, "/v2/app/blobs/": serve_blob})
+    return lambda _host: client
+
+
+def _relink(index: Any, manifest: Any, config: Any) -> None:
+    """Point the manifest at the (edited) config and the index at the manifest, when they can."""
+    if isinstance(manifest, dict) and isinstance(manifest.get("config"), dict):
+        manifest["config"].update(_descriptor(canonical_json(config), OCI_CONFIG))
+    entries = index.get("manifests") if isinstance(index, dict) else None
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        entries[0].update(_descriptor(canonical_json(manifest), OCI_MANIFEST))
+
+
+@pytest.mark.parametrize(("kind", "path", "value", "said"), _WRONG_TYPES)
+def test_registry_documents_of_the_wrong_shape_are_one_clean_error(
+    tmp_path: Path, kind: str, path: list[str | int], value: Any, said: str
+) -> None:
+    index, manifest, config, layer = _valid_documents()
+    _set({"index": index, "manifest": manifest, "config": config}[kind], path, value)
+    _relink(index, manifest, config)
+    with pytest.raises(DocumentError) as caught:
+        resolve_base(
+            "registry.example/app:1",
+            [Platform.parse("linux/amd64")],
+            BlobStore(tmp_path / "cache"),
+            client_for=_registry_of(index, manifest, config, layer),
+            on_event=lambda _: None,
+        )
+    line = caught.value.one_line()
+    assert said in line
+    assert line.startswith("registry.example/app:1 ")
+
+
+def test_index_nested_3000_deep_is_refused_not_a_recursion_error(tmp_path: Path) -> None:
+    index, manifest, config, layer = _valid_documents()
+    _write_raw_layout(tmp_path, index=index, manifest=manifest, config=config, layer=layer)
+    assert len(read_layout(tmp_path).images) == 1
+    entry = index["manifests"][0]
+    for depth in range(3000):
+        nested = canonical_json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]})
+        _put(tmp_path, nested)
+        entry = _descriptor(nested, OCI_INDEX)
+        if depth == 2:  # three deep is what some registries do: still read
+            (tmp_path / "index.json").write_bytes(canonical_json({**index, "manifests": [entry]}))
+            assert len(read_layout(tmp_path).images) == 1
+    (tmp_path / "index.json").write_bytes(canonical_json({**index, "manifests": [entry]}))
+    with pytest.raises(DocumentError, match="indexes nest more than 8 deep"):
+        read_layout(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("depth", "said"), [(100, "nests more than 64 levels deep"), (200_000, "nests too deep")]
+)
+def test_deeply_nested_json_is_refused(tmp_path: Path, depth: int, said: str) -> None:
+    index, manifest, config, layer = _valid_documents()
+    _write_raw_layout(tmp_path, index=index, manifest=manifest, config=config, layer=layer)
+    deep = b'{"schemaVersion":2,"x":' + b"[" * depth + b"]" * depth + b',"manifests":[]}'
+    (tmp_path / "index.json").write_bytes(deep)
+    with pytest.raises(DocumentError, match=said):
+        read_layout(tmp_path)
+
+
+# --- fuzzing every reader: a parsed value or the one clean error, never another exception -----
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+    | st.sampled_from(["sha256:" + "a" * 64, "sha256:xyz", OCI_MANIFEST, OCI_INDEX, "layers"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+def _paths(value: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    if prefix:
+        yield prefix
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, child in children:
+        yield from _paths(child, (*prefix, key))
+
+
+def _mutated(data: st.DataObject, document: dict[str, Any]) -> Any:
+    """``document`` with one value replaced by arbitrary JSON, or one key deleted."""
+    paths = list(_paths(document))
+    path = data.draw(st.sampled_from(paths))
+    parent: Any = document
+    for step in path[:-1]:
+        parent = parent[step]
+    if isinstance(parent, dict) and data.draw(st.booleans()):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(_JSON)
+    return document
+
+
+_KINDS = st.sampled_from(["index", "manifest", "config"])
+
+
+@settings(max_examples=300, deadline=2000)
+@given(data=st.data(), kind=_KINDS)
+def test_fuzz_schema_readers(data: st.DataObject, kind: str) -> None:
+    index, manifest, config, _ = _valid_documents()
+    document = {"index": index, "manifest": manifest, "config": config}[kind]
+    raw = data.draw(
+        st.one_of(
+            st.just(canonical_json(_mutated(data, document))),
+            _JSON.map(canonical_json),
+            st.binary(max_size=64),
+        )
+    )
+    try:
+        parsed = parse_document(raw, where="fuzz")
+        checked = check_document(parsed, kind, where="fuzz")  # type: ignore[arg-type]
+    except DocumentError:
+        return
+    assert isinstance(checked, dict)
+
+
+@settings(max_examples=200, deadline=2000)
+@given(value=_JSON)
+def test_fuzz_descriptor_from_json(value: Any) -> None:
+    try:
+        descriptor = Descriptor.from_json(value)
+    except ImageError:
+        return
+    assert isinstance(descriptor, Descriptor)
+
+
+@settings(max_examples=120, deadline=5000)
+@given(data=st.data(), kind=_KINDS)
+def test_fuzz_layout_reader(data: st.DataObject, kind: str) -> None:
+    index, manifest, config, layer = _valid_documents()
+    _mutated(data, {"index": index, "manifest": manifest, "config": config}[kind])
+    with tempfile.TemporaryDirectory(prefix="uvdock-fuzz-") as name:
+        root = Path(name)
+        _write_raw_layout(root / "layout", index=index, manifest=manifest, config=config,
+                          layer=layer, fix_links=data.draw(st.booleans()))  # fmt: skip
+        try:
+            layout = read_layout(root / "layout")
+            for image in layout.images:
+                layout.import_into(BlobStore(root / "cache"), image)
+        except ImageError:
+            return
+
+
+@settings(max_examples=120, deadline=5000)
+@given(data=st.data(), kind=_KINDS)
+def test_fuzz_registry_base_reader(data: st.DataObject, kind: str) -> None:
+    index, manifest, config, layer = _valid_documents()
+    _mutated(data, {"index": index, "manifest": manifest, "config": config}[kind])
+    if data.draw(st.booleans()):
+        _relink(index, manifest, config)
+    with tempfile.TemporaryDirectory(prefix="uvdock-fuzz-") as name:
+        try:
+            resolve_base(
+                "registry.example/app:1",
+                [Platform.parse("linux/amd64")],
+                BlobStore(Path(name)),
+                client_for=_registry_of(index, manifest, config, layer),
+                on_event=lambda _: None,
+            )
+        except UvdockError:  # DocumentError, DigestError, "no linux/amd64 image", ...
+            return
+
+
+@settings(max_examples=120, deadline=5000)
+@given(data=st.data(), kind=_KINDS)
+def test_fuzz_saved_archive_reader(data: st.DataObject, kind: str) -> None:
+    # What `docker save` wrote is flattened before read_layout sees it (uvdock.oci.daemon).
+    index, manifest, config, layer = _valid_documents()
+    _mutated(data, {"index": index, "manifest": manifest, "config": config}[kind])
+    with tempfile.TemporaryDirectory(prefix="uvdock-fuzz-") as name:
+        root = Path(name)
+        _write_raw_layout(root, index=index, manifest=manifest, config=config, layer=layer,
+                          fix_links=data.draw(st.booleans()))  # fmt: skip
+        try:
+            daemon._flatten_index(root, where="docker-daemon:fuzz")
+        except UvdockError:  # SavedArchiveError, DocumentError, DaemonImageError
+            return
