@@ -275,6 +275,18 @@ def test_a_private_index_takes_credentials_from_the_environment_only(
     assert "refused uv without credentials" in denied.stderr
     assert "UV_INDEX_PRIVATE_USERNAME and UV_INDEX_PRIVATE_PASSWORD" in denied.stderr
     assert "Traceback" not in denied.stderr
+    # Set but wrong: the hint must not say to export what is exported (issue 12).
+    for name, value in private_index_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("UV_INDEX_PRIVATE_PASSWORD", "not-the-password")
+    refused = uvdock(str(root), "--load", "-t", tag, cache=tmp_path / "cache", check=False)
+    assert refused.returncode == 1
+    assert (
+        "refused the credentials in UV_INDEX_PRIVATE_USERNAME and UV_INDEX_PRIVATE_PASSWORD"
+        in refused.stderr
+    )
+    assert "export" not in refused.stderr
+    assert "not-the-password" not in refused.stderr
     for name, value in private_index_env().items():
         monkeypatch.setenv(name, value)
     try:

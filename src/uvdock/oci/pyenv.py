@@ -13,8 +13,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import netrc
+import os
 import re
 import shutil
+import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
 
 from uvdock._proc import ProcessResult, Runner, run
@@ -139,21 +143,63 @@ def install_for_platform(
         if denied:
             url = denied.group(1)
             names = [a.split("=", 1)[0] for a in extra if "=" in a and a.split("=", 1)[1] == url]
-            env = (
-                f"UV_INDEX_{re.sub(r'[^A-Za-z0-9]', '_', names[0]).upper()}"
-                if names
-                else "UV_INDEX_<NAME>"
-            )
-            raise UvdockError(
-                f"the package index {url} refused uv without credentials (401)",
-                hint=f"export {env}_USERNAME and {env}_PASSWORD (uvdock passes them to uv on "
-                "this machine only; they never reach the image)",
-            )
+            raise _index_refused(url, names[0] if names else None, os.environ)
         last = [line for line in text.strip().splitlines() if line.strip()][-3:]
         raise UvdockError(
             f"uv could not install the dependencies for {platform}: {' '.join(last)}",
             hint="run the same with --debug, or use --engine docker",
         )
+
+
+def _index_refused(url: str, name: str | None, environ: Mapping[str, str]) -> UvdockError:
+    """The error for uv's 401 from ``url``: which credentials were refused, or which are missing.
+
+    uv words a 401 the same whether it sent no credentials or wrong ones, so
+    look at what it was given: the named index's ``UV_INDEX_<NAME>_USERNAME``
+    and ``_PASSWORD`` (uv's own variables), or a netrc entry for the host. A
+    hint to "export" variables that are already set sends the user the
+    wrong way (issue 12). Only variable names and paths are shown, never a value.
+    """
+    shown = re.sub(r"//[^/@]*@", "//", url)  # never repeat credentials written in the URL
+    prefix = f"UV_INDEX_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}" if name else "UV_INDEX_<NAME>"
+    user, password = f"{prefix}_USERNAME", f"{prefix}_PASSWORD"
+    present = [variable for variable in (user, password) if name and environ.get(variable)]
+    if len(present) == 2:  # noqa: PLR2004 - both of the pair
+        return UvdockError(
+            f"the package index {shown} refused the credentials in {user} and {password} (401)",
+            hint="check the user name and password (or token) in those variables, and that the "
+            "account may read this index",
+        )
+    if present:
+        missing = password if present[0] == user else user
+        return UvdockError(
+            f"the package index {shown} refused uv (401): {present[0]} is set but {missing} is not",
+            hint=f"export {missing}=... (uvdock passes it to uv on this machine only; it never "
+            "reaches the image)",
+        )
+    host = urllib.parse.urlsplit(url).hostname or ""
+    netrc_file = _netrc_with(host, environ)
+    if netrc_file is not None:
+        return UvdockError(
+            f"the package index {shown} refused the credentials in {netrc_file} (401)",
+            hint=f"check the entry for {host} in {netrc_file}, or set {user} and {password}",
+        )
+    return UvdockError(
+        f"the package index {shown} refused uv without credentials (401)",
+        hint=f"export {user} and {password} (uvdock passes them to uv on this machine only; "
+        "they never reach the image)",
+    )
+
+
+def _netrc_with(host: str, environ: Mapping[str, str]) -> Path | None:
+    """The netrc file uv reads (``NETRC``, else ``~/.netrc``) when it has an entry for ``host``."""
+    home = environ.get("HOME")
+    path = Path(environ.get("NETRC") or (Path(home) if home else Path.home()) / ".netrc")
+    try:
+        found = netrc.netrc(str(path)).authenticators(host) if host else None
+    except (OSError, netrc.NetrcParseError):
+        return None
+    return path if found is not None else None
 
 
 def build_environment(

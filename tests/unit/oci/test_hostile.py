@@ -18,7 +18,7 @@ import signal
 import sys
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, cast
@@ -29,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.oci.images import SmallImage, small_image
+from uvdock._proc import ProcessResult
 from uvdock.errors import UvdockError
 from uvdock.oci import daemon, tarlayer
 from uvdock.oci.blobs import BlobStore
@@ -46,6 +47,7 @@ from uvdock.oci.model import (
     canonical_json,
     sha256_digest,
 )
+from uvdock.oci.pyenv import install_for_platform
 from uvdock.oci.registry import RegistryClient
 from uvdock.oci.schema import DocumentError, check_document, parse_document
 from uvdock.oci.tarlayer import LayerMember, image_files, iter_layer
@@ -716,3 +718,80 @@ def test_fuzz_saved_archive_reader(data: st.DataObject, kind: str) -> None:
             daemon._flatten_index(root, where="docker-daemon:fuzz")
         except UvdockError:  # SavedArchiveError, DocumentError, DaemonImageError
             return
+
+
+# --- a 401 from a package index: refused credentials are not "missing" ------------------------
+
+SECRET = "s3cret-index-token"
+_UV_401 = (
+    "  x Failed to download `private-lib==1.0`\n"
+    "  |-> An index URL (https://pkgs.example/simple/) could not be queried due to a lack of "
+    "valid authentication credentials (401 Unauthorized).\n"
+)
+
+
+def _install_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], *, index: str | None
+) -> str:
+    """The error uvdock gives when uv reports a 401, with ``environ`` as the real environment."""
+    for name in [n for n in os.environ if n.startswith("UV_INDEX_") or n == "NETRC"]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc of this machine's
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    def uv_answers_401(argv: Sequence[str], **_: Any) -> ProcessResult:
+        return ProcessResult(argv=tuple(argv), returncode=1, stdout="", stderr=_UV_401)
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("private-lib==1.0\n")
+    with pytest.raises(UvdockError) as caught:
+        install_for_platform(
+            requirements, tmp_path / "site", uv="uv", platform="x86_64-manylinux_2_36",
+            python_version="3.13", runner=uv_answers_401,
+            extra=("--index", f"{index}=https://pkgs.example/simple/") if index else (),
+        )  # fmt: skip
+    assert caught.value.exit_code == 1
+    return caught.value.one_line()
+
+
+def test_401_with_the_index_credentials_set_says_they_were_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = {"UV_INDEX_PRIVATE_REPO_USERNAME": "ci-bot", "UV_INDEX_PRIVATE_REPO_PASSWORD": SECRET}
+    line = _install_refused(tmp_path, monkeypatch, environ, index="private-repo")
+    assert (
+        "the package index https://pkgs.example/simple/ refused the credentials in "
+        "UV_INDEX_PRIVATE_REPO_USERNAME and UV_INDEX_PRIVATE_REPO_PASSWORD (401)" in line
+    )
+    assert "export" not in line
+    assert SECRET not in line
+    assert "ci-bot" not in line
+
+
+def test_401_with_half_the_credentials_names_the_missing_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = {"UV_INDEX_PRIVATE_USERNAME": "ci-bot"}
+    line = _install_refused(tmp_path, monkeypatch, environ, index="private")
+    assert "UV_INDEX_PRIVATE_USERNAME is set but UV_INDEX_PRIVATE_PASSWORD is not" in line
+    assert "export UV_INDEX_PRIVATE_PASSWORD=" in line
+
+
+def test_401_without_credentials_says_what_to_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = _install_refused(tmp_path, monkeypatch, {}, index="private")
+    assert "refused uv without credentials (401)" in line
+    assert "export UV_INDEX_PRIVATE_USERNAME and UV_INDEX_PRIVATE_PASSWORD" in line
+
+
+def test_401_with_a_netrc_entry_names_the_netrc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine pkgs.example login ci-bot password {SECRET}\n")
+    line = _install_refused(tmp_path, monkeypatch, {"NETRC": str(netrc)}, index=None)
+    assert f"refused the credentials in {netrc} (401)" in line
+    assert "export" not in line
+    assert SECRET not in line
