@@ -93,7 +93,8 @@ def _requirements_file(root: Path) -> tuple[Path | None, list[str]]:
 def _dependency_source(
     root: Path, pyproject: Mapping[str, Any] | None, settings: Settings
 ) -> tuple[Sourced[DependencySource], Path | None, list[str]]:
-    has_lock = (root / "uv.lock").is_file()
+    # exists, not is_file: a uv.lock that is a FIFO or a directory is reported when read.
+    has_lock = exists(root / "uv.lock")
     has_project = pyproject is not None and isinstance(pyproject.get("project"), dict)
     requirements, notes = _requirements_file(root)
     foreign = [name for name in ("poetry.lock", "Pipfile.lock") if (root / name).is_file()]

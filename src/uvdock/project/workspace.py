@@ -88,6 +88,8 @@ def _expand(root: Path, key: str, pattern: str, text: str | None) -> list[Path]:
         raise ConfigError(
             f"{shown_key} = {shown(pattern)}: {wrong}", path=where, line=line, hint=hint
         )
+    if not PurePosixPath(pattern).parts:
+        return [root]  # "." is the root itself (pathlib's glob fails on it)
     try:
         matches = sorted(root.glob(pattern))
     except (ValueError, NotImplementedError) as err:  # pathlib's "Unacceptable pattern"
