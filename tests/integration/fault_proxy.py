@@ -28,9 +28,13 @@ class FaultProxy(ThreadingHTTPServer):
 
     A fault is ``("status", code)`` (answer that status), ``("drop-request", 0)``
     (read half the request body, then close the connection),
-    ``("drop-response", 0)`` (forward, then send half the body and close) or
+    ``("drop-response", 0)`` (forward, then send half the body and close),
+    ``("endless", n)`` (answer 200 and send zeros until the client hangs up:
+    a hostile registry; with ``n`` > 0 it first declares ``Content-Length: n``,
+    without it the body runs until the connection closes) or
     ``("stop", 0)`` (close the connection and stop listening: the fault
     function stopped the registry, and now nothing answers at this address).
+    ``endless_sent`` counts the bytes the endless answers got out.
     When the upstream registry does not answer, the connection is closed
     without a response, as a registry that died would.
     """
@@ -43,6 +47,7 @@ class FaultProxy(ThreadingHTTPServer):
         self.upstream = upstream
         self.log: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
+        self.endless_sent = 0
 
     def stop_listening(self) -> None:
         """Close the listening socket (from a handler: in another thread, as shutdown() waits)."""
@@ -96,6 +101,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._drop()
             self.server.stop_listening()
             return
+        if fault and fault[0] == "endless":
+            self._endless(declared=fault[1])
+            return
         body = self.rfile.read(length)
         if fault and fault[0] == "status":
             answer = b'{"errors": [{"code": "UNAVAILABLE", "message": "injected fault"}]}'
@@ -137,6 +145,22 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._drop()
             return
         self.wfile.write(data)
+
+    def _endless(self, *, declared: int) -> None:
+        """Zeros until the client hangs up (or 1 GiB: a guard for the test run itself)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        if declared:
+            self.send_header("Content-Length", str(declared))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        chunk = bytes(64 << 10)
+        with contextlib.suppress(OSError):  # the client hung up: what a good client does
+            while self.server.endless_sent < (1 << 30):
+                self.wfile.write(chunk)
+                with self.server.lock:
+                    self.server.endless_sent += len(chunk)
 
     def _drop(self) -> None:
         self.close_connection = True

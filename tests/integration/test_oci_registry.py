@@ -39,6 +39,9 @@ from tests.integration.docker import IMAGE_PREFIX, REGISTRY, http_get
 from tests.integration.fault_proxy import Fault, FaultProxy, serving
 from tests.integration.registry_process import Registry, free_port, make_certificates
 from tests.integration.test_oci_engine import uvdock
+from uvdock.oci.blobs import BlobStore
+from uvdock.oci.engine import resolve_base
+from uvdock.oci.model import BlobSizeError, Platform
 from uvdock.oci.registry import (
     DigestMismatchError,
     ManifestNotFoundError,
@@ -559,6 +562,38 @@ def test_connection_dropped_mid_download_resumes(proxy: Callable[[Fault], FaultP
     assert out.getvalue() == layer
     assert [kind for m, p, kind in server.log if is_blob_get(m, p)] == ["drop-response", "forward"]
     assert sleeps == [0.5]
+
+
+@pytest.mark.usefixtures("registry_up")
+@pytest.mark.parametrize("declared", [0, 5], ids=["no-content-length", "content-length-5"])
+def test_a_layer_that_streams_forever_stops_at_its_declared_size(
+    proxy: Callable[[Fault], FaultProxy], tmp_path: Path, declared: int
+) -> None:
+    # Issue 12: the manifest says 5 bytes, the registry streams zeros forever;
+    # the base image's pull must stop there, not fill the cache's disk.
+    repo = new_repo()
+    layer = b"hello"
+    with RegistryClient(REGISTRY) as direct:
+        push_image(direct, repo, "v1", [layer])
+
+    def endless_layer(method: str, path: str) -> tuple[str, int] | None:
+        return ("endless", declared) if method == "GET" and sha(layer) in path else None
+
+    server = proxy(endless_layer)
+    store = BlobStore(tmp_path / "cache")
+    expected = DigestMismatchError if declared else BlobSizeError  # 5 zeros are not "hello"
+    with pytest.raises(expected) as caught:
+        resolve_base(
+            f"{server.host}/{repo}:v1",
+            [Platform.parse("linux/amd64")],
+            store,
+            client_for=lambda host: RegistryClient(host, retries=0),
+            on_event=lambda _: None,
+        )
+    assert sha(layer) in caught.value.one_line() or "hashes to" in caught.value.one_line()
+    assert server.endless_sent < (64 << 20), server.endless_sent  # socket buffers, no more
+    assert not store.has(sha(layer))
+    assert not any(store.tmp_dir.iterdir())
 
 
 # --- a registry stopped mid-push -------------------------------------------------------------
