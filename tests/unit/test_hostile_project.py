@@ -282,6 +282,21 @@ def test_a_special_file_in_the_project_neither_hangs_nor_fills_the_memory(
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_special_requirements_file_is_one_line(tmp_path: Path, kind: str) -> None:
+    root = tmp_path / "requirements-only"
+    shutil.copytree(PROJECTS_DIR / "requirements-only", root)
+    path = root / "requirements.txt"
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    line = one_line_error(root)
+    assert "requirements.txt: is a " in line
+    assert "not a regular file; uvdock reads only regular files" in line
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
 def test_a_special_source_file_is_skipped_and_named(project: Path, kind: str) -> None:
     (project / "app.py").write_text("def helper() -> int:\n    return 1\n")
     path = project / "x.py"
