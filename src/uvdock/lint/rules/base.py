@@ -23,6 +23,9 @@ from uvdock.lint.syntax import Dockerfile, Heredoc, Instruction, Span, Stage
 
 T = TypeVar("T")
 
+# Real Dockerfiles chain a handful of stages; a generated one may chain thousands.
+MAX_LINEAGE = 64
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Hit:
@@ -172,12 +175,21 @@ class Analysis:
         return values
 
     def lineage(self, stage: Stage) -> tuple[Stage, ...]:
-        """``stage`` and the stages it is built FROM, nearest first (computed once each)."""
+        """``stage`` and the stages it is built FROM, nearest first (computed once each).
+
+        At most MAX_LINEAGE stages: rules walk the lineage of every stage, so a
+        chain of thousands of stages would make linting quadratic; beyond the
+        limit the base counts as an unknown image.
+        """
         known = self._lineages.get(stage.index)
         if known is None:
             chain = [stage]
             seen = {stage.index}
-            while chain[-1].base_stage is not None and chain[-1].base_stage not in seen:
+            while (
+                chain[-1].base_stage is not None
+                and chain[-1].base_stage not in seen
+                and len(chain) < MAX_LINEAGE
+            ):
                 parent = self.stages[chain[-1].base_stage]
                 seen.add(parent.index)
                 chain.append(parent)
