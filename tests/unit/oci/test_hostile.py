@@ -209,8 +209,9 @@ def _blob(layout: Path, digest: str) -> Path:
 
 
 def _nothing_kept(store: BlobStore, digest: str) -> None:
+    """Neither the blob nor a partial download of it is left in the cache."""
     assert not store.has(digest)
-    assert not any(store.tmp_dir.iterdir()) if store.tmp_dir.exists() else True
+    assert not store.tmp_dir.exists() or not any(store.tmp_dir.iterdir())
 
 
 @pytest.mark.usefixtures("bounded_disk")
@@ -448,21 +449,24 @@ def _valid_documents() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], 
     return index, manifest, config, layer
 
 
-def _write_raw_layout(
-    layout: Path, *, index: Any, manifest: Any, config: Any, layer: bytes, fix_links: bool = True
-) -> None:
-    """A layout of these documents as they are; with ``fix_links`` the digests follow the edits."""
-    config_data = canonical_json(config)
-    _put(layout, config_data)
-    _put(layout, layer)
-    if fix_links and isinstance(manifest, dict) and isinstance(manifest.get("config"), dict):
-        manifest = {**manifest, "config": {**manifest["config"], **_descriptor(config_data, "")}}
-        manifest["config"]["mediaType"] = OCI_CONFIG
-    manifest_data = canonical_json(manifest)
-    _put(layout, manifest_data)
+def _relink(index: Any, manifest: Any, config: Any) -> None:
+    """Point the manifest at the (edited) config and the index at the manifest, when they can."""
+    if isinstance(manifest, dict) and isinstance(manifest.get("config"), dict):
+        manifest["config"].update(_descriptor(canonical_json(config), OCI_CONFIG))
     entries = index.get("manifests") if isinstance(index, dict) else None
-    if fix_links and isinstance(entries, list) and entries and isinstance(entries[0], dict):
-        index = {**index, "manifests": [{**entries[0], **_descriptor(manifest_data, OCI_MANIFEST)}]}
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        entries[0].update(_descriptor(canonical_json(manifest), OCI_MANIFEST))
+
+
+def _write_raw_layout(
+    layout: Path, *, index: Any, manifest: Any, config: Any, layer: bytes, relink: bool = True
+) -> None:
+    """A layout of these documents as they are; with ``relink`` the digests follow the edits."""
+    if relink:
+        _relink(index, manifest, config)
+    _put(layout, canonical_json(config))
+    _put(layout, layer)
+    _put(layout, canonical_json(manifest))
     (layout / "oci-layout").write_bytes(canonical_json({"imageLayoutVersion": "1.0.0"}))
     (layout / "index.json").write_bytes(canonical_json(index))
 
@@ -534,15 +538,6 @@ def _registry_of(
 
     client = _registry({"/v2/app/manifests/": serve_manifest, "/v2/app/blobs/": serve_blob})
     return lambda _host: client
-
-
-def _relink(index: Any, manifest: Any, config: Any) -> None:
-    """Point the manifest at the (edited) config and the index at the manifest, when they can."""
-    if isinstance(manifest, dict) and isinstance(manifest.get("config"), dict):
-        manifest["config"].update(_descriptor(canonical_json(config), OCI_CONFIG))
-    entries = index.get("manifests") if isinstance(index, dict) else None
-    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
-        entries[0].update(_descriptor(canonical_json(manifest), OCI_MANIFEST))
 
 
 @pytest.mark.parametrize(("kind", "path", "value", "said"), _WRONG_TYPES)
@@ -675,7 +670,7 @@ def test_fuzz_layout_reader(data: st.DataObject, kind: str) -> None:
     with tempfile.TemporaryDirectory(prefix="uvdock-fuzz-") as name:
         root = Path(name)
         _write_raw_layout(root / "layout", index=index, manifest=manifest, config=config,
-                          layer=layer, fix_links=data.draw(st.booleans()))  # fmt: skip
+                          layer=layer, relink=data.draw(st.booleans()))  # fmt: skip
         try:
             layout = read_layout(root / "layout")
             for image in layout.images:
@@ -713,7 +708,7 @@ def test_fuzz_saved_archive_reader(data: st.DataObject, kind: str) -> None:
     with tempfile.TemporaryDirectory(prefix="uvdock-fuzz-") as name:
         root = Path(name)
         _write_raw_layout(root, index=index, manifest=manifest, config=config, layer=layer,
-                          fix_links=data.draw(st.booleans()))  # fmt: skip
+                          relink=data.draw(st.booleans()))  # fmt: skip
         try:
             daemon._flatten_index(root, where="docker-daemon:fuzz")
         except UvdockError:  # SavedArchiveError, DocumentError, DaemonImageError
