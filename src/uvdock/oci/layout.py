@@ -190,8 +190,9 @@ def _store_json(store: BlobStore, descriptor: Descriptor, kind: DocumentKind) ->
     where = f"{store.root}: {descriptor.digest}"
     if descriptor.size > MAX_DOCUMENT_SIZE:
         raise LayoutDocumentError(f"{where}: a {kind} of {descriptor.size} bytes is over 4 MiB")
-    value = parse_document(store.read_bytes(descriptor.digest), where=where)
-    return check_document(value, kind, where=where)
+    data = store.read_bytes(descriptor.digest)
+    value = parse_document(data, where=where, error=LayoutDocumentError)
+    return check_document(value, kind, where=where, error=LayoutDocumentError)
 
 
 def _check_depth(depth: int, *, where: str) -> None:
