@@ -12,22 +12,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from uvdock.cli.main import main
-
-CopyProject = Callable[[str], Path]
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = done.value.code
-    return (code if isinstance(code, int) else 1), out, err
+from tests.unit.test_cli import CopyProject, run
 
 
 def tree(root: Path) -> dict[str, bytes | str]:
