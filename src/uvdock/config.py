@@ -20,6 +20,7 @@ from typing import Any, Literal
 from uvdock._types import Sourced
 from uvdock.errors import ConfigError, UsageError
 from uvdock.grammar import (
+    BASE_IMAGE,
     DEBIAN_PACKAGE,
     IMAGE_PREFIX,
     IMAGE_REFERENCE,
@@ -265,7 +266,7 @@ def _grammar_error(spec: OptionSpec, value: Any) -> str | None:
 _ANY_TEXT = re.compile(r".*", re.DOTALL)  # any text without control characters
 _GRAMMARS: dict[str, tuple[re.Pattern[str], str]] = {
     "python": (PYTHON_VERSION, "Python version (like 3.13)"),
-    "base_image": (IMAGE_REFERENCE, "image reference"),
+    "base_image": (BASE_IMAGE, "image reference (or oci:DIR[:TAG], docker-daemon:IMAGE)"),
     "uv_image": (IMAGE_REFERENCE, "image reference"),
     "uv_version": (IMAGE_TAG, "uv version"),
     "image_prefix": (IMAGE_PREFIX, "registry prefix (like registry.example.com/mirror)"),

@@ -35,6 +35,11 @@ _DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}"
 IMAGE_REFERENCE = re.compile(
     rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?"
 )
+# What --base-image accepts: an image reference, or (daemonless engine only) skopeo's
+# oci:DIR[:TAG] layout and docker-daemon:IMAGE transports.
+BASE_IMAGE = re.compile(
+    rf"{IMAGE_REFERENCE.pattern}|oci:.+|docker-daemon:{IMAGE_REFERENCE.pattern}"
+)
 # A registry (and optional path) that image names are put under: no tag, no digest.
 IMAGE_PREFIX = re.compile(rf"{_DOMAIN}(?:/{_PATH_COMPONENT})*/?")
 IMAGE_TAG = re.compile(_TAG)
@@ -124,6 +129,11 @@ def dockerfile_word(value: str, what: str) -> str:
 
 def image_reference(value: str, what: str) -> str:
     """An image reference for ``FROM`` (distribution's grammar), or refused."""
+    if value.startswith(("oci:", "docker-daemon:")):
+        raise UnwritableValueError(
+            f"{what} {json.dumps(value)} names an image outside any registry, which only "
+            "`uvdock build --engine oci` can start from; a Dockerfile needs a registry image"
+        )
     error = grammar_error(value, IMAGE_REFERENCE, f"image reference ({what})")
     if error is not None:
         raise UnwritableValueError(error)

@@ -395,3 +395,13 @@ def test_a_readme_that_would_re_include_secrets_is_refused(flask_plan: BuildPlan
     )
     with pytest.raises(UvdockError, match=r"control character \\n"):
         render_files(plan, regenerate="x")
+
+
+@pytest.mark.parametrize("base", ["oci:./layout:1", "docker-daemon:python:3.13-slim"])
+def test_a_daemonless_only_base_is_a_setting_but_never_a_from_line(
+    base: str, flask_plan: BuildPlan
+) -> None:
+    assert load_settings(cli={"base_image": base}, environ={}).get("base_image") == base
+    plan = dataclasses.replace(flask_plan, base_image=Sourced(base, "--base-image"))
+    with pytest.raises(UvdockError, match=r"only `uvdock build --engine oci` can start from"):
+        render_files(plan, regenerate="x")
