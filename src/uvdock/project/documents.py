@@ -21,13 +21,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from uvdock._toml import parse_toml
+from uvdock.grammar import PEP508_NAME
 from uvdock.project.readfile import MANIFEST_LIMIT, read_text
 from uvdock.project.schema import Array, Bool, Either, Int, Key, Str, Table, check
 
 # --- grammars of the values that reach generated files ---------------------
 
-# PEP 508 names (PEP 503 normalises them): also extras (PEP 685) and groups (PEP 735).
-_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 # Entry point names (the packaging spec's recommendation, plus "+"): they become files in bin/.
 _SCRIPT_NAME = re.compile(r"^[\w.+-]+$")
 # An object reference, ``module.path:object.attr`` (extras in brackets, long deprecated).
@@ -35,7 +34,9 @@ _OBJECT_REFERENCE = re.compile(r"^\s*[\w.]+\s*(:\s*[\w.]+\s*)?(\[[\w\s,.-]*\]\s*
 
 
 def package_name(text: str) -> str | None:
-    if _NAME.match(text):
+    # PEP 508 names: also extras (PEP 685) and groups (PEP 735); fullmatch, as `$`
+    # would let a trailing newline through.
+    if PEP508_NAME.fullmatch(text):
         return None
     return (
         "is not a valid name (letters, digits and . _ -, starting and ending "
@@ -73,7 +74,9 @@ def relative_path(text: str) -> str | None:
 
 
 def script_name(text: str) -> str | None:
-    return None if _SCRIPT_NAME.match(text) else "is not a script name (letters, digits, . _ - +)"
+    if _SCRIPT_NAME.fullmatch(text):
+        return None
+    return "is not a script name (letters, digits, . _ - +)"
 
 
 def object_reference(text: str) -> str | None:
