@@ -19,6 +19,8 @@ from __future__ import annotations
 import bisect
 import dataclasses
 
+from uvdock.lint.dockerfile.runmount import mount_fields
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Span:
@@ -66,6 +68,12 @@ class Mount:
     type: str
     fields: dict[str, str]
     flag: Flag
+
+    @classmethod
+    def from_flag(cls, flag: Flag) -> Mount:
+        """The mount of a ``--mount=`` flag (see :func:`uvdock.lint.parser.parse_mount`)."""
+        fields = mount_fields(flag.value or "")
+        return cls(type=fields.get("type", "bind").lower(), fields=fields, flag=flag)
 
     @property
     def target(self) -> str | None:
@@ -172,9 +180,7 @@ class Instruction:
 
     @property
     def mounts(self) -> tuple[Mount, ...]:
-        from uvdock.lint.parser import parse_mount  # noqa: PLC0415 - parser imports this module
-
-        return tuple(parse_mount(f) for f in self.flags if f.name == "mount" and f.value)
+        return tuple(Mount.from_flag(f) for f in self.flags if f.name == "mount" and f.value)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
