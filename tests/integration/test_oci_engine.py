@@ -210,6 +210,66 @@ def _layers(layout: Path, digest: str) -> list[str]:
     return [layer["digest"] for layer in manifest["layers"]]
 
 
+# What uvdock itself puts in an image, pinned per fixture in oci_pins.json
+# (`--update-golden` rewrites it). The stand-in base images are built on each
+# machine by the test bed, so their digests (and with them the manifest's and
+# the config's) differ between machines: what is pinned is everything uvdock
+# writes on top. Built with --no-bytecode, as whether .pyc files are compiled
+# depends on a Python of the target's version being on the machine. A
+# package's own layer is not pinned: its wheel names the build backend's
+# version ("Generator: hatchling 1.27.0"), which is resolved at build time.
+PINS = Path(__file__).with_name("oci_pins.json")
+PINNED_FIXTURES = {"flask-app": False, "uv-workspace": True, "cli-tool": True}  # packaged?
+PINNED_CONFIG = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Healthcheck", "Labels", "User",
+                 "WorkingDir")  # fmt: skip
+
+
+def _uvdock_parts(layout: Path, image: dict[str, Any], *, packaged: bool) -> dict[str, Any]:
+    """The parts of one platform's image that uvdock writes, not the base."""
+    blobs = layout / "blobs" / "sha256"
+    manifest = json.loads((blobs / image["digest"].split(":")[1]).read_text())
+    config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
+    history = [h for h in config["history"] if h.get("comment") == "uvdock oci engine"]
+    count = len(history)
+    ours = count - 1 if packaged else count
+    labels = config["config"]["Labels"]
+    annotations = manifest["annotations"]
+    return {
+        "python": image["python"],
+        "created": config["created"],
+        "config": {key: config["config"].get(key) for key in PINNED_CONFIG}
+        # The stand-in's own labels name the test bed's recipe.
+        | {"Labels": {k: v for k, v in labels.items() if not k.startswith("io.uvdock.standin")}},
+        "history": [h["created_by"] for h in history],
+        "annotations": {k: v for k, v in annotations.items() if not k.endswith("base.digest")},
+        "diff_ids": config["rootfs"]["diff_ids"][-count:][:ours],
+        "layers": [layer["digest"] for layer in manifest["layers"][-count:][:ours]],
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_FIXTURES))
+def test_what_uvdock_writes_is_pinned(
+    name: str, project_copy: CopyProject, tmp_path: Path, update_golden: bool
+) -> None:
+    """Config, layers and annotations of uvdock's making, as recorded (issue 13's refactor)."""
+    root = project_copy(name)
+    layout = tmp_path / "layout"
+    data = build_json(str(root), "--platform", "linux/amd64,linux/arm64", "--no-bytecode",
+                      "--source-date-epoch", "1700000000", "--output", f"type=oci,dest={layout}",
+                      "-t", f"pins/{name}:1", cache=tmp_path / "cache")  # fmt: skip
+    found = {image["platform"]: _uvdock_parts(layout, image, packaged=PINNED_FIXTURES[name])
+             for image in data["platforms"]}  # fmt: skip
+    pins = json.loads(PINS.read_text()) if PINS.is_file() else {}
+    if update_golden:
+        pins[name] = found
+        PINS.write_text(json.dumps(pins, indent=2, sort_keys=True) + "\n")
+    assert name in pins, "no pins recorded: run with --update-golden"
+    for platform, parts in found.items():
+        expected = pins[name][platform]
+        assert parts["python"] == expected["python"], "another stand-in Python: --update-golden"
+        assert parts == expected, platform
+
+
 @pytest.mark.usefixtures("fixture_servers")
 def test_a_package_without_a_wheel_for_the_platform(
     project_copy: CopyProject, tmp_path: Path
