@@ -1,4 +1,4 @@
-"""The library's entry points: inspect a project, plan it, generate its files.
+"""The library's entry points: inspect a project, plan it, generate its files, build it.
 
 The CLI calls these; so can other programs. Nothing here prints or exits.
 """
@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from uvdock.builders.request import Builder, BuildOutcome, BuildRequest, source_date_epoch
 from uvdock.config import Settings, load_settings
-from uvdock.errors import ConfigError, FileExistsConflictError, ProjectError
+from uvdock.errors import ConfigError, FileExistsConflictError, ProjectError, UsageError
 from uvdock.fileio import FileChange, plan_changes, target_inside, write_all
 from uvdock.plan import BuildPlan, make_plan
 from uvdock.project import ProjectInfo, detect_project
@@ -52,6 +54,32 @@ def plan_project(
     return make_plan(
         project, settings, read_sdist=sdist_reader(lock.path.parent) if online and lock else None
     )
+
+
+Built = TypeVar("Built", bound=BuildOutcome)
+
+
+def build_project(
+    path: str | Path,
+    request: BuildRequest,
+    *,
+    builder: Builder[Built],
+    options: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+) -> Built:
+    """Plan the project at ``path`` and build it with ``builder`` as ``request`` says.
+
+    Without a SOURCE_DATE_EPOCH in the request, the environment's or the last
+    git commit's time is used (so rebuilding a commit gives the same timestamps).
+    """
+    request.check()
+    plan = plan_project(path, options=options, environ=environ)
+    if request.source_date_epoch is None:
+        epoch = source_date_epoch(plan.project.root, os.environ if environ is None else environ)
+        request = dataclasses.replace(request, source_date_epoch=epoch)
+    if request.reproducible and request.source_date_epoch is None:
+        raise UsageError("--reproducible needs --source-date-epoch (or a git checkout)")
+    return builder.build(plan, request)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -8,15 +8,15 @@ import pytest
 
 from tests.support.paths import EXAMPLES_DIR, PROJECTS_DIR
 from uvdock.api import plan_project
+from uvdock.builders.buildx import BuildxOptions as BuildRequest
 from uvdock.builders.buildx import (
-    BuildRequest,
     _common_args,
     _oci_digest,
     _output_args,
     _platform_tag,
     secret_args,
-    source_date_epoch,
 )
+from uvdock.builders.request import source_date_epoch
 from uvdock.errors import ConfigError, UsageError
 
 

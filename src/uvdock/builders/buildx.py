@@ -19,9 +19,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from uvdock._proc import run
+from uvdock.builders.request import (
+    BuildRequest,
+    DockerArchive,
+    OciLayout,
+    Passthrough,
+    Push,
+)
 from uvdock.docker.cli import DockerCLI
-from uvdock.errors import ConfigError, UsageError, UvdockError
+from uvdock.errors import ConfigError, UsageError
 from uvdock.plan.images import split_reference
 from uvdock.plan.model import BuildPlan
 from uvdock.render.dockerfile import render_dockerfile
@@ -31,7 +37,9 @@ Output = Literal["load", "push", "custom"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class BuildRequest:
+class BuildxOptions:
+    """The request as buildx takes it (built from builders.request.BuildRequest)."""
+
     tag: str
     platforms: tuple[str, ...] = ()
     output: Output = "load"
@@ -116,7 +124,7 @@ def _platform_tag(tag: str, platform: str) -> str:
 
 
 def _common_args(
-    request: BuildRequest, *, dockerfile: Path, secrets: list[str], streaming: bool
+    request: BuildxOptions, *, dockerfile: Path, secrets: list[str], streaming: bool
 ) -> list[str]:
     # Captured (not streamed) output must be plain, so a failure can show the step's own log.
     progress = request.progress if streaming else "plain"
@@ -138,20 +146,7 @@ def _common_args(
     return args
 
 
-def source_date_epoch(root: Path, environ: Mapping[str, str]) -> int | None:
-    """SOURCE_DATE_EPOCH from the environment, else the project's last git commit time."""
-    value = environ.get("SOURCE_DATE_EPOCH", "")
-    if value.isdigit():
-        return int(value)
-    try:
-        done = run(["git", "-C", str(root), "log", "-1", "--format=%ct"], timeout=30)
-    except UvdockError:
-        return None  # no git: no default
-    text = done.stdout.strip()
-    return int(text) if done.ok and text.isdigit() else None
-
-
-def _output_args(request: BuildRequest, *, multi: bool) -> list[str]:
+def _output_args(request: BuildxOptions, *, multi: bool) -> list[str]:
     if request.output == "custom" and request.output_spec:
         spec = request.output_spec
         if request.reproducible and "rewrite-timestamp" not in spec:
@@ -202,7 +197,7 @@ def _rendered(plan: BuildPlan, scratch: Path) -> Path:
 
 def build_image(
     plan: BuildPlan,
-    request: BuildRequest,
+    request: BuildxOptions,
     *,
     docker: DockerCLI,
     environ: Mapping[str, str] | None = None,
@@ -282,3 +277,47 @@ def build_image(
         seconds=time.monotonic() - started,
         dockerfile=str(request.dockerfile or "(rendered from the plan)"),
     )
+
+
+class DockerBuilder:
+    """The :class:`~uvdock.builders.request.Builder` that runs ``docker buildx build``."""
+
+    def __init__(
+        self,
+        *,
+        docker: DockerCLI,
+        environ: Mapping[str, str] | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> None:
+        self._docker = docker
+        self._environ = environ
+        self._on_line = on_line
+
+    def build(self, plan: BuildPlan, request: BuildRequest) -> BuildResult:
+        output = request.output
+        kind: Output = "load"
+        spec = None
+        if isinstance(output, Push):
+            kind = "push"
+        elif isinstance(output, OciLayout | DockerArchive | Passthrough):
+            kind, spec = "custom", output.spec
+        options = BuildxOptions(
+            tag=request.tag,
+            platforms=request.platforms,
+            output=kind,
+            output_spec=spec,
+            no_cache=request.no_cache,
+            pull=request.pull,
+            source_date_epoch=request.source_date_epoch,
+            reproducible=request.reproducible,
+            dockerfile=request.dockerfile,
+            cache_from=request.cache_from,
+            cache_to=request.cache_to,
+            builder=request.builder,
+            network=request.network,
+            progress=request.progress,
+        )
+        on_line = None if request.quiet else self._on_line
+        return build_image(
+            plan, options, docker=self._docker, environ=self._environ, on_line=on_line
+        )

@@ -1,27 +1,24 @@
-"""``uvdock build``: build the planned image with Docker BuildKit."""
+"""``uvdock build``: flags -> one BuildRequest -> ``api.build_project`` -> the result printed."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from uvdock.api import plan_project
-from uvdock.builders.buildx import BuildRequest, build_image
-from uvdock.builders.buildx import source_date_epoch as default_epoch
+from uvdock.api import build_project
+from uvdock.builders.buildx import BuildResult, DockerBuilder
+from uvdock.builders.daemonless import DaemonlessBuilder
+from uvdock.builders.request import BuildRequest, insecure_hosts, parse_output
 from uvdock.cli.options import given_settings, setting_options
 from uvdock.cli.output import console, emit_json
 from uvdock.cli.progress import engine_progress
 from uvdock.docker.cli import DockerCLI
-from uvdock.errors import UvdockError
-from uvdock.plan.model import BuildPlan
 
 if TYPE_CHECKING:
-    from uvdock.oci.registry import RegistryClient
+    from uvdock.oci.engine import OciResult
 
 
 @click.command(name="build")
@@ -154,52 +151,47 @@ def build_command(  # click passes every option by name
       uvdock build -t registry.example.com/myapp:1.0 --platform linux/amd64,linux/arm64 --push
       uvdock build -t myapp --cache-from type=registry,ref=reg/myapp:cache
     """
-    if sum((push, load, output_spec is not None)) > 1:
-        raise click.UsageError("--push, --load and --output exclude each other")
-    if no_bytecode and engine != "oci":
-        raise click.UsageError(
-            "--no-bytecode is for --engine oci (the Dockerfile's UV_COMPILE_BYTECODE decides)"
-        )
-    plan = plan_project(path, options=given_settings(params))
-    epoch = source_date_epoch
-    if epoch is None:
-        epoch = default_epoch(plan.project.root, os.environ)
-    if reproducible and epoch is None:
-        raise click.UsageError("--reproducible needs --source-date-epoch (or a git checkout)")
-    wanted = tuple(p for value in platforms for p in value.split(",") if p)
-    insecure = _insecure_hosts(insecure_registries)
-    if engine == "oci":
-        _build_daemonless(
-            plan, tag=tag, platforms=wanted, push=push, output_spec=output_spec, epoch=epoch,
-            pull=pull, bytecode=not no_bytecode,
-            quiet=output_format == "json" or progress == "quiet", output_format=output_format,
-            bars=progress == "auto" and sys.stderr.isatty(),
-            registry_ca=registry_ca, insecure=insecure,
-        )  # fmt: skip
-        return
-    _refuse_registry_options(registry_ca=registry_ca, insecure=insecure)
+    insecure = insecure_hosts(insecure_registries)
+    if engine == "docker":
+        _refuse_registry_options(registry_ca=registry_ca, insecure=insecure)
+    quiet = output_format == "json" or progress == "quiet"
     request = BuildRequest(
         tag=tag,
-        platforms=wanted,
-        output="push" if push else ("custom" if output_spec else "load"),
-        output_spec=output_spec,
-        no_cache=no_cache,
+        engine="oci" if engine == "oci" else "docker",
+        platforms=tuple(p for value in platforms for p in value.split(",") if p),
+        output=parse_output(push=push, load=load, spec=output_spec),
+        source_date_epoch=source_date_epoch,
         pull=pull,
-        source_date_epoch=epoch,
-        reproducible=reproducible,
+        quiet=quiet,
         dockerfile=Path(dockerfile) if dockerfile else None,
         cache_from=cache_from,
         cache_to=cache_to,
         builder=builder,
         network=network,
+        no_cache=no_cache,
+        reproducible=reproducible,
         progress="quiet" if output_format == "json" else progress,
+        bytecode=not no_bytecode,
+        registry_ca=registry_ca,
+        insecure_registries=insecure,
     )
-    quiet = output_format == "json" or progress == "quiet"
+    options = given_settings(params)
+    if engine == "oci":
+        bars = progress == "auto" and sys.stderr.isatty()
+        with engine_progress(bars=bars, quiet=quiet) as (echo, tasks):
+            daemonless = DaemonlessBuilder(on_event=echo, tasks=tasks)
+            result = build_project(path, request, builder=daemonless, options=options)
+        _print_daemonless(result, output_format=output_format)
+        return
 
-    def echo(line: str) -> None:
+    def echo_line(line: str) -> None:
         sys.stderr.write(line + "\n")
 
-    result = build_image(plan, request, docker=DockerCLI(), on_line=None if quiet else echo)
+    docker = DockerBuilder(docker=DockerCLI(), on_line=echo_line)
+    _print_docker(build_project(path, request, builder=docker, options=options), output_format)
+
+
+def _print_docker(result: BuildResult, output_format: str) -> None:
     if output_format == "json":
         emit_json("build", status="ok", data=result.to_data(), errors=[])
         return
@@ -213,68 +205,7 @@ def build_command(  # click passes every option by name
         out.print(f"  size    {result.size / 1e6:.1f} MB")
 
 
-def _build_daemonless(
-    plan: BuildPlan,
-    *,
-    tag: str,
-    platforms: tuple[str, ...],
-    push: bool,
-    output_spec: str | None,
-    epoch: int | None,
-    pull: bool,
-    bytecode: bool,
-    quiet: bool,
-    bars: bool,
-    output_format: str,
-    registry_ca: Path | None,
-    insecure: frozenset[str],
-) -> None:
-    """``--engine oci``: the daemonless engine (imported only when asked for)."""
-    from uvdock.oci.engine import OciRequest, Output, build_oci  # noqa: PLC0415
-
-    output: Output = "load"
-    dest = None
-    if push:
-        output = "push"
-    elif output_spec:
-        fields = dict(f.split("=", 1) for f in output_spec.split(",") if "=" in f)
-        kind = fields.get("type", "")
-        if "dest" not in fields or kind not in ("oci", "docker"):
-            raise click.UsageError(
-                "--engine oci writes --output type=oci,dest=DIR or type=docker,dest=FILE"
-            )
-        output = "oci" if kind == "oci" else "docker"
-        dest = Path(fields["dest"])
-    request = OciRequest(
-        tag=tag,
-        platforms=platforms,
-        output=output,
-        dest=dest,
-        source_date_epoch=epoch or 0,
-        uv=uv_binary(),
-        pull=pull,
-        bytecode=bytecode,
-    )
-
-    clients: dict[str, RegistryClient] = {}
-
-    def client_for(host: str) -> RegistryClient:
-        # Imported here: a warm rebuild to a local output asks no registry, and
-        # httpx takes a tenth of a second to import.
-        from uvdock.oci.registry import RegistryClient  # noqa: PLC0415
-
-        if host not in clients:
-            # Unmarked hosts follow Docker's rule: plain HTTP on loopback, verified TLS elsewhere.
-            marked = True if host.lower() in insecure else None
-            clients[host] = RegistryClient(host, ca_bundle=registry_ca, insecure=marked)
-        return clients[host]
-
-    try:
-        with engine_progress(bars=bars, quiet=quiet) as (echo, tasks):
-            result = build_oci(plan, request, on_event=echo, client_for=client_for, tasks=tasks)
-    finally:
-        for client in clients.values():
-            client.close()
+def _print_daemonless(result: OciResult, *, output_format: str) -> None:
     if output_format == "json":
         emit_json("build", status="ok", data=result.to_data(), errors=[])
         return
@@ -297,18 +228,6 @@ def _build_daemonless(
         out.print(f"  note: {note}")
 
 
-def _insecure_hosts(values: tuple[str, ...]) -> frozenset[str]:
-    """``--insecure-registry`` values (repeated, comma- or space-separated) as lowercase hosts."""
-    hosts = {part.strip().lower() for value in values for part in value.replace(",", " ").split()}
-    for host in sorted(hosts):
-        if "/" in host:
-            raise click.UsageError(
-                f"--insecure-registry takes HOST[:PORT] as image references spell it, "
-                f"not {host!r} (e.g. registry.lan:5000)"
-            )
-    return frozenset(hosts)
-
-
 def _refuse_registry_options(*, registry_ca: Path | None, insecure: frozenset[str]) -> None:
     """With the Docker engine the daemon picks registries' trust: say so rather than ignore."""
     source = click.get_current_context().get_parameter_source
@@ -325,14 +244,3 @@ def _refuse_registry_options(*, registry_ca: Path | None, insecure: frozenset[st
             f"{' and '.join(given)}: for --engine oci; with --engine docker the daemon decides "
             "(a CA in /etc/docker/certs.d/HOST:PORT/ca.crt, insecure-registries in daemon.json)"
         )
-
-
-def uv_binary() -> str:
-    """The uv to run: $UV, else uv on PATH (the daemonless engine needs uv on this machine)."""
-    found = os.environ.get("UV") or shutil.which("uv")
-    if not found:
-        raise UvdockError(
-            "the daemonless engine needs uv on this machine, and none was found",
-            hint="install uv (https://docs.astral.sh/uv/) or set UV=/path/to/uv",
-        )
-    return found
