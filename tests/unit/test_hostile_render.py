@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from tests.support.paths import PROJECTS_DIR as FIXTURES
 from uvdock.api import plan_project
 from uvdock.config import OPTIONS, Settings, load_settings
+from uvdock.dockerfile import key_values, parse_dockerfile
 from uvdock.errors import UsageError, UvdockError
-from uvdock.lint.parser import key_values, parse_dockerfile
 from uvdock.lint.shell import commands
 from uvdock.plan.model import BuildPlan, Healthcheck
 from uvdock.plan.planner import make_plan

@@ -11,11 +11,11 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from uvdock.dockerfile import parse_dockerfile
 from uvdock.errors import ConfigError, UsageError
 from uvdock.lint.context import BuildContext, ignore_file, load_context
 from uvdock.lint.engine import LintConfig, apply_fixes, config_from_table, lint_dockerfile
 from uvdock.lint.findings import SEVERITIES, Finding, Severity
-from uvdock.lint.parser import parse_dockerfile
 
 MAX_BYTES = 10_000_000  # larger than any real Dockerfile; keeps a stray binary from hogging memory
 

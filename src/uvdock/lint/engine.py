@@ -17,13 +17,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from uvdock.dockerfile import parse_dockerfile
+from uvdock.dockerfile.syntax import Dockerfile, Instruction, Span
 from uvdock.errors import ConfigError
 from uvdock.lint.context import BuildContext, load_context
 from uvdock.lint.findings import SEVERITIES, Finding, RuleInfo, Severity
-from uvdock.lint.parser import parse_dockerfile
 from uvdock.lint.rules import RULES, Rule
 from uvdock.lint.rules.base import Analysis
-from uvdock.lint.syntax import Dockerfile, Instruction, Span
 
 PRAGMA = re.compile(r"^uvdock:\s*(global\s+)?ignore\s*=\s*([\w,\s-]+?)(?:\s+.*)?$", re.IGNORECASE)
 HADOLINT = re.compile(r"^hadolint\s+(global\s+)?ignore\s*=\s*([\w,\s]+)", re.IGNORECASE)

@@ -4,7 +4,7 @@ Pure functions: they take findings (and, for ``text``, the file texts) and
 return a string; the CLI decides where it goes. Every format lists findings
 sorted by path, line, column and code, so output is stable across runs.
 
-Positions are those of :mod:`uvdock.lint.syntax`: 1-based lines, 1-based
+Positions are those of :mod:`uvdock.dockerfile.syntax`: 1-based lines, 1-based
 columns counted in characters (Unicode code points), end column exclusive.
 SARIF and GitHub use the same convention, so the numbers pass through as is.
 
@@ -67,9 +67,9 @@ from typing import Any, Literal, TypedDict, get_args
 from urllib.parse import quote
 
 import uvdock
+from uvdock.dockerfile.syntax import Span
 from uvdock.errors import UsageError
 from uvdock.lint.findings import Finding, RuleInfo, Severity
-from uvdock.lint.syntax import Span
 
 __all__ = [
     "REPORT_FORMATS",

@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from uvdock.errors import UvdockError
+from uvdock.oci.schema import MAX_DOCUMENT_SIZE, ImageError, JSONObject, check_descriptor
 
 __all__ = [
     "ANNOTATION_BASE_DIGEST",
@@ -77,7 +77,6 @@ __all__ = [
     "validate_config",
 ]
 
-JSONObject = dict[str, Any]
 Family = Literal["oci", "docker"]
 
 # --- media types (image-spec media-types.md; distribution manifest-v2-2.md) ---
@@ -116,15 +115,10 @@ _TO_DOCKER = {oci: docker for docker, oci in _TO_OCI.items()}
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 
 
-class ImageError(UvdockError):
-    """An image document is invalid or cannot be expressed as asked."""
-
-
 class DigestError(ImageError):
     """A digest is malformed, or content does not hash to the digest it claims."""
 
 
-MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
 """The largest manifest, index or config uvdock reads (containerd's and distribution's limit).
 
 Checked before a document is read or parsed, so a hostile source cannot
@@ -273,9 +267,6 @@ class Descriptor:
     @classmethod
     def from_json(cls, value: Any, *, where: str = "descriptor") -> Descriptor:
         """A descriptor from JSON, its shape checked (``DocumentError`` naming ``where``)."""
-        # schema imports this module for ImageError; importing it here closes no cycle at import.
-        from uvdock.oci.schema import check_descriptor  # noqa: PLC0415
-
         checked = check_descriptor(value, where=where)
         platform = checked.get("platform")
         return cls(

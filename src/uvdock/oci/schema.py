@@ -34,7 +34,16 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from uvdock.oci.model import MAX_DOCUMENT_SIZE, ImageError, JSONObject
+from uvdock.errors import UvdockError
+
+JSONObject = dict[str, Any]
+# containerd's and distribution's limit on a manifest, index or config.
+MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
+
+
+class ImageError(UvdockError):
+    """An image document is invalid or cannot be expressed as asked."""
+
 
 __all__ = [
     "MAX_DOCUMENT_SIZE",

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from uvdock.dockerfile import parse_dockerfile
+from uvdock.dockerfile.syntax import Dockerfile, Instruction
 from uvdock.errors import ConfigError
-from uvdock.lint.parser import parse_dockerfile
-from uvdock.lint.syntax import Dockerfile, Instruction
 from uvdock.project.readfile import SMALL_LIMIT, UnreadableFileError, exists, read_text
 from uvdock.project.schema import control_character
 from uvdock.project.servers import strip_launcher

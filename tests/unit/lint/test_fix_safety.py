@@ -31,9 +31,9 @@ from hypothesis import strategies as st
 
 from tests.support import lint_shapes
 from tests.support.paths import GUIDE, REPO_ROOT
+from uvdock.dockerfile import parse_dockerfile
 from uvdock.lint.context import load_context
 from uvdock.lint.engine import LintConfig, apply_fixes, lint_dockerfile
-from uvdock.lint.parser import parse_dockerfile
 from uvdock.lint.rules import RULES
 from uvdock.lint.rules.base import Analysis, program, uv_subcommand
 

@@ -7,9 +7,9 @@ MAX_LINEAGE stages deep, however long the chain of ``FROM <stage>`` is.
 
 from __future__ import annotations
 
+from uvdock.dockerfile import parse_dockerfile
 from uvdock.lint.context import load_context
 from uvdock.lint.engine import LintConfig, lint_text
-from uvdock.lint.parser import parse_dockerfile
 from uvdock.lint.rules.base import MAX_LINEAGE, Analysis
 
 

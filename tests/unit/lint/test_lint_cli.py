@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from uvdock.cli.main import main
+from uvdock.dockerfile.syntax import Span
 from uvdock.lint.engine import LintConfig, apply_fixes, lint_text
 from uvdock.lint.findings import Edit, Finding
 from uvdock.lint.rules import RULES
-from uvdock.lint.syntax import Span
 
 CopyProject = Callable[[str], Path]
 

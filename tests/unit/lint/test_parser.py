@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import uvdock.dockerfile as parser
 from tests.support.paths import GUIDE, REPO_ROOT
-from uvdock.lint import parser
-from uvdock.lint.parser import KEYWORDS, expand, key_values, parse_dockerfile, parse_mount
-from uvdock.lint.syntax import Dockerfile, Flag, Instruction, Span
+from uvdock.dockerfile import KEYWORDS, expand, key_values, parse_dockerfile, parse_mount
+from uvdock.dockerfile.syntax import Dockerfile, Flag, Instruction, Span
 
 GOLDEN = sorted((REPO_ROOT / "tests" / "golden").glob("*/*/Dockerfile*"))
 

@@ -14,6 +14,7 @@ from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.validators import validator_for
 
 import uvdock
+from uvdock.dockerfile.syntax import Span
 from uvdock.errors import UsageError
 from uvdock.lint import report
 from uvdock.lint.findings import Edit, Finding, RuleInfo, Severity
@@ -26,7 +27,6 @@ from uvdock.lint.report import (
     render_text,
     sarif_log,
 )
-from uvdock.lint.syntax import Span
 
 # From oasis-tcs/sarif-spec@3682e9e: Documents/CommitteeSpecifications/2.1.0/sarif-schema-2.1.0.json
 SARIF_SCHEMA = Path(__file__).parents[2] / "data" / "sarif-schema-2.1.0.json"

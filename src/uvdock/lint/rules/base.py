@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import TypeVar, cast
 
+from uvdock.dockerfile import expand, key_values
+from uvdock.dockerfile.syntax import Dockerfile, Heredoc, Instruction, Span, Stage
 from uvdock.lint.context import BuildContext
 from uvdock.lint.findings import Edit, RuleInfo, Severity
-from uvdock.lint.parser import expand, key_values
 from uvdock.lint.shell import ShellCommand, commands
-from uvdock.lint.syntax import Dockerfile, Heredoc, Instruction, Span, Stage
 
 T = TypeVar("T")
 

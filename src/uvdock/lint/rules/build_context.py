@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
+from uvdock.dockerfile.syntax import Instruction, Span
 from uvdock.lint.context import BuildContext
 from uvdock.lint.rules.base import (
     Analysis,
@@ -18,7 +19,6 @@ from uvdock.lint.rules.base import (
     uv_subcommand,
     whole_context,
 )
-from uvdock.lint.syntax import Instruction, Span
 
 MUST_EXCLUDE = (".venv", ".git", ".env")
 

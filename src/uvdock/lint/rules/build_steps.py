@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from uvdock.lint.parser import expand
+from uvdock.dockerfile import expand
+from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.rules.base import (
     Analysis,
     Command,
@@ -25,7 +26,6 @@ from uvdock.lint.rules.images import (
     uv_installers,
 )
 from uvdock.lint.shell import ShellCommand, commands
-from uvdock.lint.syntax import Instruction, Stage
 
 SHELLS = ("sh", "bash", "/bin/sh", "/bin/bash")
 

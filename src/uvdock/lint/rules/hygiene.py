@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Iterator
 
+from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.findings import Edit
 from uvdock.lint.rules.base import (
     Analysis,
@@ -18,7 +19,6 @@ from uvdock.lint.rules.base import (
     program,
     rule,
 )
-from uvdock.lint.syntax import Instruction, Stage
 
 # apt-get options that take a value: the word after them is not the subcommand.
 APT_VALUE_OPTIONS = frozenset({"-o", "--option", "-c", "--config-file", "-t",

@@ -7,11 +7,11 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from uvdock.dockerfile import expand
+from uvdock.dockerfile.syntax import Instruction, Span, Stage
 from uvdock.lint.findings import Edit
-from uvdock.lint.parser import expand
 from uvdock.lint.rules.base import Analysis, Hit, copy_sources, rule
 from uvdock.lint.rules.build_context import uses_project
-from uvdock.lint.syntax import Instruction, Span, Stage
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet

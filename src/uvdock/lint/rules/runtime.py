@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from uvdock.dockerfile import expand
+from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.findings import Edit
 from uvdock.lint.options import UV_OPTIONS_WITH_VALUE
-from uvdock.lint.parser import expand
 from uvdock.lint.rules.base import (
     Analysis,
     Hit,
@@ -21,7 +22,6 @@ from uvdock.lint.rules.base import (
     rule,
 )
 from uvdock.lint.shell import ShellCommand, commands
-from uvdock.lint.syntax import Instruction, Stage
 
 SCRIPT_LIMIT = 1024 * 1024  # bytes: a start script, not a data file
 SHELL_SYNTAX = re.compile(r"[$&|;<>`*?'\"\\(){}~]")

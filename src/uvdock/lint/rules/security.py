@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from uvdock.lint.parser import key_values
+from uvdock.dockerfile import key_values
+from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.rules.base import (
     Analysis,
     Hit,
@@ -16,7 +17,6 @@ from uvdock.lint.rules.base import (
     read_small,
     rule,
 )
-from uvdock.lint.syntax import Instruction, Stage
 
 # BuildKit's SecretsUsedInArgOrEnv (dockerfile2llb/validations.go), plus PASS/PAT/DSN.
 SECRET_NAME = re.compile(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from uvdock.dockerfile import expand
+from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.options import PIP_OPTIONS_WITH_VALUE, UV_OPTIONS_WITH_VALUE
-from uvdock.lint.parser import expand
 from uvdock.lint.rules.base import (
     Analysis,
     Command,
@@ -25,7 +26,6 @@ from uvdock.lint.rules.base import (
     uv_subcommand,
     whole_context,
 )
-from uvdock.lint.syntax import Instruction, Stage
 
 UV_GUIDE = "uv's Docker guide, https://docs.astral.sh/uv/guides/integration/docker/"
 

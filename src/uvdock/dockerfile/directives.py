@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from uvdock.lint.dockerfile.gospace import GO_SPACE
+from uvdock.dockerfile.gospace import GO_SPACE
 
 __all__ = ["parse_directive"]
 

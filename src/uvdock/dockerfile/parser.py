@@ -10,9 +10,9 @@ line) on ``RUN``/``COPY``/``ADD`` (and ``ONBUILD`` of those) unless in JSON
 form; the body ends at a line equal to the name. The keyword is the first
 word (``parser/split_command.go``).
 
-The other modules of :mod:`uvdock.lint.dockerfile` read the parts of one
+The other modules of :mod:`uvdock.dockerfile` read the parts of one
 instruction; this one walks the file, builds the stages and reports what they
-return as :class:`~uvdock.lint.syntax.ParseDiagnostic`. It never raises.
+return as :class:`~uvdock.dockerfile.syntax.ParseDiagnostic`. It never raises.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ import bisect
 import dataclasses
 import re
 
-from uvdock.lint.dockerfile.directives import parse_directive
-from uvdock.lint.dockerfile.gospace import GO_SPACE, GO_SPACE_SET, SPLIT_RE
-from uvdock.lint.dockerfile.instructions import argument_problem, flag_problems, from_arguments
-from uvdock.lint.dockerfile.lex import Lexer, LexError, expand, expand_checked
-from uvdock.lint.dockerfile.line_parsers import json_array, parse_words, split_first_word
-from uvdock.lint.dockerfile.split_command import extract_flags, make_flag
-from uvdock.lint.syntax import (
+from uvdock.dockerfile.directives import parse_directive
+from uvdock.dockerfile.gospace import GO_SPACE, GO_SPACE_SET, SPLIT_RE
+from uvdock.dockerfile.instructions import argument_problem, flag_problems, from_arguments
+from uvdock.dockerfile.lex import Lexer, LexError, expand, expand_checked
+from uvdock.dockerfile.line_parsers import json_array, parse_words, split_first_word
+from uvdock.dockerfile.split_command import extract_flags, make_flag
+from uvdock.dockerfile.syntax import (
     Comment,
     Directive,
     Dockerfile,
@@ -53,7 +53,7 @@ _HEREDOC_KEYWORDS = frozenset({"RUN", "COPY", "ADD"})
 
 
 def parse_dockerfile(text: str, *, path: str = "Dockerfile") -> Dockerfile:
-    """Parse Dockerfile source into a :class:`~uvdock.lint.syntax.Dockerfile`; never raises."""
+    """Parse Dockerfile source into a :class:`~uvdock.dockerfile.syntax.Dockerfile`; no raise."""
     return _Parser(text, path).run()
 
 

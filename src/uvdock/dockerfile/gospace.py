@@ -1,6 +1,6 @@
 """Blanks as BuildKit sees them: Go's ``unicode.IsSpace``, ``parser/parser.go``'s ``reWhitespace``.
 
-Shared by every other module of :mod:`uvdock.lint.dockerfile`; imports nothing.
+Shared by every other module of :mod:`uvdock.dockerfile`; imports nothing.
 """
 
 from __future__ import annotations

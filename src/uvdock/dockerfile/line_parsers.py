@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 
-from uvdock.lint.dockerfile.gospace import GO_SPACE_SET, SPACE_CLASS, SPLIT_RE
-from uvdock.lint.dockerfile.lex import expand
-from uvdock.lint.syntax import Instruction
+from uvdock.dockerfile.gospace import GO_SPACE_SET, SPACE_CLASS, SPLIT_RE
+from uvdock.dockerfile.lex import expand
+from uvdock.dockerfile.syntax import Instruction
 
 __all__ = ["first_word_upper", "json_array", "key_values", "parse_words", "split_first_word"]
 

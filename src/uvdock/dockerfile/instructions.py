@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from uvdock.lint.dockerfile.gospace import SPLIT_RE
-from uvdock.lint.dockerfile.line_parsers import first_word_upper, parse_words, split_first_word
-from uvdock.lint.dockerfile.runmount import mount_problems
-from uvdock.lint.syntax import Flag, Instruction, Mount, Span
+from uvdock.dockerfile.gospace import SPLIT_RE
+from uvdock.dockerfile.line_parsers import first_word_upper, parse_words, split_first_word
+from uvdock.dockerfile.runmount import mount_problems
+from uvdock.dockerfile.syntax import Flag, Instruction, Mount, Span
 
 __all__ = ["argument_problem", "flag_problems", "from_arguments", "parse_mount"]
 

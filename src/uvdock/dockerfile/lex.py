@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from uvdock.lint.dockerfile.gospace import GO_SPACE_SET, SPACE_CLASS
+from uvdock.dockerfile.gospace import GO_SPACE_SET, SPACE_CLASS
 
 __all__ = ["LexError", "Lexer", "expand", "expand_checked"]
 

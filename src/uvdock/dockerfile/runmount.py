@@ -2,7 +2,7 @@
 
 BuildKit splits the value with Go's ``encoding/csv``; :func:`_csv_fields`
 does the same. This module imports nothing from uvdock, so
-:mod:`uvdock.lint.syntax` can build its :class:`~uvdock.lint.syntax.Mount`
+:mod:`uvdock.dockerfile.syntax` can build its :class:`~uvdock.dockerfile.syntax.Mount`
 nodes from :func:`mount_fields` without importing the parser.
 """
 
@@ -20,7 +20,7 @@ _MOUNT_BARE_KEYS = frozenset({"readonly", "ro", "readwrite", "rw", "required"})
 
 
 def mount_fields(value: str) -> dict[str, str]:
-    """The fields of a ``--mount=`` value, as :class:`~uvdock.lint.syntax.Mount` holds them.
+    """The fields of a ``--mount=`` value, as :class:`~uvdock.dockerfile.syntax.Mount` holds them.
 
     Keys are lower-cased; a later key overwrites an earlier one; a field
     without ``=`` gets the value ``"true"``; quoted fields (``"a,b"``) are

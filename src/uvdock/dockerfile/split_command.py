@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from uvdock.lint.dockerfile.gospace import GO_SPACE_SET, SPACE_CLASS
-from uvdock.lint.syntax import Flag, Span
+from uvdock.dockerfile.gospace import GO_SPACE_SET, SPACE_CLASS
+from uvdock.dockerfile.syntax import Flag, Span
 
 __all__ = ["extract_flags", "make_flag"]
 
@@ -19,7 +19,7 @@ _FLAG_QUOTED_RE = {"'": re.compile("[^'\\\\]+"), '"': re.compile('[^"\\\\]+')}
 
 
 def make_flag(word: str, span: Span) -> Flag:
-    """The :class:`~uvdock.lint.syntax.Flag` of a ``--name[=value]`` word."""
+    """The :class:`~uvdock.dockerfile.syntax.Flag` of a ``--name[=value]`` word."""
     name, sep, value = word[2:].partition("=")
     return Flag(name=name, value=value if sep else None, span=span)
 

@@ -1,6 +1,6 @@
 """The Dockerfile syntax tree that ``uvdock lint`` works on.
 
-Produced by :mod:`uvdock.lint.parser`, which follows BuildKit's parsing rules
+Produced by :mod:`uvdock.dockerfile`, which follows BuildKit's parsing rules
 (``moby/buildkit`` ``frontend/dockerfile/parser``): parser directives only at
 the top, the escape character from ``# escape=``, line continuations (comment
 and blank lines inside a continuation are skipped), heredocs on ``RUN``/``COPY``/
@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 
-from uvdock.lint.dockerfile.runmount import mount_fields
+from uvdock.dockerfile.runmount import mount_fields
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -71,7 +71,7 @@ class Mount:
 
     @classmethod
     def from_flag(cls, flag: Flag) -> Mount:
-        """The mount of a ``--mount=`` flag (see :func:`uvdock.lint.parser.parse_mount`)."""
+        """The mount of a ``--mount=`` flag (see :func:`uvdock.dockerfile.parse_mount`)."""
         fields = mount_fields(flag.value or "")
         return cls(type=fields.get("type", "bind").lower(), fields=fields, flag=flag)
 
