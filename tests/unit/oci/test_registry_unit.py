@@ -22,7 +22,7 @@ import pytest
 from uvdock.errors import UvdockError
 from uvdock.oci.auth import Credentials
 from uvdock.oci.registry import (
-    MANIFEST_MEDIA_TYPES,
+    MANIFEST_AND_INDEX_MEDIA_TYPES,
     BlobNotFoundError,
     Challenge,
     DigestMismatchError,
@@ -545,7 +545,7 @@ def test_get_manifest_sends_accept_and_verifies_a_digest(script: Script) -> None
         with pytest.raises(DigestMismatchError, match="digest is " + sha(body)):
             client.get_manifest("app", DIGEST)
     accept = script.seen("GET", "/v2/app/")[0].headers["accept"]
-    assert [part.strip() for part in accept.split(",")] == list(MANIFEST_MEDIA_TYPES)
+    assert [part.strip() for part in accept.split(",")] == list(MANIFEST_AND_INDEX_MEDIA_TYPES)
 
 
 def test_media_type_falls_back_to_the_body(script: Script) -> None:
