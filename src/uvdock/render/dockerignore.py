@@ -9,10 +9,9 @@ when a broader pattern would catch them.
 
 from __future__ import annotations
 
-import fnmatch
-
 from packaging.utils import canonicalize_name
 
+from uvdock.dockerfile.ignore import is_ignored, parse_dockerignore
 from uvdock.grammar import plain_path, shell_line
 from uvdock.plan.model import BuildPlan
 from uvdock.render._text import header
@@ -41,15 +40,8 @@ def excluded_patterns(plan: BuildPlan) -> list[str]:
 
 
 def _excluded(path: str, patterns: list[str]) -> bool:
-    """Whether Docker would drop ``path``: a pattern matches it or one of its parents."""
-    parts = path.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern in patterns:
-        bare = pattern.removeprefix("**/")
-        for prefix in prefixes:
-            if fnmatch.fnmatch(prefix, pattern) or fnmatch.fnmatch(prefix.rsplit("/", 1)[-1], bare):
-                return True
-    return False
+    """Whether Docker would drop ``path`` under ``patterns`` (Docker's own matching rules)."""
+    return is_ignored(parse_dockerignore("\n".join(patterns)), path) is not None
 
 
 def _member_allowlist(plan: BuildPlan) -> list[str]:
