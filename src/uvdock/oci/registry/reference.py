@@ -13,7 +13,7 @@ from typing import NamedTuple
 from uvdock.errors import UvdockError
 from uvdock.oci.auth import DOCKER_HUB, canonical_host
 
-__all__ = ["ImageReference", "check_digest", "digest_of", "parse_reference"]
+__all__ = ["ImageReference", "check_digest", "digest_of", "normalize_host", "parse_reference"]
 
 # distribution/reference's grammar (regexp.go).
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -78,7 +78,7 @@ def parse_reference(text: str) -> ImageReference:
             raise _bad_reference(text, f"{host!r} is not a valid registry host")
     else:
         host, path = DOCKER_HUB, rest
-    host = canonical_host(host) if canonical_host(host) == DOCKER_HUB else host
+    host = normalize_host(host)
     if host == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
     for component in path.split("/"):
@@ -92,6 +92,11 @@ def parse_reference(text: str) -> ImageReference:
     if len(host) + 1 + len(path) > 255:  # noqa: PLR2004 - distribution's NameTotalLengthMax
         raise _bad_reference(text, "the name is longer than 255 characters")
     return ImageReference(host, path, digest or tag or "latest")
+
+
+def normalize_host(host: str) -> str:
+    """``docker.io`` for any of Docker Hub's names; any other registry host as written."""
+    return canonical_host(host) if canonical_host(host) == DOCKER_HUB else host
 
 
 def _is_digest(digest: str) -> bool:

@@ -24,7 +24,7 @@ import httpx
 
 import uvdock
 from uvdock.errors import UvdockError
-from uvdock.oci.auth import DOCKER_HUB, canonical_host
+from uvdock.oci.auth import DOCKER_HUB
 from uvdock.oci.registry.errors import (
     ErrorMapper,
     RegistryError,
@@ -32,6 +32,7 @@ from uvdock.oci.registry.errors import (
     is_tls_failure,
     reason_of,
 )
+from uvdock.oci.registry.reference import normalize_host
 
 __all__ = [
     "RetryPolicy",
@@ -66,7 +67,7 @@ class Transport:
         transport: httpx.BaseTransport | None,
         retry: RetryPolicy,
     ) -> None:
-        self.host = canonical_host(host) if canonical_host(host) == DOCKER_HUB else host
+        self.host = normalize_host(host)
         # Docker Hub's API lives on another name than its references use.
         self.api_host = "registry-1.docker.io" if self.host == DOCKER_HUB else self.host
         plain = is_loopback(self.host) if insecure is None else insecure
