@@ -1,4 +1,4 @@
-"""``.dockerignore`` as Docker reads it (``moby/patternmatcher``), for every reader of it.
+"""``.dockerignore`` as Docker reads it (``moby/patternmatcher``'s ``patternmatcher.go``).
 
 The linter (what a Dockerfile's context sends), the renderer (which files the
 generated ``.dockerignore`` must re-include) and the daemonless engine (what

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from uvdock.dockerfile.ignore import IgnorePattern, is_ignored, parse_dockerignore
+from uvdock.project.facts import is_packaged, referenced_files, requires_python
 
 __all__ = ["BuildContext", "IgnorePattern", "ignore_file", "is_ignored", "load_context",
            "parse_dockerignore"]  # fmt: skip
@@ -37,31 +38,16 @@ class BuildContext:
 
     @property
     def requires_python(self) -> str | None:
-        value = (self.pyproject or {}).get("project", {}).get("requires-python")
-        return value if isinstance(value, str) else None
+        return requires_python(self.pyproject)
 
     @property
     def referenced_files(self) -> tuple[str, ...]:
-        """Files ``pyproject.toml`` names (readme, license), which a package build reads."""
-        project = (self.pyproject or {}).get("project", {})
-        found: list[str] = []
-        readme = project.get("readme")
-        if isinstance(readme, str):
-            found.append(readme)
-        elif isinstance(readme, dict) and isinstance(readme.get("file"), str):
-            found.append(readme["file"])
-        license_value = project.get("license")
-        if isinstance(license_value, dict) and isinstance(license_value.get("file"), str):
-            found.append(license_value["file"])
-        return tuple(found)
+        """Files ``pyproject.toml`` names (readme, licence), which a package build reads."""
+        return referenced_files(self.pyproject)
 
     @property
     def packaged(self) -> bool:
-        data = self.pyproject or {}
-        package = data.get("tool", {}).get("uv", {}).get("package")
-        if isinstance(package, bool):
-            return package
-        return bool(data.get("build-system"))
+        return is_packaged(self.pyproject or {})
 
 
 def _read_toml(path: Path) -> Mapping[str, Any] | None:

@@ -17,6 +17,7 @@ from uvdock.config import DEFAULT_PYTHON, Settings
 from uvdock.errors import ConfigError, ProjectError
 from uvdock.project.documents import read_pyproject as read_pyproject_file
 from uvdock.project.entrypoint import HTTP_SERVERS, Detection, detect_entrypoint, find_entrypoint
+from uvdock.project.facts import is_packaged, referenced_files
 from uvdock.project.lockfile import installed_packages, lock_info
 from uvdock.project.model import (
     BuildSystem,
@@ -207,14 +208,6 @@ def _python_pin(root: Path) -> Sourced[str] | None:
 _LEGACY_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 
 
-def _is_packaged(pyproject: Mapping[str, Any]) -> bool:
-    """A package (built and installed) rather than a virtual project, as uv decides."""
-    package = pyproject.get("tool", {}).get("uv", {}).get("package")
-    if isinstance(package, bool):
-        return package
-    return bool(pyproject.get("build-system"))
-
-
 def _build_requires(pyproject: Mapping[str, Any], *, packaged: bool) -> tuple[str, ...]:
     if not packaged:
         return ()
@@ -302,21 +295,6 @@ def _git_sources(
                         ),
                     )
     return tuple(found[name] for name in sorted(found))
-
-
-def _referenced_files(pyproject: Mapping[str, Any] | None) -> tuple[str, ...]:
-    project = (pyproject or {}).get("project", {})
-    files: list[str] = []
-    readme = project.get("readme")
-    if isinstance(readme, str):
-        files.append(readme)
-    elif isinstance(readme, dict) and isinstance(readme.get("file"), str):
-        files.append(readme["file"])
-    license_ = project.get("license")
-    if isinstance(license_, dict) and isinstance(license_.get("file"), str):
-        files.append(license_["file"])
-    files.extend(str(p) for p in project.get("license-files", ()) if isinstance(p, str))
-    return tuple(files)
 
 
 _NOT_SOURCE = {"tests", "test", "docs", "doc", "build", "dist", "node_modules", "venv", "site"}
@@ -535,7 +513,7 @@ def _the_app_member(
             port=int(settings.get("port")),
             scripts=Sourced(dict(scripts), "pyproject.toml") if isinstance(scripts, dict) else None,
             deps=_ANY_SERVER,
-            packaged=_is_packaged(member.pyproject),
+            packaged=is_packaged(member.pyproject),
             http_override=None,
         )
         if entry is not None:
@@ -618,7 +596,7 @@ def _workspace_members(layout: _Layout) -> tuple[WorkspaceMember, ...]:
         WorkspaceMember(
             name=m.name,
             path=Path(m.path),
-            build_requires=_build_requires(m.pyproject, packaged=_is_packaged(m.pyproject)),
+            build_requires=_build_requires(m.pyproject, packaged=is_packaged(m.pyproject)),
         )
         for m in layout.members
     )
@@ -639,9 +617,9 @@ def _scripts(
 
 def _referenced_in_context(layout: _Layout) -> tuple[str, ...]:
     """README/licence files every built project's pyproject.toml names, from the context."""
-    found = list(_referenced_files(layout.context_pyproject))
+    found = list(referenced_files(layout.context_pyproject))
     for member in layout.members:
-        found.extend(f"{member.path}/{f}" for f in _referenced_files(member.pyproject))
+        found.extend(f"{member.path}/{f}" for f in referenced_files(member.pyproject))
     return tuple(dict.fromkeys(found))
 
 
@@ -670,7 +648,7 @@ def detect_project(
     if source.value == "uv":
         lock = lock_info(context / "uv.lock")
     name = str(project_table.get("name") or layout.app_dir.resolve().name)
-    packaged = app is not None and _is_packaged(app)
+    packaged = app is not None and is_packaged(app)
     if source.value == "requirements":
         packaged = False
 

@@ -20,6 +20,7 @@ from uvdock.dockerfile.syntax import Dockerfile, Heredoc, Instruction, Span, Sta
 from uvdock.lint.context import BuildContext
 from uvdock.lint.findings import Edit, RuleInfo, Severity
 from uvdock.lint.shell import ShellCommand, commands
+from uvdock.project.readfile import UnreadableFileError, read_bytes
 
 T = TypeVar("T")
 
@@ -558,10 +559,8 @@ def read_small(path: Path, limit: int = 1024 * 1024) -> str | None:
     """The text of a regular file of at most ``limit`` bytes, else None: the rules read
     project files, and a FIFO there would block, a link to /dev/zero never end."""
     try:
-        if not path.is_file() or path.stat().st_size > limit:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return read_bytes(path, limit=limit).decode("utf-8", errors="replace")
+    except UnreadableFileError:
         return None
 
 
