@@ -32,6 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
+from uvdock.cache_dir import cache_root
 from uvdock.errors import UvdockError
 from uvdock.oci.model import (
     OCI_LAYER_GZIP,
@@ -53,9 +54,7 @@ class BlobNotFoundError(UvdockError):
 
 def default_root(env: Mapping[str, str] | None = None) -> Path:
     """``$XDG_CACHE_HOME/uvdock/oci``, or ``~/.cache/uvdock/oci``."""
-    env = os.environ if env is None else env
-    cache = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "uvdock" / "oci"
+    return cache_root(env) / "oci"
 
 
 def selector_key(inputs: Any) -> str:

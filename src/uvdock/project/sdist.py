@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from uvdock.cache_dir import cache_root
 from uvdock.project.model import BuildSystem, LockedPackage
 from uvdock.project.readfile import MANIFEST_LIMIT, UnreadableFileError, read_bytes
 
@@ -32,9 +33,7 @@ _TIMEOUT = 30.0
 
 def _cache_dir() -> Path:
     """``sdists`` beside the daemonless engine's cache (``$XDG_CACHE_HOME/uvdock``)."""
-    from uvdock.oci.blobs import default_root  # noqa: PLC0415  (only when an sdist is read)
-
-    return default_root().parent / "sdists"
+    return cache_root() / "sdists"
 
 
 def _pyproject_member(data: bytes, filename: str) -> bytes | None:
