@@ -154,7 +154,7 @@ def stage_source(
     ``project_root`` is in the build context (a workspace member's directory),
     which the patterns are relative to.
     """
-    from uvdock.lint.context import is_ignored, parse_dockerignore  # noqa: PLC0415
+    from uvdock.dockerfile.ignore import is_ignored, parse_dockerignore  # noqa: PLC0415
 
     patterns = parse_dockerignore(ignore_text)
     tree = work / "source"
