@@ -10,6 +10,8 @@ of progress.
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any, BinaryIO, Protocol, Self
 
@@ -94,3 +96,20 @@ class CountingWriter:
 
     def __getattr__(self, name: str) -> Any:  # the wrapped stream's other methods
         return getattr(self._stream, name)
+
+
+class Phases:
+    """Time spent per step of a build (summed over platforms, which run at once)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def time(self, name: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - start

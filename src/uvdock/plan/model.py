@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shlex
 from typing import Any, Literal
 
 from uvdock.config import Approach, Settings
+from uvdock.grammar import inside_path
 from uvdock.project.model import Entrypoint, ProjectInfo, Sourced
 
 Severity = Literal["error", "warning", "note"]
@@ -58,6 +60,66 @@ class Healthcheck:
     source: str
 
 
+# Where the final image's virtual environment lives, in every engine.
+VENV = "/app/.venv"
+APP_DIR = "/app"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EnvVar:
+    """One variable the final image sets, in the order images set them."""
+
+    name: str
+    # uvdock's values may use the base image's variables (``$PATH``); the
+    # project's own (``literal``) are taken as they are.
+    value: str
+    literal: bool = False
+    # Set by the daemonless engine only: the generated Dockerfile has never set
+    # it, and adding it would change every Dockerfile and image built from one.
+    daemonless_only: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HealthProbe:
+    """The image's health check: a command and Docker's timings (seconds)."""
+
+    argv: tuple[str, ...]
+    interval: int = 30
+    timeout: int = 5
+    start_period: int = 10
+    retries: int = 3
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Runtime:
+    """What the final image is at run time: the Dockerfile prints it, the daemonless engine
+    writes it into the image config.
+
+    ``workdir`` is where the app's code is and the command starts. The official
+    approach's Dockerfile installs a workspace member that is not a package
+    from the whole workspace at /app and then changes into the member's
+    directory; the daemonless engine always puts the member's files at
+    ``workdir``.
+    """
+
+    venv: str
+    env: tuple[EnvVar, ...]
+    workdir: str
+    user: str  # uid:gid
+    command: tuple[str, ...] | None  # CMD, exec form; None: no entrypoint was found
+    ports: tuple[int, ...]  # EXPOSEd, TCP
+    health: HealthProbe | None
+    labels: tuple[tuple[str, str], ...]
+    # (path in the build context, path under ``workdir``) of the files an
+    # installed app's command reads (code that is not installed is copied whole).
+    files: tuple[tuple[str, str], ...]
+
+    @property
+    def project_env(self) -> tuple[tuple[str, str], ...]:
+        """The entrypoint's own variables (literal), after uvdock's."""
+        return tuple((var.name, var.value) for var in self.env if var.literal)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BuildPlan:
     project: ProjectInfo
@@ -80,6 +142,15 @@ class BuildPlan:
     native_builds: tuple[NativeBuild, ...]
     problems: tuple[Problem, ...]
     port_source: str = "default"
+
+    @functools.cached_property
+    def runtime(self) -> Runtime:
+        """The final image at run time, derived from the plan's fields (see :class:`Runtime`).
+
+        Derived rather than stored, so a plan changed with ``dataclasses.replace``
+        never carries the runtime of the plan it was made from.
+        """
+        return runtime_of(self)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -246,6 +317,65 @@ class BuildPlan:
                 for p in self.problems
             ],
         }
+
+
+def runtime_of(plan: BuildPlan) -> Runtime:
+    """The final image's run-time settings for ``plan`` (``BuildPlan.runtime``)."""
+    entry = plan.entrypoint.value if plan.entrypoint is not None else None
+    env = (
+        EnvVar(name="PATH", value=f"{VENV}/bin:$PATH"),
+        EnvVar(name="VIRTUAL_ENV", value=VENV, daemonless_only=True),
+        EnvVar(name="PYTHONUNBUFFERED", value="1"),
+        *(EnvVar(name=k, value=v, literal=True) for k, v in (entry.env if entry else ())),
+    )
+    probe = health_probe(plan)
+    return Runtime(
+        venv=VENV,
+        env=env,
+        workdir=APP_DIR,
+        user=f"{plan.uid}:{plan.uid}",
+        command=entry.argv if entry is not None else None,
+        ports=(plan.port,) if plan.listens else (),
+        health=HealthProbe(argv=("python", "-c", probe)) if probe is not None else None,
+        labels=image_labels(plan),
+        files=_run_time_files(plan),
+    )
+
+
+def health_probe(plan: BuildPlan) -> str | None:
+    """The Python one-liner the health check runs (no curl or wget needed in the image)."""
+    check = plan.healthcheck
+    if check is None:
+        return None
+    if check.path is not None:
+        # repr() makes the URL a Python string literal whatever the path holds.
+        url = repr(f"http://127.0.0.1:{check.port}{check.path}")
+        return f"import urllib.request; urllib.request.urlopen({url}, timeout=4)"
+    return f"import socket; socket.create_connection(('127.0.0.1', {check.port}), 4)"
+
+
+def image_labels(plan: BuildPlan) -> tuple[tuple[str, str], ...]:
+    """The OCI labels of the image."""
+    project = plan.project
+    labels = [("org.opencontainers.image.title", project.name)]
+    for key, value in (
+        ("version", project.version),
+        ("description", project.description),
+        ("licenses", project.license),
+        ("source", project.source_url),
+    ):
+        if value:
+            labels.append((f"org.opencontainers.image.{key}", value))
+    labels.append(("org.opencontainers.image.base.name", plan.base_image.value))
+    return tuple(labels)
+
+
+def _run_time_files(plan: BuildPlan) -> tuple[tuple[str, str], ...]:
+    entry = plan.entrypoint
+    if entry is None or not plan.project.packaged:
+        return ()  # code that is not installed is copied whole, these files with it
+    app = inside_path(plan.project.app_path.as_posix(), "app directory")
+    return tuple((f if app == "." else f"{app}/{f}", f) for f in entry.value.files)
 
 
 def without_credentials(url: str) -> str:

@@ -64,7 +64,7 @@ def render_dockerfile_dev(plan: BuildPlan, *, regenerate: str) -> str:
                 ("PYTHONUNBUFFERED", "1"),
                 ("PYTHONDONTWRITEBYTECODE", "1"),
             ],
-            plan.entrypoint.value.env if plan.entrypoint else (),
+            plan.runtime.project_env,
         ),
         run(
             [

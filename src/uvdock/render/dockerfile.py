@@ -27,10 +27,9 @@ from uvdock.grammar import (
     shell_line,
     shell_word,
 )
-from uvdock.plan.model import BuildPlan, Secret
+from uvdock.plan.model import VENV, BuildPlan, Secret
 from uvdock.render._text import env_block, exec_form, header, label_block, run, with_env
 
-VENV = "/app/.venv"
 UV_CACHE = "/root/.cache/uv"
 # Debian versions change with every point release; pinning them would break
 # builds weeks later, so DL3008 (pin apt versions) is deliberately ignored.
@@ -282,52 +281,23 @@ def _user_step(uid: int) -> str:
 
 
 def _runtime_tail(plan: BuildPlan) -> list[str]:
-    """ENV, USER, EXPOSE, HEALTHCHECK, LABEL and CMD of the final stage."""
-    entry = plan.entrypoint
-    env = [("PATH", f"{VENV}/bin:$PATH"), ("PYTHONUNBUFFERED", "1")]
-    theirs = entry.value.env if entry is not None else ()
-    out = [env_block(env, theirs), f"USER {plan.uid}:{plan.uid}"]
-    if plan.listens:
-        out.append(f"EXPOSE {plan.port}")
-    probe = health_probe(plan)
-    if probe is not None:
+    """ENV, USER, EXPOSE, HEALTHCHECK, LABEL and CMD of the final stage (``plan.runtime``)."""
+    runtime = plan.runtime
+    ours = [(v.name, v.value) for v in runtime.env if not v.literal and not v.daemonless_only]
+    out = [env_block(ours, runtime.project_env), f"USER {runtime.user}"]
+    out += [f"EXPOSE {port}" for port in runtime.ports]
+    health = runtime.health
+    if health is not None:
         out.append(
             "# Python itself is the probe: no curl or wget in the image.\n"
-            "HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \\\n"
-            f"    CMD {exec_form(['python', '-c', probe])}"
+            f"HEALTHCHECK --interval={health.interval}s --timeout={health.timeout}s "
+            f"--start-period={health.start_period}s --retries={health.retries} \\\n"
+            f"    CMD {exec_form(health.argv)}"
         )
-    out.append(label_block(image_labels(plan)))
-    if entry is not None:
-        out.append(f"CMD {exec_form(entry.value.argv)}")
+    out.append(label_block(runtime.labels))
+    if runtime.command is not None:
+        out.append(f"CMD {exec_form(runtime.command)}")
     return out
-
-
-def health_probe(plan: BuildPlan) -> str | None:
-    """The Python one-liner the health check runs (no curl or wget needed in the image)."""
-    check = plan.healthcheck
-    if check is None:
-        return None
-    if check.path is not None:
-        # repr() makes the URL a Python string literal whatever the path holds.
-        url = repr(f"http://127.0.0.1:{check.port}{check.path}")
-        return f"import urllib.request; urllib.request.urlopen({url}, timeout=4)"
-    return f"import socket; socket.create_connection(('127.0.0.1', {check.port}), 4)"
-
-
-def image_labels(plan: BuildPlan) -> list[tuple[str, str]]:
-    """The OCI labels of the image (the daemonless engine writes the same)."""
-    project = plan.project
-    labels = [("org.opencontainers.image.title", project.name)]
-    for key, value in (
-        ("version", project.version),
-        ("description", project.description),
-        ("licenses", project.license),
-        ("source", project.source_url),
-    ):
-        if value:
-            labels.append((f"org.opencontainers.image.{key}", value))
-    labels.append(("org.opencontainers.image.base.name", plan.base_image.value))
-    return labels
 
 
 def _build_comment(plan: BuildPlan, dockerfile_name: str) -> str:
@@ -398,32 +368,29 @@ def render_custom(plan: BuildPlan, *, regenerate: str, dockerfile_name: str) -> 
     ]
     if plan.runtime_packages:
         blocks.append(apt_install([p.value for p in plan.runtime_packages], cached=False))
-    blocks += [_user_step(plan.uid), "WORKDIR /app", f"COPY --from=builder {VENV} {VENV}"]
+    runtime = plan.runtime
+    blocks += [
+        _user_step(plan.uid),
+        f"WORKDIR {runtime.workdir}",
+        f"COPY --from=builder {runtime.venv} {runtime.venv}",
+    ]
     if installs_project:
         blocks.append("COPY --from=project /out/ /")
-    files = run_time_files(plan)
+    files = runtime.files
     if files:
         blocks.append(
             "# Files the command reads at run time (the package itself has no source here)."
         )
         blocks += [
-            f"COPY {plain_path(source, 'run-time file')} /app/{plain_path(target, 'run-time file')}"
+            f"COPY {plain_path(source, 'run-time file')} "
+            f"{runtime.workdir}/{plain_path(target, 'run-time file')}"
             for source, target in files
         ]
     if not plan.project.packaged:
         blocks.append("# Not a package (no build system): the code runs from /app.")
-        blocks.append(f"COPY {_app_source(plan)} /app")
+        blocks.append(f"COPY {_app_source(plan)} {runtime.workdir}")
     blocks += _runtime_tail(plan)
     return "\n".join(blocks) + "\n"
-
-
-def run_time_files(plan: BuildPlan) -> list[tuple[str, str]]:
-    """``(path in the context, path under /app)`` of the files an installed app's command reads."""
-    entry = plan.entrypoint
-    if entry is None or not plan.project.packaged:
-        return []  # code that is not installed is copied whole, these files with it
-    app = app_directory(plan)
-    return [(f if app == "." else f"{app}/{f}", f) for f in entry.value.files]
 
 
 def _app_source(plan: BuildPlan) -> str:
