@@ -35,7 +35,8 @@ from uvdock.dockerfile import parse_dockerfile
 from uvdock.lint.context import load_context
 from uvdock.lint.engine import LintConfig, apply_fixes, lint_dockerfile
 from uvdock.lint.rules import RULES
-from uvdock.lint.rules.base import Analysis, program, uv_subcommand
+from uvdock.lint.rules.base import Analysis
+from uvdock.lint.rules.words import program, uv_subcommand
 
 PREFIX = "FROM python:3.13-slim-trixie\nWORKDIR /app\n"
 DOCKERFILE_NAMES = re.compile(r"(^|/)(Dockerfile(\.[\w.-]+)?|[\w.-]+\.Dockerfile)$")

@@ -3,7 +3,8 @@
 A rule is a function decorated with :func:`rule`; it receives an
 :class:`Analysis` and yields :class:`Hit` objects. The engine
 (:mod:`uvdock.lint.engine`) turns hits into findings: it applies the
-configured severity, suppressions and selection.
+configured severity, suppressions and selection. What reads a command line, a COPY
+or an image name without an Analysis is in :mod:`uvdock.lint.rules.words`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from uvdock.dockerfile import expand, key_values
 from uvdock.dockerfile.syntax import Dockerfile, Heredoc, Instruction, Span, Stage
 from uvdock.lint.context import BuildContext
 from uvdock.lint.findings import Edit, RuleInfo, Severity
+from uvdock.lint.rules.words import program
 from uvdock.lint.shell import ShellCommand, commands
 from uvdock.project.readfile import UnreadableFileError, read_bytes
 
@@ -463,71 +465,6 @@ def _follow_variables(
         exported["VIRTUAL_ENV"] = words[1].removesuffix("/bin/activate")
 
 
-# --- command helpers shared by the rules -------------------------------------------------
-
-TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
-
-
-def env_true(env: dict[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in TRUE_VALUES
-
-
-def program(argv: tuple[str, ...]) -> str:
-    """The program's base name (``/usr/local/bin/uv`` -> ``uv``)."""
-    return argv[0].rsplit("/", 1)[-1] if argv else ""
-
-
-def as_pip(words: tuple[str, ...]) -> tuple[str, ...] | None:
-    """A pip command line as ``("pip", ...)``: ``pip``, ``pip3`` or ``python -m pip``; else None."""
-    name = program(words)
-    if name in ("pip", "pip3"):
-        return ("pip", *words[1:])
-    if re.fullmatch(r"python(?:3(?:\.\d+)?)?", name) and words[1:3] == ("-m", "pip"):
-        return ("pip", *words[3:])
-    return None
-
-
-def uv_subcommand(argv: tuple[str, ...]) -> tuple[str, ...] | None:
-    """``("sync",)``, ``("pip", "install")``, ... for a uv command line, else None.
-
-    Also recognises ``python -m uv ...``; global options before the subcommand
-    (``uv --no-cache sync``) are skipped.
-    """
-    words = list(argv)
-    if program(argv) in ("python", "python3") and words[1:3] == ["-m", "uv"]:
-        words = words[2:]
-    elif program(argv) != "uv":
-        return None
-    rest = [w for w in words[1:] if not w.startswith("-")]
-    if not rest:
-        return None
-    if rest[0] in ("pip", "tool", "python", "cache", "self") and len(rest) > 1:
-        return (rest[0], rest[1])
-    return (rest[0],)
-
-
-def has_flag(argv: tuple[str, ...], *names: str) -> bool:
-    """Whether any of ``--name`` or ``--name=value`` is among ``argv``."""
-    return any(word == name or word.startswith(name + "=") for word in argv for name in names)
-
-
-# Images whose environment the linter knows: the official ones, uv's, distroless, and a
-# few widely used bases. Another image (a team's own base) may set VIRTUAL_ENV,
-# PYTHONUNBUFFERED, UV_LINK_MODE or preinstall the dependencies, so rules that
-# depend on what the base provides stay quiet on it.
-KNOWN_IMAGES = re.compile(
-    r"^(?:(?:docker\.io/|public\.ecr\.aws/docker/|mirror\.gcr\.io/)?(?:library/)?"
-    r"(?:python|debian|ubuntu|alpine|buildpack-deps|fedora)"
-    r"|ghcr\.io/astral-sh/uv|(?:docker\.io/)?astral/uv|(?:gcr\.io/)?distroless/[\w.-]+|cgr\.dev/chainguard/[\w.-]+"
-    r"|(?:docker\.io/)?nvidia/cuda|(?:nvcr\.io/)?nvidia/cuda)(?:[:@]|$)"
-)
-
-
-def known_image(ref: str) -> bool:
-    """Whether ``ref`` is an image whose environment the rules know (see KNOWN_IMAGES)."""
-    return bool(KNOWN_IMAGES.match(ref.strip()))
-
-
 # Words in a Dockerfile's or a final stage's name that say the image is not the one
 # shipped: Dockerfile.dev, test.Dockerfile, `FROM base AS testing`.
 DEVELOPMENT_WORDS = frozenset({"dev", "devel", "develop", "development", "local", "debug",
@@ -546,15 +483,6 @@ def for_development(analysis: Analysis, stage: Stage) -> bool:
     return named_as(analysis, stage, DEVELOPMENT_WORDS)
 
 
-def whole_context(source: str) -> bool:
-    """Whether a COPY source is the whole build context: ``.``, ``./``, ``*``, and what
-    BuildKit cleans to the root (``../..``, ``/``)."""
-    import posixpath  # noqa: PLC0415
-
-    cleaned = source.strip("\"'")
-    return cleaned == "*" or posixpath.normpath("/" + cleaned) == "/"
-
-
 def read_small(path: Path, limit: int = 1024 * 1024) -> str | None:
     """The text of a regular file of at most ``limit`` bytes, else None: the rules read
     project files, and a FIFO there would block, a link to /dev/zero never end."""
@@ -562,9 +490,3 @@ def read_small(path: Path, limit: int = 1024 * 1024) -> str | None:
         return read_bytes(path, limit=limit).decode("utf-8", errors="replace")
     except UnreadableFileError:
         return None
-
-
-def copy_sources(item: Instruction) -> list[str]:
-    """The sources of a COPY or ADD (every word but the destination)."""
-    words = list(item.exec_form) if item.exec_form is not None else item.args.split()
-    return words[:-1]

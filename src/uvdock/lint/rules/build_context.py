@@ -7,15 +7,12 @@ from collections.abc import Iterator
 
 from uvdock.dockerfile.syntax import Instruction, Span
 from uvdock.lint.context import BuildContext
-from uvdock.lint.rules.base import (
-    Analysis,
-    Command,
-    Hit,
+from uvdock.lint.rules.base import Analysis, Command, Hit, rule
+from uvdock.lint.rules.words import (
     copy_sources,
     env_true,
     has_flag,
     program,
-    rule,
     uv_subcommand,
     whole_context,
 )

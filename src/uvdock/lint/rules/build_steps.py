@@ -7,16 +7,7 @@ from collections.abc import Iterator
 
 from uvdock.dockerfile import expand
 from uvdock.dockerfile.syntax import Instruction, Stage
-from uvdock.lint.rules.base import (
-    Analysis,
-    Command,
-    Hit,
-    copy_sources,
-    has_flag,
-    program,
-    rule,
-    uv_subcommand,
-)
+from uvdock.lint.rules.base import Analysis, Command, Hit, rule
 from uvdock.lint.rules.images import (
     UNKNOWN,
     UV_IMAGE,
@@ -25,6 +16,7 @@ from uvdock.lint.rules.images import (
     split_image,
     uv_installers,
 )
+from uvdock.lint.rules.words import copy_sources, has_flag, program, uv_subcommand
 from uvdock.lint.shell import ShellCommand, commands
 
 SHELLS = ("sh", "bash", "/bin/sh", "/bin/bash")

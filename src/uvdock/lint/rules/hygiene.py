@@ -8,17 +8,8 @@ from collections.abc import Iterator
 
 from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.findings import Edit
-from uvdock.lint.rules.base import (
-    Analysis,
-    Command,
-    Hit,
-    as_pip,
-    insert_after,
-    known_image,
-    one_hit_per_run,
-    program,
-    rule,
-)
+from uvdock.lint.rules.base import Analysis, Command, Hit, insert_after, one_hit_per_run, rule
+from uvdock.lint.rules.words import as_pip, known_image, program
 
 # apt-get options that take a value: the word after them is not the subcommand.
 APT_VALUE_OPTIONS = frozenset({"-o", "--option", "-c", "--config-file", "-t",

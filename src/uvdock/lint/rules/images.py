@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from uvdock.dockerfile import expand
 from uvdock.dockerfile.syntax import Instruction, Span, Stage
 from uvdock.lint.findings import Edit
-from uvdock.lint.rules.base import Analysis, Hit, copy_sources, rule
+from uvdock.lint.rules.base import Analysis, Hit, rule
 from uvdock.lint.rules.build_context import uses_project
+from uvdock.lint.rules.words import copy_sources
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet

@@ -11,16 +11,8 @@ from uvdock.dockerfile import expand
 from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.findings import Edit
 from uvdock.lint.options import UV_OPTIONS_WITH_VALUE
-from uvdock.lint.rules.base import (
-    Analysis,
-    Hit,
-    copy_sources,
-    for_development,
-    has_flag,
-    known_image,
-    program,
-    rule,
-)
+from uvdock.lint.rules.base import Analysis, Hit, for_development, rule
+from uvdock.lint.rules.words import copy_sources, has_flag, known_image, program
 from uvdock.lint.shell import ShellCommand, commands
 
 SCRIPT_LIMIT = 1024 * 1024  # bytes: a start script, not a data file

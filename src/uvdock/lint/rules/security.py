@@ -8,15 +8,8 @@ from pathlib import Path
 
 from uvdock.dockerfile import key_values
 from uvdock.dockerfile.syntax import Instruction, Stage
-from uvdock.lint.rules.base import (
-    Analysis,
-    Hit,
-    copy_sources,
-    named_as,
-    program,
-    read_small,
-    rule,
-)
+from uvdock.lint.rules.base import Analysis, Hit, named_as, read_small, rule
+from uvdock.lint.rules.words import copy_sources, program
 
 # BuildKit's SecretsUsedInArgOrEnv (dockerfile2llb/validations.go), plus PASS/PAT/DSN.
 SECRET_NAME = re.compile(

@@ -7,12 +7,8 @@ import re
 from collections.abc import Sequence
 
 from uvdock.lint.options import PIP_OPTIONS_WITH_VALUE, UV_OPTIONS_WITH_VALUE
-from uvdock.lint.rules.base import (
-    Analysis,
-    Command,
-    program,
-    uv_subcommand,
-)
+from uvdock.lint.rules.base import Analysis, Command
+from uvdock.lint.rules.words import program, uv_subcommand
 
 UV_GUIDE = "uv's Docker guide, https://docs.astral.sh/uv/guides/integration/docker/"
 

@@ -11,19 +11,15 @@ from uvdock.lint.rules.base import (
     Analysis,
     Command,
     Hit,
-    copy_sources,
-    env_true,
     for_development,
-    has_flag,
     insert_after,
-    program,
     read_small,
     rule,
-    uv_subcommand,
 )
 from uvdock.lint.rules.uv_common import (
     UV_GUIDE,
 )
+from uvdock.lint.rules.words import copy_sources, env_true, has_flag, program, uv_subcommand
 
 DEV_EXCLUSION_FLAGS = ("--no-dev", "--only-group", "--no-default-groups", "--only-dev")
 

@@ -6,25 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from uvdock.dockerfile.syntax import Stage
-from uvdock.lint.rules.base import (
-    Analysis,
-    Command,
-    Hit,
-    as_pip,
-    env_true,
-    has_flag,
-    known_image,
-    program,
-    read_small,
-    rule,
-    uv_subcommand,
-)
+from uvdock.lint.rules.base import Analysis, Command, Hit, read_small, rule
 from uvdock.lint.rules.uv_common import (
     UV_GUIDE,
     guarded_by_missing_file,
     package_args,
     requirement_files,
 )
+from uvdock.lint.rules.words import as_pip, env_true, has_flag, known_image, program, uv_subcommand
 
 UNPINNED_PROGRAMS = ("uv", "uvx", "pip", "pip3", "pipx")
 

@@ -7,25 +7,21 @@ import re
 from collections.abc import Iterator
 
 from uvdock.dockerfile.syntax import Instruction, Stage
-from uvdock.lint.rules.base import (
-    Analysis,
-    Command,
-    Hit,
-    as_pip,
-    copy_sources,
-    env_true,
-    has_flag,
-    insert_after,
-    known_image,
-    program,
-    rule,
-    uv_subcommand,
-    whole_context,
-)
+from uvdock.lint.rules.base import Analysis, Command, Hit, insert_after, rule
 from uvdock.lint.rules.uv_common import (
     UV_GUIDE,
     package_args,
     requirement_files,
+)
+from uvdock.lint.rules.words import (
+    as_pip,
+    copy_sources,
+    env_true,
+    has_flag,
+    known_image,
+    program,
+    uv_subcommand,
+    whole_context,
 )
 
 
