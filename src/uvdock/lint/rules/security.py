@@ -9,6 +9,7 @@ from pathlib import Path
 from uvdock.dockerfile import key_values
 from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.rules.base import Analysis, Hit, named_as, read_small, rule
+from uvdock.lint.rules.start import effective_start, script_files
 from uvdock.lint.rules.words import copy_sources, program
 
 # BuildKit's SecretsUsedInArgOrEnv (dockerfile2llb/validations.go), plus PASS/PAT/DSN.
@@ -282,7 +283,6 @@ def _not_a_runtime_image(analysis: Analysis, final: Stage) -> bool:
     ``Dockerfile.base``, ``Dockerfile.test``) that sets no CMD or ENTRYPOINT of its own (the
     images built FROM it are checked themselves), or a GitHub Docker container action,
     which GitHub runs as root and documents must not set USER."""
-    from uvdock.lint.rules.runtime import effective_start  # noqa: PLC0415
 
     starts_nothing = effective_start(analysis, final) == (None, None)
     if starts_nothing and named_as(analysis, final, BUILD_ONLY_WORDS):
@@ -317,7 +317,6 @@ def _drops_privileges(analysis: Analysis, final: Stage) -> bool:
     the uwsgi/supervisord configuration that script or command names, and for
     s6-overlay's ``/init`` the service scripts copied into the image.
     """
-    from uvdock.lint.rules.runtime import _script_files, effective_start  # noqa: PLC0415
 
     entry, cmd = effective_start(analysis, final)
     words = [
@@ -334,7 +333,7 @@ def _drops_privileges(analysis: Analysis, final: Stage) -> bool:
         return False
     bodies = [text]
     for script in [w for w in words if w.endswith(".sh") or w.startswith(("./", "/"))][:3]:
-        for candidate in [*_script_files(analysis, final, script, root), *_by_suffix(root, script)]:
+        for candidate in [*script_files(analysis, final, script, root), *_by_suffix(root, script)]:
             body = _read_small(candidate)
             if body:
                 bodies.append(body)

@@ -9,11 +9,7 @@ from collections.abc import Iterator
 from uvdock.dockerfile import expand
 from uvdock.dockerfile.syntax import Stage
 from uvdock.lint.rules.base import Analysis, Command, Hit, one_hit_per_run, rule
-from uvdock.lint.rules.uv_common import (
-    UV_GUIDE,
-    guarded_by_missing_file,
-    requirement_files,
-)
+from uvdock.lint.rules.uv_common import UV_GUIDE, guarded_by_missing_file, requirement_files
 from uvdock.lint.rules.words import env_true, has_flag, known_image, uv_subcommand
 
 

@@ -16,9 +16,8 @@ from uvdock.lint.rules.base import (
     read_small,
     rule,
 )
-from uvdock.lint.rules.uv_common import (
-    UV_GUIDE,
-)
+from uvdock.lint.rules.start import start_commands, starts_development_server
+from uvdock.lint.rules.uv_common import UV_GUIDE
 from uvdock.lint.rules.words import copy_sources, env_true, has_flag, program, uv_subcommand
 
 DEV_EXCLUSION_FLAGS = ("--no-dev", "--only-group", "--no-default-groups", "--only-dev")
@@ -42,8 +41,6 @@ surface. Pass `--no-dev` (or set `UV_NO_DEV=1`).
     fixable=True,
 )
 def dev_dependencies_in_image(analysis: Analysis) -> Iterator[Hit]:
-    from uvdock.lint.rules.runtime import starts_development_server  # noqa: PLC0415
-
     final = analysis.final
     if final is None or for_development(analysis, final):
         return  # a test or development image wants its dev dependencies
@@ -115,8 +112,6 @@ def _names_group(words: Sequence[str], group: str) -> bool:
 
 
 def _starts_with_uv_run(analysis: Analysis, final: Stage) -> bool:
-    from uvdock.lint.rules.runtime import start_commands  # noqa: PLC0415
-
     _, started = start_commands(analysis, final)
     return any(
         uv_subcommand(argv) == ("run",) and not has_flag(argv, "--no-sync", "--no-dev")
@@ -244,8 +239,6 @@ CMD ["uvicorn", "app.main:app"]
     f'{UV_GUIDE} ("Using the environment")',
 )
 def uv_run_at_start(analysis: Analysis) -> Iterator[Hit]:
-    from uvdock.lint.rules.runtime import start_commands  # noqa: PLC0415
-
     final = analysis.final
     if final is None:
         return

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from uvdock.dockerfile.syntax import Stage
 from uvdock.lint.rules.base import Analysis, Command, Hit, read_small, rule
+from uvdock.lint.rules.start import start_commands
 from uvdock.lint.rules.uv_common import (
     UV_GUIDE,
     guarded_by_missing_file,
@@ -71,7 +72,6 @@ def unpinned_package(analysis: Analysis) -> Iterator[Hit]:
 
 def _unpinned_tool_at_start(analysis: Analysis) -> Iterator[Hit]:
     """``CMD uvx tool``: the newest release is fetched when the container starts."""
-    from uvdock.lint.rules.runtime import start_commands  # noqa: PLC0415
 
     final = analysis.final
     if final is None:

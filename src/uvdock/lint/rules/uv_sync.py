@@ -8,11 +8,7 @@ from collections.abc import Iterator
 
 from uvdock.dockerfile.syntax import Instruction, Stage
 from uvdock.lint.rules.base import Analysis, Command, Hit, insert_after, rule
-from uvdock.lint.rules.uv_common import (
-    UV_GUIDE,
-    package_args,
-    requirement_files,
-)
+from uvdock.lint.rules.uv_common import UV_GUIDE, package_args, requirement_files
 from uvdock.lint.rules.words import (
     as_pip,
     copy_sources,
