@@ -7,15 +7,9 @@ from collections.abc import Iterator
 
 from uvdock.dockerfile import expand
 from uvdock.dockerfile.syntax import Instruction, Stage
+from uvdock.lint.rules.accounts import ACCOUNT_TOOLS, PACKAGE_TOOLS, image_accounts
 from uvdock.lint.rules.base import Analysis, Command, Hit, rule
-from uvdock.lint.rules.images import (
-    UNKNOWN,
-    UV_IMAGE,
-    image_libc,
-    registry_of,
-    split_image,
-    uv_installers,
-)
+from uvdock.lint.rules.images import UNKNOWN, UV_IMAGE, split_image, uv_installers
 from uvdock.lint.rules.words import copy_sources, has_flag, program, uv_subcommand
 from uvdock.lint.shell import ShellCommand, commands
 
@@ -391,53 +385,6 @@ def install_failure_ignored(analysis: Analysis) -> Iterator[Hit]:
 
 # --- PY227: --chown to a user the image does not have ------------------------------------
 
-DEBIAN_USERS = frozenset({
-    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp",
-    "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "_apt", "messagebus",
-    "systemd-network", "systemd-resolve", "systemd-timesync", "ubuntu",
-})  # fmt: skip
-DEBIAN_GROUPS = DEBIAN_USERS | frozenset({
-    "adm", "tty", "disk", "kmem", "dialout", "fax", "voice", "cdrom", "floppy", "tape", "sudo",
-    "audio", "dip", "operator", "src", "shadow", "utmp", "video", "sasl", "plugdev", "staff",
-    "users", "nogroup", "systemd-journal", "crontab", "input", "sgx", "clock", "kvm", "render",
-    "netdev", "_ssh",
-})  # fmt: skip
-ALPINE_USERS = frozenset({
-    "root", "bin", "daemon", "adm", "lp", "sync", "shutdown", "halt", "mail", "news", "uucp",
-    "operator", "man", "postmaster", "cron", "ftp", "sshd", "at", "squid", "xfs", "games",
-    "cyrus", "vpopmail", "ntp", "smmsp", "guest", "nobody",
-})  # fmt: skip
-ALPINE_GROUPS = ALPINE_USERS | frozenset({
-    "sys", "tty", "disk", "mem", "kmem", "wheel", "floppy", "console", "audio", "cdrom",
-    "dialout", "input", "tape", "video", "netdev", "kvm", "shadow", "www-data", "users",
-    "utmp", "ping", "nogroup", "abuild", "cdrw", "usb", "locate", "readproc", "nofiles",
-})  # fmt: skip
-DISTROLESS_USERS = frozenset({"root", "nobody", "nonroot"})
-DISTROLESS_GROUPS = DISTROLESS_USERS | frozenset({"tty", "staff"})
-ACCOUNT_TOOLS = ("useradd", "adduser", "groupadd", "addgroup", "usermod", "groupmod", "newusers")
-PACKAGE_TOOLS = ("apt-get", "apt", "apk", "dnf", "yum", "microdnf")
-
-
-def _accounts(image: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """(users, groups) a well-known base image surely has; None for any other image."""
-    repo, tag, _ = split_image(image)
-    repo = repo.lower().removeprefix("docker.io/").removeprefix("library/")
-    libc = image_libc(image)
-    if repo.startswith("gcr.io/distroless/"):
-        return DISTROLESS_USERS, DISTROLESS_GROUPS
-    family = None
-    if registry_of(image) == "docker.io" and repo in ("python", "debian", "ubuntu", "alpine"):
-        family = "alpine" if repo == "alpine" or libc == "musl" else "debian"
-        if repo == "python" and libc is None:
-            family = None  # python:windowsservercore and tags that do not say
-    elif repo == UV_IMAGE and tag is not None and libc is not None:
-        family = "alpine" if libc == "musl" else "debian"
-    if family == "debian":
-        return DEBIAN_USERS, DEBIAN_GROUPS
-    if family == "alpine":
-        return ALPINE_USERS, ALPINE_GROUPS
-    return None
-
 
 def _account_names(analysis: Analysis, stage: Stage, before: Instruction) -> set[str] | None:
     """Names the stage's own steps may have created before ``before``; None when unknowable."""
@@ -508,7 +455,7 @@ COPY --chown=app:app . /app
 )
 def chown_unknown_user(analysis: Analysis) -> Iterator[Hit]:
     for stage in analysis.stages:
-        surely = _accounts(analysis.root_image(stage))
+        surely = image_accounts(analysis.root_image(stage))
         if surely is None:
             continue
         users, groups = surely
