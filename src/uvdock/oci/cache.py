@@ -1,7 +1,7 @@
 """The daemonless engine's cache: everything it keeps between builds, in one directory.
 
-Layout under the root (default ``$XDG_CACHE_HOME/uvdock/oci``, else
-``~/.cache/uvdock/oci``; ``--cache-dir`` or ``OciRequest.cache_dir``)::
+Layout under the root (``OciRequest.cache_dir``; by default
+``$XDG_CACHE_HOME/uvdock/oci``, else ``~/.cache/uvdock/oci``)::
 
     blobs/sha256/<hex>        every blob: base layers and configs, manifests, the
                               layers and configs uvdock wrote (BlobStore; 0444)
