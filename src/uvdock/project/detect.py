@@ -9,35 +9,35 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from uvdock._toml import line_of_key
 from uvdock.config import DEFAULT_PYTHON, Settings
 from uvdock.errors import ConfigError, ProjectError
-from uvdock.project.documents import read_pyproject as read_pyproject_file
-from uvdock.project.entrypoint import HTTP_SERVERS, Detection, detect_entrypoint, find_entrypoint
-from uvdock.project.facts import is_packaged, referenced_files
-from uvdock.project.lockfile import installed_packages, lock_info
-from uvdock.project.model import (
-    BuildSystem,
-    DependencySource,
-    Entrypoint,
-    GitScheme,
-    GitSource,
-    LockInfo,
-    PackageIndex,
-    ProjectInfo,
-    Sourced,
-    WorkspaceMember,
+from uvdock.project.dependencies import (
+    DEV_GROUPS,
+    declared_default_groups,
+    dependency_names,
+    dependency_source,
+    production_groups,
 )
-from uvdock.project.readfile import MANIFEST_LIMIT, SMALL_LIMIT, exists, read_text
-from uvdock.project.schema import control_character
-from uvdock.project.servers import distributions_from_requirements
+from uvdock.project.documents import read_pyproject as read_pyproject_file
+from uvdock.project.entrypoint import detect_entrypoint, find_entrypoint
+from uvdock.project.entrysearch import HTTP_SERVERS, Detection
+from uvdock.project.facts import is_packaged
+from uvdock.project.layout import Layout, find_layout, referenced_in_context, workspace_members
+from uvdock.project.lockfile import installed_packages, lock_info
+from uvdock.project.model import Entrypoint, LockInfo, ProjectInfo, Sourced, WorkspaceMember
+from uvdock.project.packagesources import (
+    all_build_requires,
+    git_sources,
+    local_build_systems,
+    local_packages,
+    package_indexes,
+)
+from uvdock.project.readfile import SMALL_LIMIT, exists, read_text
 from uvdock.project.startcmd import dockerfile_python
-from uvdock.project.workspace import Member, find_root, members
 
-_DEV_REQUIREMENTS = re.compile(r"(dev|test|tests|lint|docs|doc|ci|typing)", re.IGNORECASE)
 _VCS_BACKENDS = ("hatch-vcs", "setuptools-scm", "setuptools_scm", "uv-dynamic-versioning",
                  "versioningit", "dunamai", "poetry-dynamic-versioning")  # fmt: skip
 _PYTHON_MINOR = re.compile(r"^(?:cpython-|cp)?(\d+)\.(\d+)")
@@ -66,123 +66,6 @@ def read_pyproject(root: Path) -> tuple[dict[str, Any] | None, str | None]:
     return data, text
 
 
-def _requirements_file(root: Path) -> tuple[Path | None, list[str]]:
-    notes: list[str] = []
-    for path in root.glob("requirements*.txt"):
-        # The name is copied into the Dockerfile: a newline there would start an instruction.
-        wrong = control_character(path.name)
-        if wrong:
-            raise ConfigError(
-                f"the file name {path.name!r} {wrong}",
-                path=root,
-                hint="rename the requirements file",
-            )
-    main = root / "requirements.txt"
-    if exists(main):
-        others = sorted(p.name for p in root.glob("requirements*.txt") if p != main)
-        if others:
-            notes.append(f"ignored for the image: {', '.join(others)} (requirements.txt is used)")
-        return main, notes
-    candidates = sorted(
-        p for p in root.glob("requirements*.txt") if not _DEV_REQUIREMENTS.search(p.stem[12:])
-    )
-    if len(candidates) == 1:
-        return candidates[0], notes
-    return None, notes
-
-
-def _dependency_source(
-    root: Path, pyproject: Mapping[str, Any] | None, settings: Settings
-) -> tuple[Sourced[DependencySource], Path | None, list[str]]:
-    # exists, not is_file: a uv.lock that is a FIFO or a directory is reported when read.
-    has_lock = exists(root / "uv.lock")
-    has_project = pyproject is not None and isinstance(pyproject.get("project"), dict)
-    requirements, notes = _requirements_file(root)
-    foreign = [name for name in ("poetry.lock", "Pipfile.lock") if (root / name).is_file()]
-
-    explicit = settings.sourced("source")
-    if explicit.value is not None:
-        choice: DependencySource = explicit.value
-        if choice == "uv" and not has_lock:
-            raise ProjectError(
-                f"{explicit.source} uv: there is no uv.lock in {root}", hint="run `uv lock`"
-            )
-        if choice == "requirements" and requirements is None:
-            raise ProjectError(f"{explicit.source} requirements: no requirements.txt in {root}")
-        if choice == "pyproject" and not has_project:
-            raise ProjectError(f"{explicit.source} pyproject: no [project] table in {root}")
-        return Sourced(choice, explicit.source), requirements, notes
-
-    found: list[tuple[DependencySource | str, str]] = []
-    if has_lock:
-        found.append(("uv", "uv.lock"))
-    elif has_project:
-        found.append(("pyproject", "pyproject.toml"))
-    if requirements is not None:
-        found.append(("requirements", requirements.name))
-    found.extend((name, name) for name in foreign)
-
-    if len(found) > 1:
-        names = " and ".join(f for _, f in found)
-        selectable = [k for k, _ in found if k in ("uv", "requirements", "pyproject")]
-        raise ProjectError(
-            f"{root}: several dependency sources ({names})",
-            hint=f"choose one with --source {' or --source '.join(selectable) or 'uv'} "
-            "(or [tool.uvdock] source)",
-        )
-    if not found:
-        raise ProjectError(
-            f"{root}: no dependency source (uv.lock, pyproject.toml or requirements.txt)",
-            hint="run `uv init` and `uv lock`, or add a requirements.txt",
-        )
-    kind, filename = found[0]
-    if kind in ("poetry.lock", "Pipfile.lock"):
-        tool = "Poetry" if kind == "poetry.lock" else "Pipenv"
-        raise ProjectError(
-            f"{root / filename}: {tool} projects are not supported yet",
-            hint="migrate to uv with `uvx migrate-to-uv` then `uv lock`, or export a "
-            "requirements.txt and use --source requirements",
-        )
-    source: DependencySource = (
-        "uv" if kind == "uv" else ("pyproject" if kind == "pyproject" else "requirements")
-    )
-    return Sourced(source, filename), requirements, notes
-
-
-def _requirement_lines(path: Path) -> list[str]:
-    lines: list[str] = []
-    pending = ""
-    # Up to the lock's size limit: a requirements.txt with hashes is a lock.
-    for raw in read_text(path, limit=MANIFEST_LIMIT).splitlines():
-        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line = (pending + line).strip()
-        pending = ""
-        if line:
-            lines.append(line)
-    return lines
-
-
-def _requirements_facts(path: Path) -> tuple[frozenset[str], bool]:
-    names: set[str] = set()
-    hashed = True
-    any_requirement = False
-    for line in _requirement_lines(path):
-        if line.startswith("-"):
-            continue
-        any_requirement = True
-        if "--hash=" not in line:
-            hashed = False
-        spec = line.split(" --hash", 1)[0].split(";")[0].strip()
-        try:
-            names.add(canonicalize_name(Requirement(spec).name))
-        except InvalidRequirement:
-            continue
-    return frozenset(names), hashed and any_requirement
-
-
 def _python_pin(root: Path) -> Sourced[str] | None:
     path = root / ".python-version"
     if not exists(path):
@@ -201,100 +84,6 @@ def _python_pin(root: Path) -> Sourced[str] | None:
             )
         return Sourced(f"{match.group(1)}.{match.group(2)}", f".python-version:{number}")
     return None
-
-
-# What uv builds a package with when it declares no [build-system] (PEP 517's
-# fallback, which uv follows).
-_LEGACY_BUILD_REQUIRES = ("setuptools>=40.8.0",)
-
-
-def _build_requires(pyproject: Mapping[str, Any], *, packaged: bool) -> tuple[str, ...]:
-    if not packaged:
-        return ()
-    system = pyproject.get("build-system")
-    if not isinstance(system, dict) or "requires" not in system:
-        return _LEGACY_BUILD_REQUIRES
-    return tuple(str(r) for r in system.get("requires", ()))
-
-
-def _indexes(pyproject: Mapping[str, Any] | None, text: str | None) -> tuple[PackageIndex, ...]:
-    entries = (pyproject or {}).get("tool", {}).get("uv", {}).get("index", ())
-    header_lines = [
-        number
-        for number, line in enumerate((text or "").splitlines(), start=1)
-        if line.strip().startswith("[[tool.uv.index]]")
-    ]
-    indexes = []
-    for position, entry in enumerate(entries):
-        if not isinstance(entry, dict) or "url" not in entry:
-            continue
-        indexes.append(
-            PackageIndex(
-                name=entry.get("name"),
-                url=str(entry["url"]),
-                explicit=bool(entry.get("explicit", False)),
-                authenticate=str(entry.get("authenticate", "auto")),
-                line=header_lines[position] if position < len(header_lines) else None,
-            )
-        )
-    return tuple(indexes)
-
-
-def _git_scheme(url: str) -> GitScheme:
-    bare = url.removeprefix("git+")
-    if bare.startswith("ssh://") or re.match(r"^[\w.-]+@[\w.-]+:", bare):
-        return "ssh"
-    for scheme in ("https", "http", "file"):
-        if bare.startswith(f"{scheme}://"):
-            return scheme
-    return "other"
-
-
-def _git_sources(
-    lock: LockInfo | None, pyproject: Mapping[str, Any] | None
-) -> tuple[GitSource, ...]:
-    found: dict[str, GitSource] = {}
-    if lock is not None:
-        for package in lock.packages:
-            if package.source_kind == "git" and package.source_url:
-                found[package.name] = GitSource(
-                    package=package.name,
-                    url=package.source_url,
-                    scheme=_git_scheme(package.source_url),
-                    source="uv.lock",
-                )
-    if pyproject is not None:
-        for text in pyproject.get("project", {}).get("dependencies", ()):
-            try:
-                req = Requirement(str(text))
-            except InvalidRequirement:
-                continue
-            if req.url and req.url.startswith("git+"):
-                name = canonicalize_name(req.name)
-                found.setdefault(
-                    name,
-                    GitSource(
-                        package=name,
-                        url=req.url,
-                        scheme=_git_scheme(req.url),
-                        source="pyproject.toml [project] dependencies",
-                    ),
-                )
-        sources = pyproject.get("tool", {}).get("uv", {}).get("sources", {})
-        for name, spec in sources.items():
-            for entry in spec if isinstance(spec, list) else [spec]:
-                if isinstance(entry, dict) and "git" in entry:
-                    key = canonicalize_name(name)
-                    found.setdefault(
-                        key,
-                        GitSource(
-                            package=key,
-                            url=str(entry["git"]),
-                            scheme=_git_scheme(str(entry["git"])),
-                            source="pyproject.toml [tool.uv.sources]",
-                        ),
-                    )
-    return tuple(found[name] for name in sorted(found))
 
 
 _NOT_SOURCE = {"tests", "test", "docs", "doc", "build", "dist", "node_modules", "venv", "site"}
@@ -342,198 +131,6 @@ def _vcs_versioning(pyproject: Mapping[str, Any] | None) -> bool:
     return any(backend in requires for backend in _VCS_BACKENDS)
 
 
-def _dependency_names(
-    source: DependencySource,
-    *,
-    lock: LockInfo | None,
-    pyproject: Mapping[str, Any] | None,
-    requirements: Path | None,
-    roots: list[str],
-    python: str,
-    extras: tuple[str, ...] = (),
-    groups: tuple[str, ...] = (),
-) -> tuple[frozenset[str], bool]:
-    if source == "requirements" and requirements is not None:
-        return _requirements_facts(requirements)
-    if source == "uv" and lock is not None:
-        installed = installed_packages(
-            lock.packages,
-            roots=roots,
-            python=python,
-            platform="linux/amd64",
-            extras=extras,
-            groups=groups,
-        )
-        names = frozenset(p.name for p in installed)
-        if lock.state == "stale":
-            # A lock that is not this project's (a stub, an old one) says too little:
-            # add what pyproject.toml declares, so the command is still found.
-            declared = [
-                str(t) for t in (pyproject or {}).get("project", {}).get("dependencies", ())
-            ]
-            names |= distributions_from_requirements(declared)
-        return names, False
-    # No lock: what [project] dependencies bring in, extras included, as far as known.
-    requirements_text = [
-        str(t) for t in (pyproject or {}).get("project", {}).get("dependencies", ())
-    ]
-    return distributions_from_requirements(requirements_text), False
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class _Layout:
-    """Where things are: the build context (workspace root) and the app project in it."""
-
-    context: Path
-    context_pyproject: Mapping[str, Any] | None
-    context_text: str | None
-    app_dir: Path
-    app_pyproject: Mapping[str, Any] | None
-    app_text: str | None
-    package: str | None  # the member `uv sync --package` selects
-    members: tuple[Member, ...]
-    virtual_root: bool
-    notes: tuple[str, ...] = ()
-
-
-def _single_project(root: Path, pyproject: Mapping[str, Any] | None, text: str | None) -> _Layout:
-    return _Layout(
-        context=root,
-        context_pyproject=pyproject,
-        context_text=text,
-        app_dir=root,
-        app_pyproject=pyproject,
-        app_text=text,
-        package=None,
-        members=(),
-        virtual_root=False,
-    )
-
-
-def _layout(
-    root: Path,
-    *,
-    pyproject: Mapping[str, Any] | None,
-    text: str | None,
-    settings: Settings,
-) -> _Layout:
-    """Find the workspace ``root`` is in (if any) and the project in it that is the app."""
-    found = find_root(root)
-    wanted = settings.sourced("package")
-    if found is None:
-        if wanted.value is not None:
-            raise ProjectError(
-                f"{wanted.source} {wanted.value}: {root} is not in a uv workspace",
-                hint="--package selects a workspace member; leave it out for a single project",
-            )
-        return _single_project(root, pyproject, text)
-    context = found
-    if context == root.resolve():
-        context_pyproject, context_text = pyproject, text
-    else:
-        context_pyproject, context_text = read_pyproject_file(context / "pyproject.toml")
-    all_members = tuple(members(context, context_pyproject or {}, context_text))
-    root_project = (context_pyproject or {}).get("project")
-    virtual = not isinstance(root_project, dict)
-    if wanted.value is not None:
-        member = _member_named(all_members, str(wanted.value), root_project)
-        why = f"{wanted.source} {wanted.value}"
-    elif context != root.resolve():
-        member = next((m for m in all_members if (context / m.path).resolve() == root.resolve()),
-                      None)  # fmt: skip
-        why = "uvdock was pointed at its directory"
-    elif not virtual or settings.get("command") is not None:
-        # The root project; or a virtual root with a command of the user's own: every
-        # member is installed, as `uv sync` there does.
-        member, why = None, ""
-    else:
-        member, why = _the_app_member(context, all_members, settings)
-    base = _Layout(
-        context=context,
-        context_pyproject=context_pyproject,
-        context_text=context_text,
-        app_dir=context,
-        app_pyproject=context_pyproject,
-        app_text=context_text,
-        package=None,
-        members=all_members,
-        virtual_root=virtual,
-    )
-    if member is None:
-        return base
-    return dataclasses.replace(
-        base,
-        app_dir=context / member.path,
-        app_pyproject=member.pyproject,
-        app_text=member.text,
-        package=member.name,
-        virtual_root=False,
-        notes=(
-            (
-                f"workspace member {member.name} ({member.path}) is the app: {why}; built "
-                f"with the workspace root ({_shown(context, root)}) as the context and its "
-                "uv.lock"
-            ),
-        ),
-    )
-
-
-def _shown(path: Path, root: Path) -> str:
-    """``path`` as seen from where uvdock was pointed (``..``, ``.``): no machine's paths."""
-    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
-
-
-def _member_named(
-    all_members: tuple[Member, ...], wanted: str, root_project: object
-) -> Member | None:
-    key = canonicalize_name(wanted)
-    for member in all_members:
-        if canonicalize_name(member.name) == key:
-            return member
-    if isinstance(root_project, dict) and canonicalize_name(str(root_project.get("name"))) == key:
-        return None  # the root project itself: no --package needed
-    names = ", ".join(m.name for m in all_members) or "none"
-    raise ProjectError(
-        f"--package {wanted}: no such workspace member (members: {names})",
-        hint="pass the name of one of the members",
-    )
-
-
-def _the_app_member(
-    context: Path, all_members: tuple[Member, ...], settings: Settings
-) -> tuple[Member | None, str]:
-    """On a virtual workspace root: the one member that has a way to start, if one."""
-    candidates: list[tuple[Member, str]] = []
-    for member in all_members:
-        directory = context / member.path
-        scripts = member.pyproject.get("project", {}).get("scripts")
-        entry, _ = detect_entrypoint(
-            root=directory,
-            command=None,
-            port=int(settings.get("port")),
-            scripts=Sourced(dict(scripts), "pyproject.toml") if isinstance(scripts, dict) else None,
-            deps=_ANY_SERVER,
-            packaged=is_packaged(member.pyproject),
-            http_override=None,
-        )
-        if entry is not None:
-            candidates.append((member, " ".join(entry.value.argv)))
-    if len(candidates) == 1:
-        return candidates[0][0], "the only member with a way to start"
-    if len(candidates) > 1:
-        listed = ", ".join(f"{m.name} ({m.path}: {argv})" for m, argv in candidates)
-        raise ProjectError(
-            f"{context}: several workspace members could be the app: {listed}",
-            hint=f"choose one with --package {candidates[0][0].name} (or [tool.uvdock] package, "
-            "or run uvdock on the member's directory)",
-        )
-    return None, ""
-
-
-# Detection on a virtual root only asks "has this member an app?": any server will do.
-_ANY_SERVER = frozenset(HTTP_SERVERS)
-
-
 def _python_pin_upwards(app_dir: Path, context: Path) -> Sourced[str] | None:
     """``.python-version`` in the project's directory, else up to the workspace root (uv's way)."""
     directory = app_dir.resolve()
@@ -552,7 +149,7 @@ def _python_pin_upwards(app_dir: Path, context: Path) -> Sourced[str] | None:
 
 
 def _requires_python(
-    layout: _Layout, lock: LockInfo | None, text: str | None
+    layout: Layout, lock: LockInfo | None, text: str | None
 ) -> Sourced[str] | None:
     """The app's requires-python; in a workspace, the lock's (the members' intersection)."""
     project_table = (layout.app_pyproject or {}).get("project", {})
@@ -569,39 +166,6 @@ def _requires_python(
     return None
 
 
-def _local_build_systems(lock: LockInfo | None, context: Path) -> dict[str, BuildSystem]:
-    """The [build-system] of locked packages whose source is a directory in the context."""
-    found: dict[str, BuildSystem] = {}
-    for package in lock.packages if lock is not None else ():
-        if package.source_kind not in {"directory", "editable", "path"} or not package.source_url:
-            continue
-        manifest = context / package.source_url / "pyproject.toml"
-        try:
-            data, _ = read_pyproject_file(manifest)
-        except ConfigError:
-            continue  # not there, or broken: uv reports it when it builds the package
-        system = data.get("build-system", {})
-        requires = system.get("requires", ()) if isinstance(system, dict) else ()
-        backend = system.get("build-backend") if isinstance(system, dict) else None
-        found[package.name] = BuildSystem(
-            requires=tuple(str(r) for r in requires),
-            backend=str(backend) if isinstance(backend, str) else None,
-            source=f"{package.source_url}/pyproject.toml [build-system]",
-        )
-    return found
-
-
-def _workspace_members(layout: _Layout) -> tuple[WorkspaceMember, ...]:
-    return tuple(
-        WorkspaceMember(
-            name=m.name,
-            path=Path(m.path),
-            build_requires=_build_requires(m.pyproject, packaged=is_packaged(m.pyproject)),
-        )
-        for m in layout.members
-    )
-
-
 def _scripts(
     pyproject: Mapping[str, Any] | None, text: str | None
 ) -> Sourced[dict[str, str]] | None:
@@ -613,14 +177,6 @@ def _scripts(
         {str(k): str(v) for k, v in table.items()},
         f"pyproject.toml:{line}" if line else "pyproject.toml",
     )
-
-
-def _referenced_in_context(layout: _Layout) -> tuple[str, ...]:
-    """README/licence files every built project's pyproject.toml names, from the context."""
-    found = list(referenced_files(layout.context_pyproject))
-    for member in layout.members:
-        found.extend(f"{member.path}/{f}" for f in referenced_files(member.pyproject))
-    return tuple(dict.fromkeys(found))
 
 
 def _relative(path: Path, start: Path) -> PurePosixPath:
@@ -636,9 +192,9 @@ def detect_project(
 ) -> ProjectInfo:
     """Read ``root`` into ProjectInfo; raises ProjectError for what cannot be planned."""
     check_directory(root)
-    layout = _layout(root, pyproject=pyproject, text=pyproject_text, settings=settings)
+    layout = find_layout(root, pyproject=pyproject, text=pyproject_text, settings=settings)
     context = layout.context
-    source, requirements, notes = _dependency_source(context, layout.context_pyproject, settings)
+    source, requirements, notes = dependency_source(context, layout.context_pyproject, settings)
     notes = [*layout.notes, *notes]
     app, app_text = layout.app_pyproject, layout.app_text
     project_table = (app or {}).get("project", {})
@@ -659,17 +215,17 @@ def detect_project(
             str(tool_uv["required-version"]), f"pyproject.toml:{line}" if line else "pyproject.toml"
         )
 
-    members = _workspace_members(layout)
+    members = workspace_members(layout)
     python_pin = _python_pin_upwards(layout.app_dir, context)
     extras = tuple(settings.get("extras"))
     _check_selection(settings, app, where=layout.app_dir / "pyproject.toml")
     groups = production_groups(
         settings,
-        default_groups=_default_groups(app),
+        default_groups=declared_default_groups(app),
         dependency_groups=tuple(str(g) for g in (app or {}).get("dependency-groups", {})),
     )
     roots = [m.name for m in members] if layout.virtual_root else [layout.package or name]
-    deps, hashed = _dependency_names(
+    deps, hashed = dependency_names(
         source.value,
         lock=lock,
         pyproject=app,
@@ -713,8 +269,8 @@ def detect_project(
                 extras_fact = Sourced((option,), why + " with --extra")
             else:
                 groups = Sourced((*(groups.value if groups else ()), option), why)
-    local_systems = _local_build_systems(lock, context)
-    local_names = _local_packages(
+    local_systems = local_build_systems(lock, context)
+    local_names = local_packages(
         lock,
         roots=roots,
         name=name,
@@ -742,16 +298,16 @@ def detect_project(
         requires_python=_requires_python(layout, lock, app_text),
         uv_required_version=uv_required,
         workspace_members=members,
-        indexes=_indexes(layout.context_pyproject, layout.context_text),
-        git_sources=_git_sources(lock, app),
+        indexes=package_indexes(layout.context_pyproject, layout.context_text),
+        git_sources=git_sources(lock, app),
         dependency_names=deps,
         entrypoint=entrypoint,
         entrypoint_problem=problem,
         entrypoint_candidates=detection.candidates,
-        referenced_files=_referenced_in_context(layout),
+        referenced_files=referenced_in_context(layout),
         vcs_versioning=_vcs_versioning(app),
         source_dirs=_source_dirs(layout.app_dir, members if not layout.package else ()),
-        build_requires=_all_build_requires(
+        build_requires=all_build_requires(
             app,
             packaged=packaged,
             members=members,
@@ -761,41 +317,12 @@ def detect_project(
         pyproject_text=pyproject_text,
         notes=tuple(notes),
         local_build_systems=local_systems,
-        default_groups=_default_groups(app),
+        default_groups=declared_default_groups(app),
         dockerfile_python=_dockerfile_python(layout.app_dir),
         groups=groups,
         extras=extras_fact,
         local_packages=local_names,
     )
-
-
-# Group names that are for developing, never for running the app.
-_DEV_GROUPS = frozenset({
-    "dev", "develop", "development", "test", "tests", "testing", "lint", "linting", "linters",
-    "docs", "doc", "documentation", "typing", "types", "mypy", "ci", "coverage", "format",
-    "formatting", "pre-commit", "debug", "profiling", "bench", "benchmark", "benchmarks",
-    "check", "checks", "qa", "style", "notebook", "notebooks", "release",
-})  # fmt: skip
-
-
-def production_groups(
-    settings: Settings, *, default_groups: tuple[str, ...], dependency_groups: tuple[str, ...]
-) -> Sourced[tuple[str, ...]] | None:
-    """The dependency groups the image gets: none, unless the project says otherwise."""
-    given = settings.sourced("groups")
-    if given.value is not None:
-        return Sourced(tuple(given.value), given.source)
-    defaults = default_groups
-    if not defaults:
-        return None  # uv's default groups are just `dev`: --no-dev leaves it out
-    if defaults == ("all",):
-        defaults = dependency_groups
-    kept = tuple(g for g in defaults if canonicalize_name(g) not in _DEV_GROUPS)
-    left = [g for g in defaults if g not in kept]
-    why = "[tool.uv] default-groups"
-    if left:
-        why += f" without {', '.join(left)} (for development)"
-    return Sourced(kept, why)
 
 
 def _with_detection_facts(detection: Detection) -> Sourced[Entrypoint] | None:
@@ -848,7 +375,7 @@ def _command(settings: Settings) -> Sourced[str | list[str]] | None:
 
 
 def _entrypoint_through_an_option(
-    layout: _Layout,
+    layout: Layout,
     *,
     lock: LockInfo,
     roots: list[str],
@@ -868,7 +395,7 @@ def _entrypoint_through_an_option(
     options = [("extra", name) for name, _ in app.optional]
     options += [("group", name) for name, _ in app.groups if name not in groups]
     for kind, name in options:
-        if canonicalize_name(name) in _DEV_GROUPS:
+        if canonicalize_name(name) in DEV_GROUPS:
             continue
         with_option = frozenset(
             p.name
@@ -892,58 +419,3 @@ def _entrypoint_through_an_option(
         if entrypoint is not None:
             return entrypoint, kind, name, with_option
     return None
-
-
-def _default_groups(pyproject: Mapping[str, Any] | None) -> tuple[str, ...]:
-    groups = (pyproject or {}).get("tool", {}).get("uv", {}).get("default-groups")
-    if groups == "all":
-        return ("all",)
-    return tuple(str(g) for g in groups) if isinstance(groups, list) else ()
-
-
-_LOCAL_SOURCES = frozenset({"editable", "directory", "virtual", "path"})
-
-
-def _local_packages(
-    lock: LockInfo | None,
-    *,
-    roots: list[str],
-    name: str,
-    extras: tuple[str, ...],
-    groups: tuple[str, ...],
-) -> tuple[str, ...]:
-    """Installed packages that come from the build context: members and path dependencies."""
-    if lock is None:
-        return ()
-    found: set[str] = set()
-    for platform in ("linux/amd64", "linux/arm64"):
-        installed = installed_packages(
-            lock.packages,
-            roots=roots,
-            python=DEFAULT_PYTHON,
-            platform=platform,
-            extras=extras,
-            groups=groups,
-        )
-        found.update(p.name for p in installed if p.source_kind in _LOCAL_SOURCES)
-    found.discard(canonicalize_name(name))
-    return tuple(sorted(found))
-
-
-def _all_build_requires(
-    app: Mapping[str, Any] | None,
-    *,
-    packaged: bool,
-    members: tuple[WorkspaceMember, ...],
-    local: list[BuildSystem],
-) -> tuple[str, ...]:
-    """What building the app, the members and path dependencies needs, in order, once each."""
-    return tuple(
-        dict.fromkeys(
-            [
-                *(_build_requires(app or {}, packaged=packaged)),
-                *(r for m in members for r in m.build_requires),
-                *(r for system in local for r in system.requires),
-            ]
-        )
-    )
