@@ -13,15 +13,16 @@ escapes and line continuations; keeps ``$(...)``, backticks, ``${...}`` and
 ``$((...))`` inside their word; drops redirections (``> f``, ``2>&1``,
 ``<<EOF`` with its body) and comments; and reads the script of ``sh -c '...'``
 (``bash``, ``dash``, ``ash``, ``zsh``, ``ksh``) recursively. It never raises:
-malformed input (an unterminated quote, say) gives what can be read.
+malformed input (an unterminated quote, say) gives what can be read. The tokens come
+from :mod:`uvdock.lint.shell_lexer`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
-from typing import NamedTuple
+
+from uvdock.lint.shell_lexer import Token, tokens
 
 __all__ = ["ShellCommand", "commands"]
 
@@ -33,29 +34,7 @@ _END_WORDS = frozenset({"fi", "done", "esac", "}"})
 _SEPARATORS = frozenset({"&&", "||", ";", "|", "|&", "&", "\n"})
 _CASE_ENDS = frozenset({";;", ";&", ";;&"})
 
-_OPERATOR_STARTS = frozenset("0123456789<>&;|()")
-_WORD_ENDS = frozenset(" \t\r\f\v\n|&;()<>")
-_BLANKS_RE = re.compile(r"[ \t\r\f\v]+")
-_OPERATOR_RE = re.compile(r";;&|;;|;&|;|&&|\|\||\|&|\||&|\(|\)")
-_REDIRECT_RE = re.compile(r"&>>|&>|[0-9]*(?:<<<|<<-|<<|<>|<&|<|>>|>&|>\||>)")
-_PLAIN_RE = re.compile(r"[^ \t\r\f\v\n|&;()<>\\'\"$`]+")
 _ASSIGNMENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
-_GROUP_SPECIAL_RE = re.compile(r"[\\'\"`$(){}]")
-_DOUBLE_SPECIAL_RE = re.compile(r'[\\"$`]')
-_ANSI_ESCAPES = {
-    "n": "\n",
-    "t": "\t",
-    "r": "\r",
-    "a": "\a",
-    "b": "\b",
-    "e": "\x1b",
-    "E": "\x1b",
-    "f": "\f",
-    "v": "\v",
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -91,276 +70,19 @@ def commands(script: str, *, assignments: bool = False) -> list[ShellCommand]:
 
 
 # ---------------------------------------------------------------------------
-# Tokens
-
-
-class _Token(NamedTuple):
-    kind: str  # "word", "op" (separator or parenthesis), "redirect"
-    text: str  # the cooked word (quotes removed), or the operator
-    start: int
-    end: int
-    quoted: bool = False  # a word with quotes or escapes (so never a keyword)
-
-
-def _tokens(script: str) -> Iterator[_Token]:
-    size = len(script)
-    pos = 0
-    heredocs: list[tuple[str, bool]] = []  # (delimiter, strip tabs) waiting for a newline
-    while pos < size:
-        char = script[pos]
-        if char in " \t\r\f\v":
-            blanks = _BLANKS_RE.match(script, pos)
-            pos = blanks.end() if blanks else pos + 1
-        elif script.startswith("\\\n", pos):
-            pos += 2
-        elif char == "\n":
-            yield _Token("op", "\n", pos, pos + 1)
-            pos = _skip_heredocs(script, pos + 1, heredocs)
-            heredocs = []
-        elif char == "#":
-            newline = script.find("\n", pos)
-            pos = size if newline < 0 else newline
-        elif script.startswith(("<(", ">(", "(("), pos):
-            # Process substitution, or arithmetic ((...)) (from its second parenthesis).
-            end = _scan_group(script, pos + (1 if char == "(" else 2), ")")
-            yield _Token("word", script[pos:end], pos, end)
-            pos = end
-        else:
-            token = _operator(script, pos) if char in _OPERATOR_STARTS else None
-            if token is None:
-                token = _word(script, pos)
-            yield token
-            pos = token.end
-            if token.kind == "redirect" and token.text.lstrip("0123456789") in ("<<", "<<-"):
-                target = _heredoc_target(script, pos)
-                if target is not None:
-                    yield target
-                    pos = target.end
-                    heredocs.append((target.text, token.text.endswith("-")))
-
-
-def _word(script: str, pos: int) -> _Token:
-    plain = _PLAIN_RE.match(script, pos)
-    if plain is not None:  # the common case: no quotes, escapes or $ in the word
-        end = plain.end()
-        if end == len(script) or script[end] in _WORD_ENDS:
-            return _Token("word", plain.group(), pos, end)
-    end, text, quoted = _read_word(script, pos)
-    return _Token("word", text, pos, end, quoted)
-
-
-def _operator(script: str, pos: int) -> _Token | None:
-    redirect = _REDIRECT_RE.match(script, pos)
-    if redirect:
-        return _Token("redirect", redirect.group(), pos, redirect.end())
-    operator = _OPERATOR_RE.match(script, pos)
-    if operator:
-        return _Token("op", operator.group(), pos, operator.end())
-    return None
-
-
-def _heredoc_target(script: str, pos: int) -> _Token | None:
-    blanks = _BLANKS_RE.match(script, pos)
-    if blanks:
-        pos = blanks.end()
-    if pos >= len(script) or script[pos] in "\n|&;()<>":
-        return None
-    end, text, quoted = _read_word(script, pos)
-    return _Token("word", text, pos, end, quoted)
-
-
-def _skip_heredocs(script: str, pos: int, heredocs: list[tuple[str, bool]]) -> int:
-    """Skip the bodies of the heredocs started on the line that just ended."""
-    size = len(script)
-    for delimiter, strip_tabs in heredocs:
-        while pos < size:
-            newline = script.find("\n", pos)
-            end = size if newline < 0 else newline
-            line = script[pos:end].rstrip("\r")
-            pos = end + 1
-            if (line.lstrip("\t") if strip_tabs else line) == delimiter:
-                break
-    return min(pos, size)
-
-
-def _read_word(script: str, pos: int) -> tuple[int, str, bool]:
-    """Read one word from ``pos``: ``(end, text with quotes removed, quoted)``."""
-    size = len(script)
-    parts: list[str] = []
-    quoted = False
-    while pos < size:
-        char = script[pos]
-        plain = _PLAIN_RE.match(script, pos)
-        if plain:
-            parts.append(plain.group())
-            pos = plain.end()
-        elif char == "\\":
-            quoted = True
-            if script.startswith("\\\n", pos):
-                pos += 2
-            else:
-                parts.append(script[pos + 1 : pos + 2] or "\\")
-                pos += 2
-        elif char == "'":
-            quoted = True
-            close = script.find("'", pos + 1)
-            end = size if close < 0 else close
-            parts.append(script[pos + 1 : end])
-            pos = end + 1
-        elif char == '"':
-            quoted = True
-            pos, text = _read_double(script, pos + 1)
-            parts.append(text)
-        elif char in "$`":
-            pos, text, was_quoted = _read_dollar(script, pos)
-            quoted = quoted or was_quoted
-            parts.append(text)
-        else:  # a metacharacter: the word ends
-            break
-    return min(pos, size), "".join(parts), quoted
-
-
-def _read_dollar(script: str, pos: int) -> tuple[int, str, bool]:
-    """``$(...)``, ``${...}``, backticks (kept as written), ``$'...'``, ``$"..."``, ``$``."""
-    if script.startswith("`", pos):
-        end = _scan_group(script, pos + 1, "`")
-        return end, script[pos:end], False
-    if script.startswith("$(", pos):
-        end = _scan_group(script, pos + 2, ")")
-        return end, script[pos:end], False
-    if script.startswith("${", pos):
-        end = _scan_group(script, pos + 2, "}")
-        return end, script[pos:end], False
-    if script.startswith("$'", pos):
-        end, text = _read_ansi(script, pos + 2)
-        return end, text, True
-    if script.startswith('$"', pos):
-        end, text = _read_double(script, pos + 2)
-        return end, text, True
-    return pos + 1, "$", False
-
-
-def _read_double(script: str, pos: int) -> tuple[int, str]:
-    """The inside of ``"..."`` from ``pos`` (after the quote): backslash escapes processed."""
-    size = len(script)
-    parts: list[str] = []
-    while pos < size:
-        special = _DOUBLE_SPECIAL_RE.search(script, pos)
-        if special is None:
-            parts.append(script[pos:])
-            return size, "".join(parts)
-        parts.append(script[pos : special.start()])
-        pos = special.start()
-        char = script[pos]
-        if char == '"':
-            return pos + 1, "".join(parts)
-        if char == "\\":
-            following = script[pos + 1 : pos + 2]
-            if following == "\n":
-                pass
-            elif following in ("$", "`", '"', "\\"):
-                parts.append(following)
-            else:
-                parts.append("\\" + following)
-            pos += 2
-        else:
-            pos, text, _ = _read_dollar(script, pos)
-            parts.append(text)
-    return size, "".join(parts)
-
-
-def _read_ansi(script: str, pos: int) -> tuple[int, str]:
-    """The inside of ``$'...'`` from ``pos``, C escapes decoded (the common ones)."""
-    size = len(script)
-    parts: list[str] = []
-    while pos < size:
-        char = script[pos]
-        if char == "'":
-            return pos + 1, "".join(parts)
-        if char == "\\" and pos + 1 < size:
-            following = script[pos + 1]
-            parts.append(_ANSI_ESCAPES.get(following, "\\" + following))
-            pos += 2
-            continue
-        parts.append(char)
-        pos += 1
-    return size, "".join(parts)
-
-
-def _scan_group(script: str, pos: int, closer: str) -> int:
-    """The end of ``$(...)``, ``${...}``, a backtick string, ``<(...)`` or ``((...))``.
-
-    ``pos`` is just after the opening; nested groups and quotes are followed
-    with an explicit stack (no recursion). Unterminated: the end of the script.
-    """
-    size = len(script)
-    stack = [closer]
-    while stack and pos < size:
-        special = _GROUP_SPECIAL_RE.search(script, pos)
-        if special is None:
-            return size
-        pos = special.start()
-        char = script[pos]
-        top = stack[-1]
-        if char == "\\":
-            pos += 2
-        elif top == "`":
-            pos += 1
-            if char == "`":
-                stack.pop()
-        elif top == '"':
-            pos = _in_double(script, pos, stack)
-        else:
-            pos = _in_parens(script, pos, stack)
-    return min(pos, size)
-
-
-def _in_double(script: str, pos: int, stack: list[str]) -> int:
-    char = script[pos]
-    if char == '"':
-        stack.pop()
-    elif char == "`":
-        stack.append("`")
-    elif script.startswith(("$(", "${"), pos):
-        stack.append(")" if script[pos + 1] == "(" else "}")
-        return pos + 2
-    return pos + 1
-
-
-def _in_parens(script: str, pos: int, stack: list[str]) -> int:
-    char = script[pos]
-    top = stack[-1]
-    if char == "'":
-        close = script.find("'", pos + 1)
-        return len(script) if close < 0 else close + 1
-    if char == '"':
-        stack.append('"')
-    elif char == "`":
-        stack.append("`")
-    elif script.startswith(("$(", "${"), pos):
-        stack.append(")" if script[pos + 1] == "(" else "}")
-        return pos + 2
-    elif char == "(" and top == ")":
-        stack.append(")")
-    elif char == top:
-        stack.pop()
-    return pos + 1
-
-
-# ---------------------------------------------------------------------------
 # Commands
 
 
 @dataclasses.dataclass(slots=True)
 class _Current:
-    words: list[_Token] = dataclasses.field(default_factory=list)
+    words: list[Token] = dataclasses.field(default_factory=list)
     env: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     start: int = -1
     end: int = -1
     redirect_target: bool = False  # the next word is a redirection's file or delimiter
     test_clause: bool = False  # inside [[ ... ]]: operators are words
 
-    def touch(self, token: _Token) -> None:
+    def touch(self, token: Token) -> None:
         if self.start < 0:
             self.start = token.start
         self.end = token.end
@@ -388,7 +110,7 @@ class _Splitter:
         self.cases: list[str] = []  # per nested case: "head", "pattern" or "body"
 
     def run(self) -> None:
-        for token in _tokens(self.script):
+        for token in tokens(self.script):
             if token.kind == "word":
                 self._word(token)
             elif token.kind == "redirect":
@@ -397,7 +119,7 @@ class _Splitter:
                 self._operator(token)
         self._finish()
 
-    def _word(self, token: _Token) -> None:
+    def _word(self, token: Token) -> None:
         current = self.current
         if current.redirect_target:
             current.redirect_target = False
@@ -423,7 +145,7 @@ class _Splitter:
         current.words.append(token)
         current.touch(token)
 
-    def _in_case_header(self, token: _Token) -> bool:
+    def _in_case_header(self, token: Token) -> bool:
         """Skip ``case WORD in`` and the ``pattern)`` of each case item."""
         if not self.cases or self.cases[-1] == "body":
             return False
@@ -453,7 +175,7 @@ class _Splitter:
             return True
         return False
 
-    def _redirect(self, token: _Token) -> None:
+    def _redirect(self, token: Token) -> None:
         current = self.current
         if current.test_clause:
             current.words.append(token)
@@ -461,7 +183,7 @@ class _Splitter:
             current.redirect_target = True
         current.touch(token)
 
-    def _operator(self, token: _Token) -> None:
+    def _operator(self, token: Token) -> None:
         current = self.current
         text = token.text
         if self.cases and self.cases[-1] == "pattern":
@@ -527,7 +249,7 @@ class _Splitter:
                 ).run()
 
 
-def _shell_script(words: list[_Token]) -> _Token | None:
+def _shell_script(words: list[Token]) -> Token | None:
     """The ``-c`` script word of ``sh -c 'script'`` (``bash -euxc``, ``sh -o x -c``...)."""
     if words[0].text.rsplit("/", 1)[-1] not in _SHELLS:
         return None
