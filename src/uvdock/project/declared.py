@@ -22,6 +22,7 @@ from uvdock.project.entrysearch import (
     found_text,
 )
 from uvdock.project.fastapi_cli import fastapi_target, uvicorn_equivalent
+from uvdock.project.listening import listen_on_all_interfaces
 from uvdock.project.model import Entrypoint, EntrypointKind, Sourced
 from uvdock.project.serverconf import (
     GunicornConfig,
@@ -30,13 +31,7 @@ from uvdock.project.serverconf import (
     find_uwsgi_ini,
     read_uwsgi_ini,
 )
-from uvdock.project.servers import (
-    ANY,
-    CommandFacts,
-    command_facts,
-    listen_on_all_interfaces,
-    shell_join,
-)
+from uvdock.project.servers import ANY, CommandFacts, command_facts, shell_join
 from uvdock.project.startcmd import (
     FoundCommand,
     compose_commands,

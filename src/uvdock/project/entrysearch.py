@@ -7,14 +7,9 @@ import dataclasses
 import posixpath
 from pathlib import Path
 
+from uvdock.project.listening import listen_on_all_interfaces
 from uvdock.project.model import Entrypoint, Sourced
-from uvdock.project.servers import (
-    ASGI_SERVERS,
-    WSGI_SERVERS,
-    command_facts,
-    listen_on_all_interfaces,
-    shell_join,
-)
+from uvdock.project.servers import ASGI_SERVERS, WSGI_SERVERS, command_facts, shell_join
 from uvdock.project.startcmd import FoundCommand
 
 __all__ = [
