@@ -38,9 +38,6 @@ class AppObject:
     health_path: str | None
 
 
-# --- application objects ----------------------------------------------------------------------
-
-
 def _health_path(tree: ast.Module) -> str | None:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:

@@ -31,8 +31,6 @@ from uvdock.project.startcmd import FoundCommand
 
 __all__ = ["inferred"]
 
-# --- the app, served by an installed server ---------------------------------------------------
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class _App:

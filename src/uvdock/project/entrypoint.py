@@ -48,7 +48,6 @@ __all__ = [
     "python_files",
 ]
 
-# --- the whole search -------------------------------------------------------------------------
 
 _Step = Callable[[SearchContext, SearchState], "Detection | None"]
 _STEPS: tuple[_Step, ...] = (

@@ -41,9 +41,6 @@ _SERVER_CALLS = frozenset(
 )
 
 
-# --- scripts ----------------------------------------------------------------------------------
-
-
 def project_scripts(ctx: SearchContext, state: SearchState) -> Detection | None:
     del state
     if ctx.scripts is None or not ctx.scripts.value:

@@ -27,8 +27,6 @@ from uvdock.project.freshness.sources import ARCHIVE_SUFFIXES, direct_source, gi
 
 __all__ = ["Static", "Workspace", "project_table", "pyproject_is_package", "uv_table"]
 
-# --- the workspace --------------------------------------------------------------------------
-
 
 def uv_table(pyproject: Mapping[str, Any]) -> Mapping[str, Any]:
     tool = pyproject.get("tool")

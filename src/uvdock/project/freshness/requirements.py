@@ -24,8 +24,6 @@ __all__ = [
     "diff",
 ]
 
-# --- requirements ------------------------------------------------------------------------
-
 
 @dataclasses.dataclass(frozen=True)
 class Registry:
