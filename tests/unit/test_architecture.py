@@ -115,3 +115,52 @@ def test_the_dockerfile_package_is_a_facade() -> None:
         assert getattr(parser, name).__module__.startswith("uvdock.dockerfile.")
     assert parser.KEYWORDS is dockerfile_parser.KEYWORDS
     assert "import" not in parser.__doc__.split("From the bottom up")[0] or True
+
+
+def _package(module: str) -> str:
+    """``uvdock.plan.model`` -> ``plan``; top-level modules are their own package."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+# What each package may not import (ARCHITECTURE.md, "Rules the tests keep"); the
+# data a package reads from another (plan.model, project.model) stays allowed.
+FORBIDDEN: dict[str, set[str]] = {
+    "project": {"cli", "api", "builders", "oci", "render", "plan", "lint", "doctor"},
+    "dockerfile": {"cli", "api", "builders", "oci", "render", "plan", "lint", "project"},
+    "lint": {"cli", "api", "builders", "oci", "render", "plan", "doctor"},
+    "plan": {"cli", "api", "builders", "oci", "render", "lint", "doctor"},
+    "render": {"cli", "api", "builders", "oci", "lint", "doctor"},
+    "oci": {"cli", "api", "builders", "render", "lint", "doctor"},
+    "builders": {"cli", "api", "lint", "doctor"},
+    "api": {"cli"},
+    "doctor": {"cli"},
+}
+# Only these modules of plan/ are data others may read; the planner is not.
+PLAN_DATA = {"uvdock.plan.model", "uvdock.plan.images", "uvdock.plan.context"}
+
+
+def test_imports_go_one_way() -> None:
+    broken = []
+    for name, path in MODULES.items():
+        here = _package(name)
+        for target in _imports(name, path):
+            there = _package(target)
+            if there == here:
+                continue
+            if there in FORBIDDEN.get(here, set()):
+                broken.append(f"{name} -> {target}")
+            elif there == "plan" and here in {"render", "oci"} and target not in PLAN_DATA:
+                broken.append(f"{name} -> {target} (the planner; read plan.model)")
+            elif there == "cli" and name != "uvdock.__main__":
+                broken.append(f"{name} -> {target} (nothing imports the CLI)")
+    assert broken == []
+
+
+def test_the_boundary_check_sees_a_wrong_import() -> None:
+    assert _package("uvdock.plan.model") == "plan"
+    assert "render" in FORBIDDEN["oci"]
+    assert "uvdock.oci.engine" in MODULES
+    assert any(
+        _package(t) == "plan" for t in _imports("uvdock.oci.engine", MODULES["uvdock.oci.engine"])
+    )

@@ -45,9 +45,9 @@ from uvdock.oci.pyenv import (
     python_platform,
 )
 from uvdock.oci.tarlayer import entries_from_directory, layer_selector, write_layer
+from uvdock.plan.context import ignore_lines
 from uvdock.plan.model import BuildPlan
 from uvdock.project.model import ProjectInfo
-from uvdock.render.dockerignore import render_dockerignore
 
 __all__ = ["Dependencies", "LayerMaker"]
 
@@ -327,4 +327,4 @@ def _dockerignore_text(plan: BuildPlan) -> str:
     for own in (project.root / "Dockerfile.dockerignore", project.context / ".dockerignore"):
         if own.is_file() and (own.name == ".dockerignore" or project.in_subdirectory):
             return own.read_text(encoding="utf-8", errors="replace")
-    return render_dockerignore(plan, regenerate="uvdock")
+    return "\n".join(ignore_lines(plan)) + "\n"
