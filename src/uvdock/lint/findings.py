@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Literal
 
 from uvdock.dockerfile.syntax import Span
@@ -51,3 +52,12 @@ class Finding:
     @property
     def code(self) -> str:
         return self.rule.code
+
+
+# What the text and SARIF reports say of a finding that carries edits.
+FIX_HINT = "fix available: run uvdock lint --fix"
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in report order: by path, line, column, then code."""
+    return sorted(findings, key=lambda f: (f.path, f.span.start_line, f.span.start_col, f.code))
