@@ -232,6 +232,9 @@ def _uvdock_parts(layout: Path, image: dict[str, Any], *, packaged: bool) -> dic
     history = [h for h in config["history"] if h.get("comment") == "uvdock oci engine"]
     count = len(history)
     ours = count - 1 if packaged else count
+    mine = [not h["created_by"].startswith("uvdock: dependencies") for h in history[:ours]]
+    diff_ids = config["rootfs"]["diff_ids"][-count:][:ours]
+    layers = [layer["digest"] for layer in manifest["layers"][-count:][:ours]]
     labels = config["config"]["Labels"]
     annotations = manifest["annotations"]
     return {
@@ -242,8 +245,10 @@ def _uvdock_parts(layout: Path, image: dict[str, Any], *, packaged: bool) -> dic
         | {"Labels": {k: v for k, v in labels.items() if not k.startswith("io.uvdock.standin")}},
         "history": [h["created_by"] for h in history],
         "annotations": {k: v for k, v in annotations.items() if not k.endswith("base.digest")},
-        "diff_ids": config["rootfs"]["diff_ids"][-count:][:ours],
-        "layers": [layer["digest"] for layer in manifest["layers"][-count:][:ours]],
+        # The dependency layers hold what uv writes (activate scripts, pyvenv.cfg with the
+        # base's Python): they follow the uv and the stand-in of the machine, not uvdock.
+        "diff_ids": [d for d, kept in zip(diff_ids, mine, strict=True) if kept],
+        "layers": [digest for digest, kept in zip(layers, mine, strict=True) if kept],
     }
 
 
