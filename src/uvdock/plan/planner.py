@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import urllib.parse
-from collections.abc import Callable
-from typing import get_args
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
-
-from uvdock.config import DEFAULT_PYTHON, DEFAULT_UV_VERSION, SUPPORTED_PYTHONS, Settings
+from uvdock.config import Settings
 from uvdock.plan import images
-from uvdock.plan.model import BuildPlan, Healthcheck, NativeBuild, Problem, Secret, Toolchain
-from uvdock.plan.syslibs import COMPILER, NEEDS
-from uvdock.plan.toolchains import APT_FOR, SdistReader, toolchain_of
-from uvdock.plan.wheels import choose_python, from_source
-from uvdock.project.lockfile import covers, installed_packages
+from uvdock.plan.model import BuildPlan, Healthcheck, NativeBuild, Problem, Secret
+from uvdock.plan.native import (
+    PLATFORMS,
+    covered_platforms,
+    from_source_builds,
+    from_source_problems,
+    installed_names,
+    platform_problems,
+    system_packages,
+    with_toolchains,
+)
+from uvdock.plan.toolchains import SdistReader
+from uvdock.plan.versions import allowed_pythons, choose_python_version, choose_uv_version
 from uvdock.project.model import Entrypoint, ProjectInfo, Sourced
 
-PLATFORMS = ("linux/amd64", "linux/arm64")
 # Public package indexes that never ask for credentials: a named index on one of
 # these hosts gets no build secret (PyPI itself, and the wheel indexes ML projects
 # name in [[tool.uv.index]]: PyTorch's CPU/CUDA builds, NVIDIA's, PyG's).
@@ -36,137 +37,6 @@ def _public_index(url: str) -> bool:
 
 
 CA_TARGET = "/run/secrets/ca_bundle.pem"
-
-
-def _allows(spec: str, minor: str) -> bool | None:
-    try:
-        specifier = SpecifierSet(spec)
-    except InvalidSpecifier:
-        return None
-    return any(specifier.contains(f"{minor}.{patch}", prereleases=True) for patch in range(40))
-
-
-def _allowed(project: ProjectInfo) -> list[str]:
-    """The supported Pythons that requires-python allows, lowest first."""
-    requires = project.requires_python
-    if requires is None:
-        return []
-    return [m for m in SUPPORTED_PYTHONS if _allows(requires.value, m)]
-
-
-def _python(
-    project: ProjectInfo,
-    settings: Settings,
-    problems: list[Problem],
-    *,
-    allowed: list[str],
-    gaps_of: Callable[[str], list[NativeBuild]],
-) -> tuple[Sourced[str], bool]:
-    """The image's Python, and whether uvdock chose it (rather than a setting or a pin)."""
-    explicit = settings.sourced("python")
-    pin, requires = project.python_pin, project.requires_python
-    if explicit.value is not None:
-        chosen = Sourced(str(explicit.value), explicit.source)
-        if pin is not None and pin.value != chosen.value:
-            problems.append(
-                Problem(
-                    severity="error",
-                    message=f"Python {chosen.value} ({chosen.source}) contradicts .python-version "
-                    f"({pin.value}, {pin.source})",
-                    hint=f"use Python {pin.value} or change .python-version",
-                )
-            )
-    elif pin is not None:
-        chosen = pin
-    else:
-        chosen = _choose(project, problems, allowed=allowed, gaps_of=gaps_of)
-        theirs = project.dockerfile_python
-        if theirs is not None and theirs.value != chosen.value:
-            problems.append(
-                Problem(
-                    severity="note",
-                    message=f"the project's own {theirs.source} runs Python {theirs.value}; the "
-                    f"image gets {chosen.value} ({chosen.source.split(';', 1)[0]})",
-                    hint=f"pass --python {theirs.value} (or write .python-version) to keep "
-                    f"{theirs.value}",
-                )
-            )
-    if requires is not None and _allows(requires.value, chosen.value) is False:
-        problems.append(
-            Problem(
-                severity="error",
-                message=f"Python {chosen.value} ({chosen.source}) is not allowed by "
-                f"requires-python {requires.value!r} ({requires.source})",
-                hint="pick a Python that requires-python allows (.python-version or --python)",
-            )
-        )
-    return chosen, explicit.value is None and pin is None
-
-
-def _choose(
-    project: ProjectInfo,
-    problems: list[Problem],
-    *,
-    allowed: list[str],
-    gaps_of: Callable[[str], list[NativeBuild]],
-) -> Sourced[str]:
-    """With nothing set: the highest allowed Python the lock has wheels for."""
-    requires = project.requires_python
-    if requires is None:
-        return Sourced(DEFAULT_PYTHON, "default")
-    if not allowed:
-        problems.append(
-            Problem(
-                severity="error",
-                message=f"requires-python {requires.value!r} ({requires.source}) allows none "
-                f"of the supported Pythons ({', '.join(SUPPORTED_PYTHONS)})",
-                hint="widen requires-python or set --python",
-            )
-        )
-        return Sourced(DEFAULT_PYTHON, "default")
-    choice = choose_python(allowed, {p: gaps_of(p) for p in allowed})
-    why = f"highest supported Python that requires-python {requires.value!r} allows"
-    if project.lock is not None:
-        why += " and uv.lock has wheels for"
-    why += f" ({requires.source})"
-    if choice.skipped:
-        why += f"; {choice.why()}"
-    return Sourced(choice.python, why)
-
-
-def _uv_version(project: ProjectInfo, settings: Settings, problems: list[Problem]) -> Sourced[str]:
-    explicit = settings.sourced("uv_version")
-    if explicit.value is not None:
-        return Sourced(str(explicit.value), explicit.source)
-    required = project.uv_required_version
-    if required is None:
-        return Sourced(DEFAULT_UV_VERSION, "default")
-    text = required.value.strip()
-    exact = text.removeprefix("==")
-    try:
-        Version(exact)
-    except InvalidVersion:
-        pass
-    else:
-        return Sourced(exact, f"[tool.uv] required-version ({required.source})")
-    allowed = _allows_version(text, DEFAULT_UV_VERSION)
-    if allowed is False:
-        problems.append(
-            Problem(
-                severity="error",
-                message=f"[tool.uv] required-version {text!r} ({required.source}) excludes "
-                f"uvdock's default uv {DEFAULT_UV_VERSION}",
-                hint="set [tool.uvdock] uv-version to a version it allows",
-            )
-        )
-    return Sourced(DEFAULT_UV_VERSION, f"default, within required-version {text!r}")
-
-
-def _allows_version(spec: str, version: str) -> bool | None:
-    try:
-        return SpecifierSet(spec).contains(version, prereleases=True)
-    except InvalidSpecifier:
-        return None
 
 
 def _images(
@@ -291,215 +161,6 @@ def _secrets(project: ProjectInfo, settings: Settings) -> tuple[tuple[Secret, ..
     return tuple(secrets), ssh
 
 
-def _glibc(settings: Settings, python: str) -> int | None:
-    base = settings.get("base_image") or images.default_runtime_image(python)
-    return images.glibc_minor_of_image(str(base))
-
-
-def covered_platforms(project: ProjectInfo, python: str) -> tuple[str, ...]:
-    """The target platforms the lock covers (all, unless ``[tool.uv] environments`` limits it)."""
-    lock = project.lock
-    if lock is None:
-        return PLATFORMS
-    return tuple(p for p in PLATFORMS if covers(lock, python=python, platform=p))
-
-
-def _platform_problems(project: ProjectInfo, python: str) -> list[Problem]:
-    covered = covered_platforms(project, python)
-    if covered == PLATFORMS or project.lock is None:
-        return []
-    markers = " or ".join(project.lock.supported_markers)
-    left = [p for p in PLATFORMS if p not in covered]
-    if not covered:
-        return [
-            Problem(
-                severity="error",
-                message=f"uv.lock covers no Linux platform ([tool.uv] environments: {markers})",
-                hint="add \"sys_platform == 'linux'\" to [tool.uv] environments and run `uv lock`",
-            )
-        ]
-    return [
-        Problem(
-            severity="note",
-            message=f"uv.lock covers {', '.join(covered)} only ([tool.uv] environments: "
-            f"{markers}): {', '.join(left)} left out",
-            hint="widen [tool.uv] environments and run `uv lock` to build for every platform",
-        )
-    ]
-
-
-def _from_source(project: ProjectInfo, settings: Settings, python: str) -> list[NativeBuild]:
-    """The locked packages the build compiles for ``python``, on every target platform."""
-    if project.lock is None:
-        return []
-    return from_source(
-        project.lock.packages,
-        roots=project.install_roots,
-        python=python,
-        platforms=covered_platforms(project, python),
-        glibc_minor=_glibc(settings, python) or images.DEFAULT_GLIBC_MINOR,
-        extras=project.extra_names,
-        groups=project.group_names,
-    )
-
-
-def _with_toolchains(
-    natives: list[NativeBuild], project: ProjectInfo, read_sdist: SdistReader | None
-) -> list[NativeBuild]:
-    out = []
-    for native in natives:
-        package = next(
-            p
-            for p in project.lock.packages  # type: ignore[union-attr]
-            if p.name == native.package and p.version == native.version
-        )
-        backend, needs, source = toolchain_of(
-            package, local=project.local_build_systems, read_sdist=read_sdist
-        )
-        if backend is None and native.cause in {"git", "url"}:
-            # Its build system is only known once uv fetches it, in the build; git
-            # dependencies are mostly pure Python, so nothing is installed for them.
-            needs, source = (), "build backend unknown until fetched: no toolchain assumed"
-        out.append(dataclasses.replace(native, backend=backend, needs=needs, needs_source=source))
-    return out
-
-
-def _installed_names(project: ProjectInfo, python: str) -> set[str]:
-    if project.lock is None:
-        return set(project.dependency_names)
-    names: set[str] = set()
-    for platform in covered_platforms(project, python):
-        names.update(
-            p.name
-            for p in installed_packages(
-                project.lock.packages,
-                roots=project.install_roots,
-                python=python,
-                platform=platform,
-                extras=project.extra_names,
-                groups=project.group_names,
-            )
-        )
-    return names
-
-
-def _rust_opted_in(settings: Settings) -> bool:
-    return bool({"cargo", "rustc"} & set(settings.get("build_packages")))
-
-
-def _toolchain_packages(natives: list[NativeBuild], settings: Settings) -> dict[str, str]:
-    """Debian packages for the toolchains the from-source builds need (builder only)."""
-    build: dict[str, str] = {}
-    mode = settings.get("compiler")
-    if mode == "always":
-        build[COMPILER] = "compiler = always"
-    if mode == "never":
-        return build
-    for toolchain in get_args(Toolchain):
-        users = sorted(n.package for n in natives if toolchain in n.needs)
-        if not users or (toolchain == "rust" and not _rust_opted_in(settings)):
-            continue
-        for package in APT_FOR[toolchain]:
-            build.setdefault(package, f"built from source: {', '.join(users)}")
-    return build
-
-
-def _system_packages(
-    project: ProjectInfo,
-    settings: Settings,
-    *,
-    natives: list[NativeBuild],
-    installed: set[str],
-) -> tuple[list[Sourced[str]], list[Sourced[str]]]:
-    build = _toolchain_packages(natives, settings)
-    runtime: dict[str, str] = {}
-    built_names = {n.package for n in natives}
-    if project.git_sources:
-        build["git"] = "uv fetches git dependencies with git"
-        if any(g.scheme == "ssh" for g in project.git_sources):
-            build["openssh-client"] = "git+ssh dependencies"
-    for name in sorted(installed):
-        for need in NEEDS.get(name, ()):
-            if any(other in installed for other in need.unless):
-                continue
-            if need.when == "built" and name not in built_names:
-                continue
-            for package in need.build:
-                build.setdefault(package, f"{name} is built from source")
-            for package in need.runtime:
-                runtime.setdefault(package, f"{name} needs it at run time")
-    for package in settings.get("build_packages"):
-        build.setdefault(package, settings.sourced("build_packages").source)
-    for package in settings.get("system_packages"):
-        runtime.setdefault(package, settings.sourced("system_packages").source)
-    return (
-        [Sourced(name, why) for name, why in build.items()],
-        [Sourced(name, why) for name, why in runtime.items()],
-    )
-
-
-def _from_source_problems(
-    natives: list[NativeBuild],
-    *,
-    python: Sourced[str],
-    python_set: bool,
-    settings: Settings,
-    gaps_of: Callable[[str], list[NativeBuild]],
-    candidates: list[str],
-) -> list[Problem]:
-    """Say what is built from source and why; refuse what is known not to build."""
-    problems: list[Problem] = []
-    if not natives:
-        return problems
-    better = [
-        p for p in reversed(candidates)
-        if p != python.value and not any(g.cause == "python" for g in gaps_of(p))
-    ]  # fmt: skip
-    by_python = [n for n in natives if n.cause == "python"]
-    if by_python and python_set:
-        named = ", ".join(f"{n.package} {n.version or ''}".rstrip() for n in by_python)
-        problems.append(
-            Problem(
-                severity="warning",
-                message=f"Python {python.value} ({python.source}): uv.lock has no "
-                f"cp{python.value.replace('.', '')} wheel for {named}, so the build compiles "
-                "them from source",
-                hint=(f"Python {better[0]} has wheels for all of them" if better else
-                      "`uv lock --upgrade-package NAME` may bring releases with wheels"),
-            )
-        )  # fmt: skip
-    rust = [n for n in natives if "rust" in n.needs]
-    if rust and not _rust_opted_in(settings):
-        first = rust[0]
-        what = f"{first.package} {first.version or ''}".rstrip()
-        others = f" (and {', '.join(n.package for n in rust[1:])})" if rust[1:] else ""
-        fixes = []
-        if first.cause == "python" and better:
-            fixes.append(f"use Python {better[0]}, which has wheels (--python {better[0]})")
-        fixes.append(f"`uv lock --upgrade-package {first.package}` for a release with wheels")
-        fixes.append("or give the builder Rust with --build-packages cargo")
-        problems.append(
-            Problem(
-                severity="error",
-                message=f"{what}{others} must be built from source ({first.reason}; "
-                f"{', '.join(first.platforms)}) and its build backend "
-                f"{first.backend or '(unknown)'} needs Rust ({first.needs_source})",
-                hint="; ".join(fixes),
-            )
-        )
-    compiled = [n for n in natives if n.needs]
-    if settings.get("compiler") == "never" and compiled:
-        names = ", ".join(n.package for n in compiled)
-        problems.append(
-            Problem(
-                severity="warning",
-                message=f"compiler = never but {names} must be built from source",
-                hint="the build fails unless the base image brings the toolchain",
-            )
-        )
-    return problems
-
-
 def _port(project: ProjectInfo, settings: Settings) -> Sourced[int]:
     """The port the app listens on: the setting, else the one its own command fixes."""
     setting = settings.sourced("port")
@@ -601,23 +262,25 @@ def make_plan(
 
     def gaps_of(python: str) -> list[NativeBuild]:
         if python not in gaps:
-            gaps[python] = _from_source(project, settings, python)
+            gaps[python] = from_source_builds(project, settings, python)
         return gaps[python]
 
-    allowed = _allowed(project)
-    python, uvdock_chose = _python(project, settings, problems, allowed=allowed, gaps_of=gaps_of)
-    uv_version = _uv_version(project, settings, problems)
+    allowed = allowed_pythons(project)
+    python, uvdock_chose = choose_python_version(
+        project, settings, problems, allowed=allowed, gaps_of=gaps_of
+    )
+    uv_version = choose_uv_version(project, settings, problems)
     base, python_image, uv_image = _images(
         settings, python=python.value, uv_version=uv_version.value, problems=problems
     )
-    natives = _with_toolchains(gaps_of(python.value), project, read_sdist)
-    installed = _installed_names(project, python.value)
+    natives = with_toolchains(gaps_of(python.value), project, read_sdist)
+    installed = installed_names(project, python.value)
     secrets, ssh = _secrets(project, settings)
-    build_packages, runtime_packages = _system_packages(
+    build_packages, runtime_packages = system_packages(
         project, settings, natives=natives, installed=installed
     )
-    problems += _platform_problems(project, python.value)
-    problems += _from_source_problems(
+    problems += platform_problems(project, python.value)
+    problems += from_source_problems(
         natives,
         python=python,
         python_set=not uvdock_chose,
