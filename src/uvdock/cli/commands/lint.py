@@ -7,11 +7,11 @@ The options and the help are here; what the command does is
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from uvdock.cli.lint_run import FAIL_LEVELS, FORMATS, run_lint
-from uvdock.lint.findings import Severity
 
 
 @click.command(name="lint")
@@ -47,18 +47,7 @@ from uvdock.lint.findings import Severity
 )
 @click.option("--explain", metavar="CODE", help="print one rule's documentation and exit.")
 @click.option("--list-rules", is_flag=True, help="list every rule and exit.")
-def lint_command(  # noqa: PLR0917 - one parameter per option
-    files: tuple[Path, ...],
-    context_dir: Path | None,
-    output_format: str,
-    fail_level: Severity,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    fix: bool,  # noqa: FBT001 - click flag
-    show_diff: bool,  # noqa: FBT001 - click flag
-    explain: str | None,
-    list_rules: bool,  # noqa: FBT001 - click flag
-) -> None:
+def lint_command(**options: Any) -> None:
     """Lint Dockerfiles: uv, Python and container rules, with fixes.
 
     Without FILES: the Dockerfiles in the current directory (Dockerfile,
@@ -81,15 +70,4 @@ def lint_command(  # noqa: PLR0917 - one parameter per option
       uvdock lint docker/*.Dockerfile --context . --format sarif > lint.sarif
       uvdock lint --explain UV102
     """
-    run_lint(
-        files=files,
-        context_dir=context_dir,
-        output_format=output_format,
-        fail_level=fail_level,
-        select=select,
-        ignore=ignore,
-        fix=fix,
-        show_diff=show_diff,
-        explain=explain,
-        list_rules=list_rules,
-    )
+    run_lint(**options)
