@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from uvdock.errors import UvdockError
+from uvdock.oci.layerread import image_files
 from uvdock.oci.pyenv import TargetPython
-from uvdock.oci.tarlayer import LayerError, image_files
+from uvdock.oci.tarlayer import LayerError
 
 INTERPRETER = re.compile(r"^python(3\.\d+)$")
 DPKG_STATUS = "var/lib/dpkg/status"

@@ -31,9 +31,10 @@ from hypothesis import strategies as st
 from tests.unit.oci.images import SmallImage, small_image
 from uvdock._proc import ProcessResult
 from uvdock.errors import UvdockError
-from uvdock.oci import daemon, tarlayer
+from uvdock.oci import daemon, layerread
 from uvdock.oci.blobs import BlobStore
 from uvdock.oci.engine import resolve_base
+from uvdock.oci.layerread import LayerMember, image_files, iter_layer
 from uvdock.oci.layout import LayoutError, read_layout, write_layout
 from uvdock.oci.model import (
     OCI_CONFIG,
@@ -50,7 +51,6 @@ from uvdock.oci.model import (
 from uvdock.oci.pyenv import install_for_platform
 from uvdock.oci.registry import RegistryClient
 from uvdock.oci.schema import DocumentError, check_document, parse_document
-from uvdock.oci.tarlayer import LayerMember, image_files, iter_layer
 
 # --- the base-layer scan is linear -------------------------------------------------------------
 
@@ -82,10 +82,10 @@ def _many_files(directory: Path, files: int) -> list[Path]:
     ]
 
 
-def _lines_run_in_tarlayer(layers: list[Path]) -> int:
-    """How many lines of ``tarlayer`` merging ``layers`` executes: work, counted, not timed."""
+def _lines_run_in_layerread(layers: list[Path]) -> int:
+    """How many lines of ``layerread`` merging ``layers`` executes: work, counted, not timed."""
     count = 0
-    module_file = tarlayer.__file__
+    module_file = layerread.__file__
 
     def tracer(frame: FrameType, event: str, _arg: Any) -> Any:
         nonlocal count
@@ -108,8 +108,8 @@ def test_base_scan_work_grows_linearly_with_the_files(tmp_path: Path) -> None:
     # file scanned every path merged so far. Lines executed are counted, not
     # seconds, so the test is exact on a loaded machine: four times the
     # files must cost about four times the work (sixteen when quadratic).
-    small = _lines_run_in_tarlayer(_many_files(tmp_path, 300))
-    large = _lines_run_in_tarlayer(_many_files(tmp_path, 1200))
+    small = _lines_run_in_layerread(_many_files(tmp_path, 300))
+    large = _lines_run_in_layerread(_many_files(tmp_path, 1200))
     assert large / small < 6, (small, large)
 
 

@@ -24,20 +24,22 @@ from hypothesis import strategies as st
 from tests.unit.oci.images import EPOCH, app_entries, base_entries
 from uvdock.oci import tarlayer
 from uvdock.oci.blobs import BlobStore, selector_key
+from uvdock.oci.layerread import (
+    HostileLayerError,
+    check_member,
+    extract_files,
+    image_files,
+    iter_layer,
+)
 from uvdock.oci.model import OCI_LAYER_GZIP
 from uvdock.oci.tarlayer import (
     DirectoryEntry,
     Entry,
     FileEntry,
-    HostileLayerError,
     LayerError,
     SymlinkEntry,
     WhiteoutEntry,
-    check_member,
     entries_from_directory,
-    extract_files,
-    image_files,
-    iter_layer,
     layer_selector,
     write_layer,
 )
