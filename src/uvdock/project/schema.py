@@ -107,25 +107,22 @@ def _plural(what: str) -> str:
     return f"{head} {tail}".strip()
 
 
+# Checked in order: a bool is also an int, a date-time also a date.
+_TOML_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a float"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "a table"),
+    (dt.datetime, "a date-time"),
+    (dt.date, "a date"),
+)
+
+
 def toml_type(value: object) -> str:
     """The TOML type of a parsed value, as a message names it."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, dt.datetime):
-        return "a date-time"
-    if isinstance(value, dt.date):
-        return "a date"
-    return "a time"
+    return next((name for kind, name in _TOML_TYPES if isinstance(value, kind)), "a time")
 
 
 def _type_fits(shape: Shape, value: object) -> bool:
