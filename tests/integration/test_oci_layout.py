@@ -20,18 +20,9 @@ import pytest
 from tests.integration.docker import IMAGE_PREFIX, docker, remove_image
 from tests.unit.oci.images import APP_FILES, BASE_FILES, EPOCH, small_image, two_platform_index
 from uvdock.oci.blobs import BlobStore
+from uvdock.oci.documents import History, build_config, build_manifest, config_env, validate_config
 from uvdock.oci.layout import read_layout, write_docker_archive, write_layout
-from uvdock.oci.model import (
-    OCI_CONFIG,
-    OCI_MANIFEST,
-    History,
-    JSONBlob,
-    build_config,
-    build_manifest,
-    config_env,
-    rfc3339,
-    validate_config,
-)
+from uvdock.oci.model import OCI_CONFIG, OCI_MANIFEST, JSONBlob, rfc3339
 from uvdock.oci.tarlayer import FileEntry, write_layer
 
 pytestmark = [pytest.mark.docker]

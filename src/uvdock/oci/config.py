@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from uvdock.oci.model import History, JSONObject, Platform, build_config, config_env
+from uvdock.oci.documents import History, build_config, config_env
+from uvdock.oci.model import JSONObject, Platform
 from uvdock.plan.model import Runtime
 
 __all__ = ["image_config", "runtime_env"]

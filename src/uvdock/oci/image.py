@@ -8,15 +8,13 @@ from collections.abc import Sequence
 from uvdock.oci.base import BaseImage
 from uvdock.oci.blobs import BlobStore
 from uvdock.oci.config import image_config
+from uvdock.oci.documents import History, build_index, build_manifest
 from uvdock.oci.model import (
     OCI_CONFIG,
     OCI_INDEX,
     OCI_MANIFEST,
-    History,
     JSONBlob,
     LayerInfo,
-    build_index,
-    build_manifest,
     convert_media_type,
 )
 from uvdock.plan.model import BuildPlan

@@ -37,8 +37,12 @@ from typing import Any, Literal
 from uvdock.errors import UvdockError
 
 JSONObject = dict[str, Any]
-# containerd's and distribution's limit on a manifest, index or config.
 MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
+"""The largest manifest, index or config uvdock reads (containerd's and distribution's limit).
+
+Checked before a document is read or parsed, so a hostile source cannot
+make uvdock hold (or download) an unbounded JSON document.
+"""
 
 
 class ImageError(UvdockError):

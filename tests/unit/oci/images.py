@@ -5,18 +5,15 @@ from __future__ import annotations
 import dataclasses
 
 from uvdock.oci.blobs import BlobStore
+from uvdock.oci.documents import History, build_config, build_index, build_manifest
 from uvdock.oci.model import (
     OCI_CONFIG,
     OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
-    History,
     JSONBlob,
     LayerInfo,
     Platform,
-    build_config,
-    build_index,
-    build_manifest,
     rfc3339,
 )
 from uvdock.oci.tarlayer import (

@@ -12,6 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from uvdock.oci import model
+from uvdock.oci.documents import (
+    History,
+    build_config,
+    build_index,
+    build_manifest,
+    config_env,
+    validate_config,
+)
 from uvdock.oci.model import (
     DOCKER_CONFIG,
     DOCKER_LAYER_GZIP,
@@ -24,21 +32,15 @@ from uvdock.oci.model import (
     OCI_MANIFEST,
     Descriptor,
     DigestError,
-    History,
     ImageError,
     JSONBlob,
     Platform,
-    build_config,
-    build_index,
-    build_manifest,
     canonical_json,
-    config_env,
     convert_media_type,
     digest_hex,
     family_of,
     rfc3339,
     sha256_digest,
-    validate_config,
 )
 
 D1 = "sha256:" + "1" * 64
