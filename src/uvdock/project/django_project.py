@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 from uvdock.project.pysource import SKIP_DIRS, module_file, parse, string_assignments
@@ -67,22 +68,25 @@ def _walk(directory: Path, depth: int, found: list[Path]) -> None:
             _walk(child, depth + 1, found)
 
 
+def _calls(path: Path | None) -> Iterator[ast.Call]:
+    """The calls in a Python file; none when there is no file or it does not parse."""
+    tree = parse(path) if path else None
+    if tree is not None:
+        yield from (node for node in ast.walk(tree) if isinstance(node, ast.Call))
+
+
 def _settings_default(path: Path | None) -> str | None:
     """The ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)`` value in a file."""
-    tree = parse(path) if path else None
-    if tree is None:
-        return None
-    for node in ast.walk(tree):
+    for call in _calls(path):
         if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "setdefault"
-            and len(node.args) == 2  # noqa: PLR2004
-            and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value == "DJANGO_SETTINGS_MODULE"
-            and isinstance(node.args[1], ast.Constant)
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "setdefault"
+            and len(call.args) == 2  # noqa: PLR2004
+            and isinstance(call.args[0], ast.Constant)
+            and call.args[0].value == "DJANGO_SETTINGS_MODULE"
+            and isinstance(call.args[1], ast.Constant)
         ):
-            return str(node.args[1].value)
+            return str(call.args[1].value)
     return None
 
 
@@ -123,19 +127,14 @@ def _settings_values(base: Path, module: str) -> dict[str, tuple[str, str]]:
 
 
 def _health(base: Path, urls: str | None) -> str | None:
-    path = module_file(base, urls) if urls else None
-    tree = parse(path) if path else None
-    if tree is None:
-        return None
-    for node in ast.walk(tree):
+    for call in _calls(module_file(base, urls) if urls else None):
         if (
-            isinstance(node, ast.Call)
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-            and f"/{node.args[0].value}" in _HEALTH_PATHS
+            call.args
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)
+            and f"/{call.args[0].value}" in _HEALTH_PATHS
         ):
-            return f"/{node.args[0].value}"
+            return f"/{call.args[0].value}"
     return None
 
 
