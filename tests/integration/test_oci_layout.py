@@ -20,8 +20,10 @@ import pytest
 from tests.integration.docker import IMAGE_PREFIX, docker, remove_image
 from tests.unit.oci.images import APP_FILES, BASE_FILES, EPOCH, small_image, two_platform_index
 from uvdock.oci.blobs import BlobStore
+from uvdock.oci.dockerarchive import write_docker_archive
 from uvdock.oci.documents import History, build_config, build_manifest, config_env, validate_config
-from uvdock.oci.layout import read_layout, write_docker_archive, write_layout
+from uvdock.oci.layout import read_layout
+from uvdock.oci.layoutwrite import write_layout
 from uvdock.oci.model import OCI_CONFIG, OCI_MANIFEST, JSONBlob, rfc3339
 from uvdock.oci.tarlayer import FileEntry, write_layer
 

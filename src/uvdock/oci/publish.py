@@ -135,7 +135,7 @@ class Layout:
     on_event: Event
 
     def publish(self, top: JSONBlob, images: Sequence[BuiltImage]) -> None:
-        from uvdock.oci.layout import write_layout  # noqa: PLC0415
+        from uvdock.oci.layoutwrite import write_layout  # noqa: PLC0415
 
         del images  # all in the store, named by top
         write_layout(self.dest, store=self.store, image=top.descriptor, ref_name=_tag_of(self.tag))
@@ -153,7 +153,7 @@ class Archive:
     on_event: Event
 
     def publish(self, top: JSONBlob, images: Sequence[BuiltImage]) -> None:
-        from uvdock.oci.layout import write_docker_archive  # noqa: PLC0415
+        from uvdock.oci.dockerarchive import write_docker_archive  # noqa: PLC0415
 
         chosen = _one_platform(images, load=False).base.platform
         write_docker_archive(
@@ -180,7 +180,7 @@ class Load:
     runner: Runner = default_runner
 
     def publish(self, top: JSONBlob, images: Sequence[BuiltImage]) -> None:
-        from uvdock.oci.layout import write_docker_archive  # noqa: PLC0415
+        from uvdock.oci.dockerarchive import write_docker_archive  # noqa: PLC0415
 
         image = _one_platform(images, load=True)
         chosen = image.base.platform

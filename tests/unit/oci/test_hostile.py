@@ -35,7 +35,8 @@ from uvdock.oci import daemon, layerread
 from uvdock.oci.blobs import BlobStore
 from uvdock.oci.engine import resolve_base
 from uvdock.oci.layerread import LayerMember, image_files, iter_layer
-from uvdock.oci.layout import LayoutError, read_layout, write_layout
+from uvdock.oci.layout import LayoutError, read_layout
+from uvdock.oci.layoutwrite import write_layout
 from uvdock.oci.model import (
     OCI_CONFIG,
     OCI_INDEX,

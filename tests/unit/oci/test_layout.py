@@ -18,13 +18,9 @@ import pytest
 from tests.unit.oci.images import EPOCH, small_image, two_platform_index
 from uvdock.oci import layout
 from uvdock.oci.blobs import BlobNotFoundError, BlobStore
-from uvdock.oci.layout import (
-    ANNOTATION_CONTAINERD_NAME,
-    LayoutError,
-    read_layout,
-    write_docker_archive,
-    write_layout,
-)
+from uvdock.oci.dockerarchive import ANNOTATION_CONTAINERD_NAME, write_docker_archive
+from uvdock.oci.layout import LayoutError, read_layout
+from uvdock.oci.layoutwrite import write_layout
 from uvdock.oci.model import (
     ANNOTATION_REF_NAME,
     DOCKER_LAYER_GZIP,
