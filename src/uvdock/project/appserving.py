@@ -23,6 +23,7 @@ from uvdock.project.servers import (
     ANY,
     ASGI_SERVERS,
     WSGI_SERVERS,
+    ServeCommand,
     command_facts,
     serve_command,
     shell_join,
@@ -58,19 +59,25 @@ def _choose_server(app: _App, ctx: SearchContext) -> tuple[str, str, str] | None
     return None
 
 
-def _serve(app: _App, ctx: SearchContext, state: SearchState) -> Detection:
-    choice = _choose_server(app, ctx)
-    if choice is None:
-        dev = state.dev or state.readme_dev
-        return Detection(entrypoint=None, problem=_no_server(app, ctx, dev))
+def _serve_command(app: _App, ctx: SearchContext, choice: tuple[str, str, str]) -> ServeCommand:
+    """The command with which a server serves the app: ``choice`` is (server, interface, target)."""
     server, interface, target = choice
-    command = serve_command(
+    return serve_command(
         server,
         interface=interface,
         target=target,
         port=ctx.port,
         app_dir=ctx.import_dir(app.import_root),
     )
+
+
+def _serve(app: _App, ctx: SearchContext, state: SearchState) -> Detection:
+    choice = _choose_server(app, ctx)
+    if choice is None:
+        dev = state.dev or state.readme_dev
+        return Detection(entrypoint=None, problem=_no_server(app, ctx, dev))
+    server, _, target = choice
+    command = _serve_command(app, ctx, choice)
     argv, dev_argv = command.argv, app.dev_argv or command.dev_argv
     port: int | None = ctx.port
     files: tuple[str, ...] = ()
@@ -148,13 +155,7 @@ def _no_server(app: _App, ctx: SearchContext, dev: FoundCommand | None) -> str:
     interface, target = app.targets[0]
     servers = ASGI_SERVERS if interface == "asgi" else WSGI_SERVERS
     server = "uvicorn" if interface == "asgi" else "gunicorn"
-    command = serve_command(
-        server,
-        interface=interface,
-        target=target,
-        port=ctx.port,
-        app_dir=ctx.import_dir(app.import_root),
-    )
+    command = _serve_command(app, ctx, (server, interface, target))
     if dev is not None:
         reason = command_facts(dev.words).dev
         found = f"{found_text(dev)} is {reason}, for development only; {app.what}"
