@@ -18,7 +18,7 @@ from uvdock._proc import Runner, default_runner
 from uvdock.errors import UvdockError
 from uvdock.oci.blobs import BlobStore
 from uvdock.oci.cache import Cache
-from uvdock.oci.model import INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, Descriptor, Platform
+from uvdock.oci.model import IMAGE_MANIFEST_MEDIA_TYPES, INDEX_MEDIA_TYPES, Descriptor, Platform
 from uvdock.oci.ports import ClientFor, Event, Registry
 from uvdock.oci.progress import CountingWriter, TaskFactory, no_tasks
 from uvdock.oci.schema import check_config, check_index, check_manifest, parse_document
@@ -86,7 +86,7 @@ def resolve_base(
             annotations = entry.get("annotations") or {}
             if plat.get("os") == "unknown" or "vnd.docker.reference.type" in annotations:
                 continue  # attestations
-            if entry["mediaType"] not in MANIFEST_MEDIA_TYPES:
+            if entry["mediaType"] not in IMAGE_MANIFEST_MEDIA_TYPES:
                 continue  # a nested index or an artifact: not an image to build on
             by_platform.setdefault(Platform.from_json(plat), Descriptor.from_json(entry))
         if not by_platform:

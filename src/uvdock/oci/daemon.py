@@ -58,8 +58,8 @@ from uvdock.errors import (
 from uvdock.oci.layout import LAYOUT_VERSION, LayoutError
 from uvdock.oci.model import (
     ANNOTATION_REF_NAME,
+    IMAGE_MANIFEST_MEDIA_TYPES,
     INDEX_MEDIA_TYPES,
-    MANIFEST_MEDIA_TYPES,
     MAX_DOCUMENT_SIZE,
     OCI_CONFIG,
     OCI_INDEX,
@@ -310,7 +310,7 @@ def _present_manifests(
         for child in index["manifests"]:
             merged = {**annotations, **(child.get("annotations") or {})}
             yield from _present_manifests(layout, child, merged, where=where, depth=depth + 1)
-    elif media_type in MANIFEST_MEDIA_TYPES:
+    elif media_type in IMAGE_MANIFEST_MEDIA_TYPES:
         if not _has_blob(layout, entry):
             return  # a platform the engine did not pull
         manifest = _blob_json(layout, entry, where=where)

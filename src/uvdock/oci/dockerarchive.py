@@ -22,8 +22,8 @@ from uvdock.oci.layout import LAYOUT_VERSION, LayoutError, check_index_depth, is
 from uvdock.oci.layoutwrite import require_blob, store_document
 from uvdock.oci.model import (
     ANNOTATION_REF_NAME,
+    IMAGE_MANIFEST_MEDIA_TYPES,
     INDEX_MEDIA_TYPES,
-    MANIFEST_MEDIA_TYPES,
     OCI_INDEX,
     Descriptor,
     Platform,
@@ -105,7 +105,7 @@ def _blob_name(digest: str) -> str:
 def _select_manifest(
     store: BlobStore, image: Descriptor, platform: Platform | None, *, depth: int = 0
 ) -> Descriptor:
-    if image.media_type in MANIFEST_MEDIA_TYPES:
+    if image.media_type in IMAGE_MANIFEST_MEDIA_TYPES:
         return image
     if image.media_type not in INDEX_MEDIA_TYPES:
         raise LayoutError(f"{image.digest} is a {image.media_type}, not an image")

@@ -22,8 +22,8 @@ from uvdock.oci.blobs import BlobStore
 from uvdock.oci.model import (
     ANNOTATION_REF_NAME,
     BLOB_SOURCE_HINT,
+    IMAGE_MANIFEST_MEDIA_TYPES,
     INDEX_MEDIA_TYPES,
-    MANIFEST_MEDIA_TYPES,
     MAX_DOCUMENT_SIZE,
     BlobSizeError,
     Descriptor,
@@ -225,7 +225,7 @@ class _LayoutReader:
                     found += self.images(Descriptor.from_json(child), depth=depth + 1)
                 if len(found) > MAX_LAYOUT_IMAGES:
                     break  # read_layout says so
-        elif descriptor.media_type in MANIFEST_MEDIA_TYPES:
+        elif descriptor.media_type in IMAGE_MANIFEST_MEDIA_TYPES:
             manifest = self.document(descriptor, "manifest")
             config = self.document(Descriptor.from_json(manifest["config"]), "config")
             platform = descriptor.platform or Platform.from_json(config)

@@ -29,8 +29,8 @@ from uvdock.oci.layout import (
 )
 from uvdock.oci.model import (
     ANNOTATION_REF_NAME,
+    IMAGE_MANIFEST_MEDIA_TYPES,
     INDEX_MEDIA_TYPES,
-    MANIFEST_MEDIA_TYPES,
     MAX_DOCUMENT_SIZE,
     OCI_INDEX,
     Descriptor,
@@ -121,7 +121,7 @@ def _closure(store: BlobStore, root: Descriptor) -> list[str]:
             index = store_document(store, descriptor, "index")
             for child in index["manifests"]:
                 visit(Descriptor.from_json(child), depth + 1)
-        elif descriptor.media_type in MANIFEST_MEDIA_TYPES:
+        elif descriptor.media_type in IMAGE_MANIFEST_MEDIA_TYPES:
             manifest = store_document(store, descriptor, "manifest")
             for child in [manifest["config"], *manifest["layers"]]:
                 visit(Descriptor.from_json(child), depth + 1)

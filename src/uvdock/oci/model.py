@@ -42,8 +42,8 @@ __all__ = [
     "DOCKER_LAYER_GZIP",
     "DOCKER_MANIFEST",
     "DOCKER_MANIFEST_LIST",
+    "IMAGE_MANIFEST_MEDIA_TYPES",
     "INDEX_MEDIA_TYPES",
-    "MANIFEST_MEDIA_TYPES",
     "MAX_DOCUMENT_SIZE",
     "OCI_CONFIG",
     "OCI_INDEX",
@@ -86,7 +86,11 @@ DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_FOREIGN_LAYER_GZIP = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 
 INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
-MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+IMAGE_MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+"""Image manifests alone, OCI and Docker schema2: no index (``INDEX_MEDIA_TYPES``).
+
+A pull accepts both: that list is ``uvdock.oci.registry.client.MANIFEST_AND_INDEX_MEDIA_TYPES``.
+"""
 
 # --- annotations (image-spec annotations.md) ---
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
