@@ -32,6 +32,16 @@ def apt_subcommand(words: tuple[str, ...]) -> str | None:
     return words[index] if index < len(words) else None
 
 
+def final_image_commands(analysis: Analysis) -> Iterator[tuple[Stage, Command]]:
+    """The commands of the stages whose layers are the final image's (none without a final
+    stage): what they leave behind ships with the image."""
+    final = analysis.final
+    if final is None:
+        return
+    image_stages = {s.index for s in analysis.lineage(final)}
+    yield from ((s, c) for s, c in analysis.commands if s.index in image_stages)
+
+
 def _text_before(command: Command) -> str:
     """The script of the command's RUN up to the command (the whole RUN when unknown)."""
     item, shell = command.instruction, command.shell
@@ -125,15 +135,11 @@ RUN apt-get update \\
     aliases=("DL3009",),
 )
 def apt_lists_kept(analysis: Analysis) -> Iterator[Hit]:
-    final = analysis.final
-    if final is None:
-        return
-    image_stages = {s.index for s in analysis.lineage(final)}
     seen: set[int] = set()
-    for stage, command in analysis.commands:
+    for _, command in final_image_commands(analysis):
         item = command.instruction
         argv = command.argv
-        if stage.index not in image_stages or id(item) in seen:
+        if id(item) in seen:
             continue
         if program(argv) not in ("apt-get", "apt") or "update" not in argv:
             continue
@@ -275,14 +281,10 @@ RUN apk add --no-cache libpq
     fixable=True,
 )
 def apk_cache_kept(analysis: Analysis) -> Iterator[Hit]:
-    final = analysis.final
-    if final is None:
-        return
-    image_stages = {s.index for s in analysis.lineage(final)}
     updated: set[int] = set()  # RUNs reported for their `apk update`
-    for stage, command in analysis.commands:
+    for _, command in final_image_commands(analysis):
         words = command.words
-        if stage.index not in image_stages or program(words) != "apk":
+        if program(words) != "apk":
             continue
         subcommand = [w for w in words[1:] if not w.startswith("-")][:1]
         if subcommand not in (["add"], ["update"]) or "--no-cache" in words:
@@ -355,17 +357,13 @@ rebuilds fast.
     fixable=True,
 )
 def pip_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
-    final = analysis.final
-    if final is None:
-        return
-    image_stages = {s.index for s in analysis.lineage(final)}
     # One layer, one cache: one finding per RUN, with an edit for each pip install in it.
     yield from one_hit_per_run(
         analysis,
         (
             command
-            for stage, command in analysis.commands
-            if stage.index in image_stages and _keeps_pip_cache(analysis, stage, command)
+            for stage, command in final_image_commands(analysis)
+            if _keeps_pip_cache(analysis, stage, command)
         ),
         message="pip's cache stays in this layer of the final image; add --no-cache-dir "
         "(or a cache mount on /root/.cache/pip)",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from uvdock.dockerfile import expand
 from uvdock.dockerfile.syntax import Stage
 from uvdock.lint.rules.base import Analysis, Command, Hit, one_hit_per_run, rule
+from uvdock.lint.rules.hygiene import final_image_commands
 from uvdock.lint.rules.uv_common import UV_GUIDE, guarded_by_missing_file, requirement_files
 from uvdock.lint.rules.words import env_true, has_flag, known_image, uv_subcommand
 
@@ -80,12 +81,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \\
     source=f'{UV_GUIDE} ("Caching"); hadolint DL3042 is the pip equivalent (PY228)',
 )
 def uv_cache_in_image(analysis: Analysis) -> Iterator[Hit]:
-    final = analysis.final
-    if final is None:
-        return
-    image_stages = {s.index for s in analysis.lineage(final)}
-    for stage, command in analysis.commands:
-        if stage.index not in image_stages or not _writes_uv_cache(command) or command.opaque:
+    for stage, command in final_image_commands(analysis):
+        if not _writes_uv_cache(command) or command.opaque:
             continue
         if _uv_cache_mounted(command) or _no_cache(command):
             continue
