@@ -43,13 +43,16 @@ from uvdock.oci.model import (
     digest_hex,
 )
 
-__all__ = ["BlobNotFoundError", "BlobStore", "BlobWriter", "default_root", "selector_key"]
+__all__ = ["BlobStore", "BlobWriter", "CachedBlobMissingError", "default_root", "selector_key"]
 
 _CHUNK = 1 << 20
 
 
-class BlobNotFoundError(UvdockError):
-    """A digest the caller needs is not in the store."""
+class CachedBlobMissingError(UvdockError):
+    """A digest the caller needs is not in the local blob store (the cache).
+
+    Not ``uvdock.oci.registry.BlobNotFoundError``, which is a registry answering 404.
+    """
 
 
 def default_root(env: Mapping[str, str] | None = None) -> Path:
@@ -158,11 +161,11 @@ class BlobStore:
         return self.path(digest).is_file()
 
     def open(self, digest: str) -> IO[bytes]:
-        """The blob for reading; ``BlobNotFoundError`` when it is not stored."""
+        """The blob for reading; ``CachedBlobMissingError`` when it is not stored."""
         try:
             return self.path(digest).open("rb")
         except FileNotFoundError:
-            raise BlobNotFoundError(
+            raise CachedBlobMissingError(
                 f"blob {digest} is not in the cache at {self.root}",
                 hint="fetch or rebuild it before writing the image",
             ) from None

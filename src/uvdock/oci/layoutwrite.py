@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from uvdock.oci.blobs import BlobNotFoundError, BlobStore
+from uvdock.oci.blobs import BlobStore, CachedBlobMissingError
 from uvdock.oci.layout import (
     LAYOUT_VERSION,
     LayoutDocumentError,
@@ -133,7 +133,7 @@ def _closure(store: BlobStore, root: Descriptor) -> list[str]:
 def require_blob(store: BlobStore, digest: str) -> None:
     """Refuse to write an image whose blob ``digest`` is not in ``store``."""
     if not store.has(digest):
-        raise BlobNotFoundError(
+        raise CachedBlobMissingError(
             f"blob {digest} is not in the cache at {store.root}",
             hint="fetch the base image's layers (or rebuild) before writing the image",
         )

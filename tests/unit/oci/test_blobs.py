@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from uvdock.oci import blobs
-from uvdock.oci.blobs import BlobNotFoundError, BlobStore, default_root, selector_key
+from uvdock.oci.blobs import BlobStore, CachedBlobMissingError, default_root, selector_key
 from uvdock.oci.model import OCI_LAYER_GZIP, DigestError, LayerInfo, sha256_digest
 
 
@@ -51,7 +51,7 @@ def test_missing_blob(tmp_path: Path) -> None:
     store = BlobStore(tmp_path)
     missing = sha256_digest(b"nope")
     assert not store.has(missing)
-    with pytest.raises(BlobNotFoundError, match="not in the cache"):
+    with pytest.raises(CachedBlobMissingError, match="not in the cache"):
         store.open(missing)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.unit.oci.images import EPOCH, small_image, two_platform_index
 from uvdock.oci import layout
-from uvdock.oci.blobs import BlobNotFoundError, BlobStore
+from uvdock.oci.blobs import BlobStore, CachedBlobMissingError
 from uvdock.oci.dockerarchive import ANNOTATION_CONTAINERD_NAME, write_docker_archive
 from uvdock.oci.layout import LayoutError, read_layout
 from uvdock.oci.layoutwrite import write_layout
@@ -258,10 +258,10 @@ def test_missing_blobs_are_found_before_anything_is_written(
     image = small_image(store)
     store.path(image.layers[0].digest).unlink()
     dest = tmp_path / "out"
-    with pytest.raises(BlobNotFoundError, match=image.layers[0].digest):
+    with pytest.raises(CachedBlobMissingError, match=image.layers[0].digest):
         write_layout(dest, store=store, image=image.manifest, ref_name="v1")
     assert not dest.exists()
-    with pytest.raises(BlobNotFoundError):
+    with pytest.raises(CachedBlobMissingError):
         write_docker_archive(tmp_path / "a.tar", store=store, image=image.manifest, tags=["x:1"])
     assert list(tmp_path.glob("*.tar")) == []
     assert list(tmp_path.glob(".a.tar*")) == []
