@@ -20,29 +20,24 @@ import json
 import re
 import shlex
 
+from uvdock import imageref
 from uvdock.errors import ConfigError
 
 # Any character that ends a line or is invisible in an editor: none belongs in
 # a value uvdock writes (a newline starts a new instruction, key or pattern).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
-# distribution/reference's grammar (reference.go), lowercase repository paths.
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}"
-IMAGE_REFERENCE = re.compile(
-    rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?"
-)
+# Image references: distribution/reference's grammar lives in uvdock.imageref, with the
+# one parser of image references.
+IMAGE_REFERENCE = imageref.IMAGE_REFERENCE
 # What --base-image accepts: an image reference, or (daemonless engine only) skopeo's
 # oci:DIR[:TAG] layout and docker-daemon:IMAGE transports.
 BASE_IMAGE = re.compile(
     rf"{IMAGE_REFERENCE.pattern}|oci:.+|docker-daemon:{IMAGE_REFERENCE.pattern}"
 )
 # A registry (and optional path) that image names are put under: no tag, no digest.
-IMAGE_PREFIX = re.compile(rf"{_DOMAIN}(?:/{_PATH_COMPONENT})*/?")
-IMAGE_TAG = re.compile(_TAG)
+IMAGE_PREFIX = re.compile(rf"{imageref.DOMAIN}(?:/{imageref.PATH_COMPONENT})*/?")
+IMAGE_TAG = re.compile(imageref.TAG)
 # Debian policy 5.6.1 (package names), with an optional :arch and =version.
 DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?(?:=[A-Za-z0-9.+~:-]+)?")
 # PEP 508 names (projects, extras; PEP 735 groups use the same).

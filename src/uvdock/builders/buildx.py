@@ -28,7 +28,7 @@ from uvdock.builders.request import (
 )
 from uvdock.docker.cli import DockerCLI
 from uvdock.errors import ConfigError, UsageError
-from uvdock.plan.images import split_reference
+from uvdock.imageref import split_reference
 from uvdock.plan.model import BuildPlan
 from uvdock.render.dockerfile import render_dockerfile
 from uvdock.render.dockerignore import render_dockerignore
@@ -117,10 +117,9 @@ def secret_args(plan: BuildPlan, environ: Mapping[str, str]) -> list[str]:
 
 
 def _platform_tag(tag: str, platform: str) -> str:
-    registry, path, suffix = split_reference(tag)
-    name = f"{registry}/{path}" if registry else path
-    base_tag = suffix.lstrip(":").split("@", 1)[0] or "latest"
-    return f"{name}:{base_tag}-{platform.replace('/', '-')}"
+    """``name:tag-linux-arm64``: one platform's image of a multi-platform tag (no digest)."""
+    parts = split_reference(tag, any_tag=True)
+    return f"{parts.name}:{parts.tag or 'latest'}-{platform.replace('/', '-')}"
 
 
 def _common_args(

@@ -1,17 +1,23 @@
 """Image references: defaults, registry-mirror prefixes, and what a tag says about Python.
 
-Written by hand because the rules are small and specific: Docker's reference
-grammar (registry host detection, the implicit ``docker.io/library/``), and
-the tag conventions of the official ``python`` and uv images.
+Written by hand because the rules are small and specific: the tag conventions
+of the official ``python`` and uv images. References are split by
+:mod:`uvdock.imageref` (leniently: a base image may also be ``oci:DIR[:REF]``).
 """
 
 from __future__ import annotations
 
 import re
 
-_PYTHON_IN_TAG = re.compile(r"(?:^|[-:])python(\d+)\.(\d+)|^python:(\d+)\.(\d+)")
+from uvdock.imageref import ImageName, split_reference
+
 _DEBIAN_GLIBC_MINOR = {"trixie": 41, "bookworm": 36, "bullseye": 31}
 DEFAULT_GLIBC_MINOR = 36  # cautious when a tag does not say
+
+
+def _split(reference: str) -> ImageName:
+    # Settings were checked against their grammar; a base image may be oci:DIR:REF.
+    return split_reference(reference, any_tag=True)
 
 
 def default_runtime_image(python: str) -> str:
@@ -26,22 +32,6 @@ def default_official_image(uv_version: str, python: str) -> str:
     return f"ghcr.io/astral-sh/uv:{uv_version}-python{python}-trixie-slim"
 
 
-def split_reference(reference: str) -> tuple[str | None, str, str]:
-    """``(registry or None, repository path, "":tag"/"@digest" suffix)``."""
-    name, suffix = reference, ""
-    if "@" in name:
-        name, digest = name.split("@", 1)
-        suffix = "@" + digest
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = name.rsplit(":", 1)
-        suffix = f":{tag}{suffix}"
-    first, _, rest = name.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first, rest, suffix
-    return None, name, suffix
-
-
 def with_prefix(reference: str, prefix: str | None) -> str:
     """Map an image onto a registry mirror: ``<prefix>/<path>``.
 
@@ -50,17 +40,18 @@ def with_prefix(reference: str, prefix: str | None) -> str:
     """
     if not prefix:
         return reference
-    registry, path, suffix = split_reference(reference)
-    if registry in (None, "docker.io", "index.docker.io") and "/" not in path:
+    parts = _split(reference)
+    path = parts.path
+    if parts.on_docker_hub and "/" not in path:
         path = f"library/{path}"
-    return f"{prefix.rstrip('/')}/{path}{suffix}"
+    return f"{prefix.rstrip('/')}/{path}{parts.suffix}"
 
 
 def python_of_image(reference: str) -> str | None:
     """The Python minor an image tag promises (``python:3.13-slim``, ``uv:X-python3.13-...``)."""
-    _, path, suffix = split_reference(reference)
-    tag = suffix.lstrip(":").split("@", 1)[0]
-    name = path.rsplit("/", 1)[-1]
+    parts = _split(reference)
+    tag = parts.tag or ""
+    name = parts.path.rsplit("/", 1)[-1]
     if name == "python":
         match = re.match(r"^(\d+)\.(\d+)", tag)
         return f"{match.group(1)}.{match.group(2)}" if match else None
@@ -70,8 +61,7 @@ def python_of_image(reference: str) -> str | None:
 
 def glibc_minor_of_image(reference: str) -> int | None:
     """glibc 2.x of the Debian release a tag names; None for musl (alpine)."""
-    _, _, suffix = split_reference(reference)
-    tag = suffix.lower()
+    tag = _split(reference).suffix.lower()
     if "alpine" in tag:
         return None
     for release, minor in _DEBIAN_GLIBC_MINOR.items():
@@ -81,8 +71,6 @@ def glibc_minor_of_image(reference: str) -> int | None:
 
 
 def is_pinned(reference: str) -> bool:
-    _, _, suffix = split_reference(reference)
-    if "@sha256:" in suffix:
-        return True
-    tag = suffix.lstrip(":")
-    return bool(tag) and tag != "latest"
+    """Whether a reference names a digest or a tag other than ``latest``."""
+    parts = _split(reference)
+    return bool(parts.digest) or parts.tag not in (None, "", "latest")

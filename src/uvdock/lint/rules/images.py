@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from uvdock.dockerfile import expand
 from uvdock.dockerfile.syntax import Instruction, Span, Stage
+from uvdock.imageref import split_reference
 from uvdock.lint.findings import Edit
 from uvdock.lint.rules.base import Analysis, Hit, rule
 from uvdock.lint.rules.build_context import uses_project
@@ -24,18 +25,11 @@ UV_IMAGES = frozenset({UV_IMAGE, "astral/uv", "docker.io/astral/uv"})
 VERSION_TAG = re.compile(r"^v?\d+(\.\d+)+")
 
 
-IMAGE_TAG = re.compile(r"^(?P<repo>[^@]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>\S+))?$")
-
-
 def split_image(ref: str) -> tuple[str, str | None, str | None]:
-    """``(repository, tag, digest)`` of an image reference (a registry port is not a tag)."""
-    match = IMAGE_TAG.match(ref.strip())
-    if match is None:
-        return ref, None, None
-    repo, tag, digest = match["repo"], match["tag"], match["digest"]
-    if tag is not None and "/" in tag:
-        return ref, None, digest
-    return repo, tag, digest
+    """``(name, tag, digest)`` of an image as a Dockerfile writes it (lenient: ``${TAG}`` and
+    a registry's port are no tag; :func:`uvdock.imageref.split_reference`)."""
+    parts = split_reference(ref)
+    return parts.name, parts.tag, parts.digest
 
 
 # Distroless Python images name the Debian release, whose python3 they ship.
@@ -420,11 +414,8 @@ def venv_python_mismatch(analysis: Analysis) -> Iterator[Hit]:
 
 
 def registry_of(ref: str) -> str:
-    """The registry host of an image reference (Docker Hub is ``docker.io``)."""
-    first = ref.split("/", 1)[0]
-    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
+    """The registry host of an image reference as written (none is ``docker.io``)."""
+    return split_reference(ref).registry_or_hub
 
 
 @rule(
