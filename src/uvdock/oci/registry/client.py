@@ -62,7 +62,7 @@ _LOG = logging.getLogger(__name__)
 MANIFEST_AND_INDEX_MEDIA_TYPES = (OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST)
 """Every manifest and index media type a pull takes, in ``get_manifest``'s default ``Accept`` order.
 
-OCI and Docker schema2, indexes and images; :data:`uvdock.oci.model.MANIFEST_MEDIA_TYPES`
+OCI and Docker schema2, indexes and images; :data:`uvdock.oci.model.IMAGE_MANIFEST_MEDIA_TYPES`
 is the image manifests alone.
 """
 
