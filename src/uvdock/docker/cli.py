@@ -76,10 +76,15 @@ def failed_step_log(output: str, *, lines: int = 20) -> str:
     return "\n".join([*step[:1], *step[1:][-lines:], *summary])
 
 
+def docker_binary() -> str:
+    """The docker CLI uvdock runs: $UVDOCK_DOCKER, else ``docker`` on PATH (every caller)."""
+    return os.environ.get("UVDOCK_DOCKER") or which("docker") or "docker"
+
+
 class DockerCLI:
     def __init__(self, *, runner: Runner = default_runner, binary: str | None = None) -> None:
         self._runner = runner
-        self._binary = binary or os.environ.get("UVDOCK_DOCKER") or which("docker") or "docker"
+        self._binary = binary or docker_binary()
 
     def _run(
         self,

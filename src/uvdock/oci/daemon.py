@@ -48,7 +48,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from uvdock._proc import ProcessResult, Runner, default_runner, which
+from uvdock._proc import ProcessResult, Runner, default_runner
+from uvdock.docker.cli import docker_binary
 from uvdock.errors import (
     ConfigError,
     ProcessFailedError,
@@ -117,7 +118,7 @@ def saved_image(
     where = f"docker-daemon:{image}"
     if not image.strip():
         raise ConfigError(f"{where}: no image named", hint="write docker-daemon:NAME[:TAG]")
-    docker = binary or os.environ.get("UVDOCK_DOCKER") or which("docker") or "docker"
+    docker = binary or docker_binary()
     with tempfile.TemporaryDirectory(prefix="uvdock-daemon-") as tmp:
         archive = Path(tmp) / "image.tar"
         _save(image, archive, runner=runner, docker=docker)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from uvdock._proc import Runner, default_runner
+from uvdock.docker.cli import docker_binary
 from uvdock.errors import UvdockError
 from uvdock.oci.base import host_platform
 from uvdock.oci.blobs import BlobStore
@@ -186,7 +187,8 @@ class Load:
         chosen = image.base.platform
         config = json.loads(image.config.data)
         ours: list[str] = list(config.get("rootfs", {}).get("diff_ids", []))
-        argv = ["docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", self.tag]
+        docker = docker_binary()  # the engine that base images came from, too
+        argv = [docker, "image", "inspect", "-f", "{{json .RootFS.Layers}}", self.tag]
         inspect = self.runner(argv)
         have: list[str] = []
         if inspect.returncode == 0:
@@ -205,7 +207,7 @@ class Load:
                     archive, store=self.store, image=top.descriptor, tags=[self.tag],
                     platform=chosen, epoch=self.epoch, omit_layers=omit,
                 )  # fmt: skip
-                done = self.runner(["docker", "load", "-i", str(archive)])
+                done = self.runner([docker, "load", "-i", str(archive)])
                 if done.returncode == 0:
                     sent = f"{len(ours) - omit} of {len(ours)} layers sent"
                     self.on_event(f"loaded {self.tag} ({chosen}) into the local engine ({sent})")

@@ -81,3 +81,24 @@ def test_an_unwritable_layout_is_one_error(tmp_path: Path) -> None:
     assert isinstance(sink, Layout)
     with pytest.raises(UvdockError, match="cannot write"):
         publish(sink, top, [built], dest=blocker / "layout")
+
+
+def test_load_runs_the_docker_that_uvdock_docker_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same docker as every other call (DockerCLI, docker-daemon: bases): $UVDOCK_DOCKER."""
+    monkeypatch.setenv("UVDOCK_DOCKER", "/opt/docker/bin/docker")
+    store = BlobStore(tmp_path / "cache")
+    top, built = _built(store)
+    programs: list[str] = []
+
+    class Runner(FakeRunner):
+        def __call__(self, argv: Sequence[str], **kwargs: Any) -> ProcessResult:
+            programs.append(argv[0])
+            return super().__call__(argv, **kwargs)
+
+    runner = Runner({("load",): (0, "", "")})
+    Load(store=store, tag="example/app:1", epoch=0, on_event=print, runner=runner).publish(
+        top, [built]
+    )
+    assert programs == ["/opt/docker/bin/docker", "/opt/docker/bin/docker"]
