@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
@@ -176,6 +176,3 @@ def uv_binary(environ: Mapping[str, str] | None = None) -> str:
             hint="install uv (https://docs.astral.sh/uv/) or set UV=/path/to/uv",
         )
     return found
-
-
-LineSink = Callable[[str], None]
