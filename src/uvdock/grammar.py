@@ -26,6 +26,7 @@ from uvdock.errors import ConfigError
 # Any character that ends a line or is invisible in an editor: none belongs in
 # a value uvdock writes (a newline starts a new instruction, key or pattern).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_TAB = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Image references: distribution/reference's grammar lives in uvdock.imageref, with the
 # one parser of image references.
@@ -52,10 +53,17 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9._+@-][A-Za-z0-9._+@/-]*")
 _WILDCARDS = re.compile(r"[*?\[\]\\]")
 
 
+def first_control(value: str, *, tab: bool = False) -> str | None:
+    """The first control character in ``value``, or None; ``tab`` lets tabs through
+    (white space in a project's own text, never in a value uvdock writes)."""
+    found = (_CONTROL_BUT_TAB if tab else _CONTROL).search(value)
+    return None if found is None else found.group()
+
+
 def control_character(value: str) -> str | None:
     """The first control character in ``value`` (as Python spells it), or None."""
-    found = _CONTROL.search(value)
-    return None if found is None else repr(found.group())[1:-1]
+    found = first_control(value)
+    return None if found is None else repr(found)[1:-1]
 
 
 def grammar_error(value: str, grammar: re.Pattern[str], what: str) -> str | None:

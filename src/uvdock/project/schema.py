@@ -25,22 +25,21 @@ from typing import Any
 
 from uvdock._toml import line_of_key
 from uvdock.errors import ConfigError
+from uvdock.grammar import first_control
 
 # What a value's grammar check returns: what is wrong with it, or None.
 Grammar = Callable[[str], str | None]
 
-# C0 controls but tab, DEL, and the characters str.splitlines() also breaks on:
-# any of them in a value that reaches a generated file or a one-line message
-# breaks it (a tab is only white space).
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
-
 
 def control_character(text: str) -> str | None:
-    """What is wrong with ``text`` if it holds a control character (newline, NUL, ...)."""
-    found = _CONTROL.search(text)
-    if found is None:
-        return None
-    return f"contains a control character ({found.group()!r})"
+    """What is wrong with ``text`` if it holds a control character (newline, NUL, ...).
+
+    Any of them in a value that reaches a generated file or a one-line message
+    breaks it; a tab is only white space. The set is grammar.py's, shared with
+    the settings and the renderers.
+    """
+    found = first_control(text, tab=True)
+    return None if found is None else f"contains a control character ({found!r})"
 
 
 @dataclasses.dataclass(frozen=True)
