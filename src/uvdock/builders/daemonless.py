@@ -10,7 +10,7 @@ asks for them: a warm rebuild to a local output talks to no registry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uvdock.builders.request import (
     BuildRequest,
@@ -23,6 +23,7 @@ from uvdock.plan.model import BuildPlan
 
 if TYPE_CHECKING:
     from uvdock.oci.engine import OciResult
+    from uvdock.oci.ports import Registry
     from uvdock.oci.progress import TaskFactory
     from uvdock.oci.registry import RegistryClient
 
@@ -63,7 +64,7 @@ class DaemonlessBuilder:
         )
         clients: dict[str, RegistryClient] = {}
 
-        def client_for(host: str) -> Any:
+        def client_for(host: str) -> Registry:
             from uvdock.oci.registry import RegistryClient  # noqa: PLC0415
 
             if host not in clients:
